@@ -1,0 +1,55 @@
+# The one entry point. `make up` runs the platform locally; `make test` runs every suite.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install up test test-python lint fmt typecheck migrate lock clean
+
+help:
+	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
+	@echo "make test     set up and run every test suite, with lint and type checks"
+	@echo "make lint     ruff check + ruff format --check"
+	@echo "make fmt      ruff format + ruff check --fix"
+	@echo "make migrate  apply the database migrations to DATABASE_URL"
+	@echo "make lock     re-resolve requirements/lock.txt from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements/lock.txt
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: install
+	$(PY) -m localcloud up
+
+migrate: install
+	$(PY) -m localcloud migrate
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+typecheck: install
+	$(PY) -m mypy
+
+test-python: install
+	bash scripts/ensure_services.sh
+	$(PY) -m pytest tests
+
+test: lint typecheck test-python
+
+lock:
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --extra infra \
+		--python-version 3.11 -o requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out

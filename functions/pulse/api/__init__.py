@@ -1,0 +1,1 @@
+"""The FastAPI application served by the "api" Lambda through Mangum."""

@@ -1,0 +1,1 @@
+"""SQL, one module per aggregate. Nothing outside this package builds SQL."""

@@ -1,0 +1,63 @@
+"""One psycopg connection pool per process, reused across Lambda invocations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from pulse.exceptions import DataLayerError
+from pulse.settings import get_settings
+
+_pool: ConnectionPool[psycopg.Connection[dict[str, object]]] | None = None
+_pool_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection[dict[str, object]]) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.commit()
+
+
+def get_pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
+    """The process-wide pool, opened on first use."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                settings = get_settings()
+                _pool = ConnectionPool(
+                    settings.database_url,
+                    min_size=settings.db_pool_min,
+                    max_size=settings.db_pool_max,
+                    kwargs={
+                        "row_factory": dict_row,
+                        "connect_timeout": int(settings.db_connect_timeout_s),
+                    },
+                    configure=_configure,
+                    check=ConnectionPool.check_connection,
+                    open=True,
+                    name="pulse",
+                )
+    return _pool
+
+
+def close_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+@contextmanager
+def connection() -> Iterator[psycopg.Connection[dict[str, object]]]:
+    """A pooled connection inside a transaction; driver errors become ``DataLayerError``."""
+    try:
+        with get_pool().connection() as conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise DataLayerError(f"database error: {exc.__class__.__name__}") from exc

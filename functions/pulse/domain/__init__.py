@@ -1,0 +1,1 @@
+"""Business logic: takes and returns models, calls the data layer, never builds SQL."""

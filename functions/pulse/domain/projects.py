@@ -1,0 +1,57 @@
+"""Projects of one owner; another owner's project does not exist for them."""
+
+from __future__ import annotations
+
+import secrets
+from uuid import UUID
+
+from pulse.data import projects
+from pulse.exceptions import NotFoundError
+from pulse.models.inputs import ProjectCreateIn, ProjectUpdateIn
+from pulse.models.stored import ProjectRow
+
+API_KEY_PREFIX = "proj_"
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def _found(row: ProjectRow | None) -> ProjectRow:
+    if row is None:
+        raise NotFoundError("project not found")
+    return row
+
+
+def create(owner_id: UUID, body: ProjectCreateIn) -> ProjectRow:
+    return projects.insert_project(
+        owner_id=owner_id, name=body.name, domain=body.domain, api_key=new_api_key()
+    )
+
+
+def list_for(owner_id: UUID) -> list[ProjectRow]:
+    return projects.list_projects(owner_id=owner_id)
+
+
+def get(owner_id: UUID, project_id: UUID) -> ProjectRow:
+    return _found(projects.get_project(project_id=project_id, owner_id=owner_id))
+
+
+def update(owner_id: UUID, project_id: UUID, body: ProjectUpdateIn) -> ProjectRow:
+    changes: dict[str, object] = {}
+    if "name" in body.model_fields_set and body.name is not None:
+        changes["name"] = body.name
+    if "domain" in body.model_fields_set:
+        changes["domain"] = body.domain
+    row = _found(projects.update_project(project_id=project_id, owner_id=owner_id, **changes))  # type: ignore[arg-type]
+    return row
+
+
+def rotate_key(owner_id: UUID, project_id: UUID) -> ProjectRow:
+    return _found(
+        projects.set_api_key(project_id=project_id, owner_id=owner_id, api_key=new_api_key())
+    )
+
+
+def delete(owner_id: UUID, project_id: UUID) -> None:
+    _found(projects.delete_project(project_id=project_id, owner_id=owner_id))

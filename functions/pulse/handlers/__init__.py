@@ -1,0 +1,1 @@
+"""Lambda entry points: decorators and one call each, nothing more."""

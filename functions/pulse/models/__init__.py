@@ -1,0 +1,1 @@
+"""Pydantic models: stored rows (``stored``), API input (``inputs``) and output (``outputs``)."""

@@ -1,0 +1,100 @@
+"""Request bodies, validated at the edge with messages a person can act on."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+
+from pulse.auth.passwords import password_problems
+
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*(:\d{1,5})?$"
+)
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    email: EmailStr = Field(max_length=254)
+    password: str
+
+    @field_validator("password")
+    @classmethod
+    def _password_rules(cls, value: str, info: ValidationInfo) -> str:
+        problems = password_problems(value, email=str(info.data.get("email") or "") or None)
+        if problems:
+            raise ValueError("password " + "; ".join(problems))
+        return value
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class LogoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(default=None, max_length=4096)
+
+
+def normalize_domain(value: str | None) -> str | None:
+    """``https://www.Example.com/`` → ``www.example.com``; None or blank → None."""
+    if value is None:
+        return None
+    domain = value.strip().lower()
+    domain = re.sub(r"^[a-z][a-z0-9+.-]*://", "", domain).split("/", 1)[0]
+    if not domain:
+        return None
+    if not _DOMAIN.match(domain):
+        raise ValueError("domain must be a host name such as example.com")
+    return domain
+
+
+class ProjectCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    domain: str | None = Field(default=None, max_length=260)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        return normalize_domain(value)
+
+
+class ProjectUpdateIn(BaseModel):
+    """PATCH body: fields left out stay as they are; ``"domain": null`` clears the domain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    domain: str | None = Field(default=None, max_length=260)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip() if value is not None else None
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        return normalize_domain(value)

@@ -1,0 +1,70 @@
+"""Response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from pulse.models.stored import ProjectRow, UserRow
+
+
+class UserOut(BaseModel):
+    id: UUID
+    email: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserOut:
+        return cls(id=row.id, email=row.email, created_at=row.created_at)
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class ProjectOut(BaseModel):
+    id: UUID
+    name: str
+    domain: str | None
+    api_key: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ProjectRow) -> ProjectOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            domain=row.domain,
+            api_key=row.api_key,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class ProjectListOut(BaseModel):
+    projects: list[ProjectOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error response."""
+
+    error: ErrorBody
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    redis: Literal["ok"]

@@ -1,0 +1,30 @@
+"""Rows as the data layer returns them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class UserRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    email: str
+    password_hash: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_id: UUID
+    name: str
+    api_key: str
+    domain: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,63 @@
+"""The one settings object, read from the environment and validated once per process."""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "dev-secret", "development-secret-change-me"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Everything the functions read from their environment (prefix ``PULSE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "production"
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/pulse"
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=4, ge=1)
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key and channel starts with this, so that tests and several installs can share
+    # one Redis without touching each other's data.
+    redis_key_prefix: str = ""
+
+    # The JWT secret: either given directly (development, tests) or read from Secrets Manager.
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_secret_arn: str = ""
+    jwt_issuer: str = "pulse"
+    jwt_audience: str = "pulse-dashboard"
+    access_token_ttl_s: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+
+    login_window_s: int = Field(default=15 * 60, ge=1)
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _secret_source_is_usable(self) -> Settings:
+        if self.jwt_secret_arn:
+            return self
+        if self.environment == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "PULSE_JWT_SECRET is a placeholder or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters; set a real secret or PULSE_JWT_SECRET_ARN"
+                )
+        return self
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use (a Lambda cold start)."""
+    return Settings()

@@ -1,0 +1,112 @@
+"""The one declaration of how the platform is wired: functions, routes, triggers, schedules.
+
+Both the CDK app (``infra/``) and the local runtime (``localstack/localcloud``) read this module,
+and a test proves that the synthesized template and the local runtime agree. Pure data: importing
+it costs nothing and pulls in no handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str  # "module.path.attribute"
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 29
+    needs_database: bool = True
+    needs_redis: bool = True
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """An API Gateway HTTP API route: ``"{method} {path}"`` → function."""
+
+    method: str  # GET, POST, ..., or ANY
+    path: str  # may end with a greedy "{proxy+}"
+    function: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    shard_count: int = 1
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A Lambda event source mapping from a Kinesis stream."""
+
+    function: str
+    stream: str
+    batch_size: int = 500
+    max_batching_window_s: float = 0.5
+    starting_position: str = "TRIM_HORIZON"
+    maximum_retry_attempts: int = 5
+    bisect_batch_on_function_error: bool = True
+    parallelization_factor: int = 1
+
+
+@dataclass(frozen=True)
+class Schedule:
+    function: str
+    expression: str  # an EventBridge "rate(...)" or "cron(...)" expression
+    description: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    description: str
+    setting: str  # the environment variable that receives its ARN
+
+
+@dataclass(frozen=True)
+class Wiring:
+    functions: tuple[Function, ...]
+    http_routes: tuple[HttpRoute, ...]
+    streams: tuple[Stream, ...] = ()
+    stream_triggers: tuple[StreamTrigger, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    secrets: tuple[Secret, ...] = field(default=())
+
+    def function(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+
+API_PREFIX = "/api/v1"
+
+WIRING = Wiring(
+    functions=(
+        Function(
+            name="api",
+            handler="pulse.handlers.api.handler",
+            description="HTTP API: accounts, projects, analytics (FastAPI behind Mangum)",
+        ),
+        Function(
+            name="migrate",
+            handler="pulse.handlers.migrate.handler",
+            description="Applies the database migrations",
+            timeout_s=300,
+            needs_redis=False,
+        ),
+    ),
+    http_routes=(HttpRoute("ANY", f"{API_PREFIX}/{{proxy+}}", "api"),),
+    secrets=(
+        Secret(
+            name="jwt-secret",
+            description="Signing key of the dashboard's access and refresh tokens",
+            setting="PULSE_JWT_SECRET_ARN",
+        ),
+    ),
+)

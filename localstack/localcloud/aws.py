@@ -1,0 +1,71 @@
+"""The in-process AWS emulator (moto server) and the resources the wiring declares."""
+
+from __future__ import annotations
+
+import logging
+import secrets as pysecrets
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from pulse.wiring import Wiring
+
+log = logging.getLogger("localcloud.aws")
+
+RESOURCE_PREFIX = "pulse"
+
+
+def resource_name(name: str) -> str:
+    return f"{RESOURCE_PREFIX}-{name}"
+
+
+class AwsEmulator:
+    def __init__(self, host: str, port: int, region: str) -> None:
+        self.host, self.port, self.region = host, port, region
+        self.endpoint = f"http://{host}:{port}"
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+
+def provision(aws: AwsEmulator, wiring: Wiring, data_dir: Path) -> dict[str, str]:
+    """Create what the wiring declares; returns the environment the functions need."""
+    env: dict[str, str] = {}
+    kinesis = aws.client("kinesis")
+    for stream in wiring.streams:
+        name = resource_name(stream.name)
+        kinesis.create_stream(StreamName=name, ShardCount=stream.shard_count)
+        kinesis.get_waiter("stream_exists").wait(
+            StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+        )
+        env[f"PULSE_{stream.name.upper()}_STREAM"] = name
+    sm = aws.client("secretsmanager")
+    for secret in wiring.secrets:
+        # Kept under the data folder so that tokens survive a restart of the local runtime.
+        path = data_dir / f"{secret.name}.txt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(pysecrets.token_urlsafe(48))
+            path.chmod(0o600)
+        arn = sm.create_secret(
+            Name=f"{RESOURCE_PREFIX}/{secret.name}",
+            Description=secret.description,
+            SecretString=path.read_text().strip(),
+        )["ARN"]
+        env[secret.setting] = arn
+    return env

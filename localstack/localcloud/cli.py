@@ -1,0 +1,64 @@
+"""``python -m localcloud up`` (what ``make up`` runs) and ``python -m localcloud migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from localcloud import services
+from localcloud.config import LocalConfig
+from localcloud.runtime import LocalRuntime
+
+
+def _up(config: LocalConfig) -> int:
+    runtime = LocalRuntime(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print("starting the local platform …", flush=True)
+    runtime.start()
+    base = runtime.http_url
+    print(
+        "\nPulse is running locally (Ctrl-C stops everything):\n"
+        f"  HTTP API       {base}/api/v1   (health: {base}/api/v1/health)\n"
+        f"  API docs       {base}/api/v1/docs\n"
+        f"  AWS emulator   {config.aws_endpoint}\n"
+        f"  Postgres       {config.database_url}\n"
+        f"  Redis          {config.redis_url}\n"
+        "ready",
+        flush=True,
+    )
+    stop.wait()
+    print("\nstopping …", flush=True)
+    runtime.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _migrate(config: LocalConfig) -> int:
+    from pulse.db.migrate import apply_migrations
+
+    pg = services.ensure_postgres(config.database_url, config.data_dir)
+    try:
+        services.ensure_database(config.database_url)
+        applied = apply_migrations(config.database_url)
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    finally:
+        if pg:
+            pg.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
+    parser.add_argument("command", choices=["up", "migrate"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    config = LocalConfig()
+    return {"up": _up, "migrate": _migrate}[args.command](config)

@@ -1,0 +1,38 @@
+"""Settings of the local runtime (ports, data folder, service URLs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LocalConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOCAL_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    ws_port: int = 8001
+    static_port: int = 3000
+    aws_port: int = 4566
+    data_dir: Path = REPO_ROOT / ".local"
+
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/pulse",
+        validation_alias=AliasChoices("DATABASE_URL", "LOCAL_DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "LOCAL_REDIS_URL"),
+    )
+    redis_key_prefix: str = ""
+    region: str = "us-east-1"
+    # How many requests the local API Gateway runs at once (each a Lambda invocation).
+    max_concurrency: int = 32
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"

@@ -1,0 +1,88 @@
+"""In-process Lambda invocation: the same ``handler(event, context)`` that runs in AWS."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulse.wiring import Function
+
+# A synchronous invocation's request and response payloads are capped at 6 MB in AWS.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+ACCOUNT_ID = "000000000000"
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+class FunctionTimeout(Exception):
+    pass
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime hands a Python handler as ``context``."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_ms: float
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.deadline_ms - time.time() * 1000))
+
+
+class LocalFunction:
+    """One declared function: resolves its handler once (a cold start) and invokes it."""
+
+    def __init__(self, spec: Function, region: str) -> None:
+        self.spec = spec
+        self.region = region
+        self._handler: Callable[[Any, Any], Any] | None = None
+        self._lock = threading.Lock()
+        self.invocations = 0
+
+    @property
+    def handler(self) -> Callable[[Any, Any], Any]:
+        if self._handler is None:
+            with self._lock:
+                if self._handler is None:
+                    module_name, _, attr = self.spec.handler.rpartition(".")
+                    self._handler = getattr(importlib.import_module(module_name), attr)
+        return self._handler
+
+    def context(self) -> LambdaContext:
+        name = f"pulse-{self.spec.name}"
+        return LambdaContext(
+            function_name=name,
+            memory_limit_in_mb=self.spec.memory_mb,
+            invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{name}",
+            log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+            deadline_ms=time.time() * 1000 + self.spec.timeout_s * 1000,
+        )
+
+    def invoke(self, event: dict[str, Any], *, check_size: bool = True) -> Any:
+        """Invoke synchronously, with the request and response payload limits of AWS."""
+        if check_size and len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLarge(f"request payload over {MAX_PAYLOAD_BYTES} bytes")
+        context = self.context()
+        self.invocations += 1
+        result = self.handler(event, context)
+        if context.get_remaining_time_in_millis() <= 0:
+            raise FunctionTimeout(f"{context.function_name} ran past {self.spec.timeout_s} s")
+        if check_size and len(json.dumps(result, default=str)) > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLarge(f"response payload over {MAX_PAYLOAD_BYTES} bytes")
+        return result

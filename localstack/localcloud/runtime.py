@@ -1,0 +1,134 @@
+"""Start and stop the whole local platform: services, emulator, migrations, gateways."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from localcloud import services
+from localcloud.aws import AwsEmulator, provision
+from localcloud.config import LocalConfig
+from localcloud.http_gateway import HttpGateway
+from localcloud.lambdas import LocalFunction
+from pulse.wiring import WIRING, Wiring
+
+log = logging.getLogger("localcloud")
+
+
+class _ThreadedServer(uvicorn.Server):
+    """uvicorn in a background thread (signals stay with the main thread)."""
+
+    def install_signal_handlers(self) -> None:
+        pass
+
+    def start_in_thread(self, name: str) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name=name, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not self.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} failed to start")
+            time.sleep(0.02)
+        return thread
+
+
+@dataclass
+class LocalRuntime:
+    config: LocalConfig
+    wiring: Wiring = WIRING
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    _stoppers: list[tuple[str, object]] = field(default_factory=list)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.http_port}"
+
+    def _function_environment(self, extra: dict[str, str]) -> None:
+        cfg = self.config
+        env = {
+            "PULSE_ENVIRONMENT": os.environ.get("PULSE_ENVIRONMENT", "development"),
+            "PULSE_DATABASE_URL": cfg.database_url,
+            "PULSE_REDIS_URL": cfg.redis_url,
+            "PULSE_REDIS_KEY_PREFIX": cfg.redis_key_prefix,
+            "PULSE_DB_POOL_MAX": str(max(4, cfg.max_concurrency // 2)),
+            "AWS_ENDPOINT_URL": cfg.aws_endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": cfg.region,
+            "AWS_REGION": cfg.region,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
+        env.update(extra)
+        os.environ.update(env)
+
+    def start(self) -> None:
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            pg = services.ensure_postgres(cfg.database_url, cfg.data_dir)
+            if pg:
+                self._stoppers.append(("embedded Postgres", pg.stop))
+            redis_server = services.ensure_redis(cfg.redis_url, cfg.data_dir)
+            if redis_server:
+                self._stoppers.append(("embedded Redis", redis_server.stop))
+            if services.ensure_database(cfg.database_url):
+                log.info("created database %s", services.database_name(cfg.database_url))
+
+            from pulse.db.migrate import apply_migrations
+
+            applied = apply_migrations(cfg.database_url)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+
+            aws = AwsEmulator(cfg.host, cfg.aws_port, cfg.region)
+            aws.start()
+            self._stoppers.append(("AWS emulator", aws.stop))
+            self._function_environment(provision(aws, self.wiring, cfg.data_dir))
+
+            self.functions = {
+                fn.name: LocalFunction(fn, cfg.region) for fn in self.wiring.functions
+            }
+            gateway = HttpGateway(
+                self.wiring.http_routes,
+                self.functions,
+                domain_name=f"{cfg.host}:{cfg.http_port}",
+                max_concurrency=cfg.max_concurrency,
+            )
+            self._stoppers.append(("HTTP gateway pool", gateway.pool.shutdown))
+            http = _ThreadedServer(
+                uvicorn.Config(
+                    gateway,
+                    host=cfg.host,
+                    port=cfg.http_port,
+                    log_level="warning",
+                    lifespan="off",
+                    access_log=False,
+                )
+            )
+            http.start_in_thread("http-gateway")
+            self._stoppers.append(("HTTP gateway", lambda: setattr(http, "should_exit", True)))
+            # Warm the API function (its cold start) before saying ready.
+            self.functions["api"].handler  # noqa: B018
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        from pulse.cache import reset_redis
+        from pulse.db.connection import close_pool
+
+        close_pool()
+        reset_redis()
+        while self._stoppers:
+            name, stopper = self._stoppers.pop()
+            try:
+                stopper()  # type: ignore[operator]
+            except Exception as exc:  # keep stopping the rest
+                log.warning("stopping %s failed: %s", name, exc)
