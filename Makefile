@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up test test-python lint fmt typecheck migrate lock clean
+.PHONY: help install up test test-python lint fmt typecheck migrate lock clean openapi
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make migrate  apply the database migrations to DATABASE_URL"
+	@echo "make openapi  regenerate docs/openapi.json from the app"
 	@echo "make lock     re-resolve requirements/lock.txt from pyproject.toml"
 
 $(STAMP): pyproject.toml requirements/lock.txt
@@ -46,6 +47,9 @@ test-python: install
 	$(PY) -m pytest tests
 
 test: lint typecheck test-python
+
+openapi: install
+	$(PY) scripts/export_openapi.py
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --extra infra \

@@ -8,11 +8,11 @@ import redis
 
 from pulse.settings import get_settings
 
-_client: redis.Redis | None = None
+_client: redis.Redis[str] | None = None
 _lock = threading.Lock()
 
 
-def get_redis() -> redis.Redis:
+def get_redis() -> redis.Redis[str]:
     global _client
     if _client is None:
         with _lock:

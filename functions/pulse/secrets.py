@@ -15,7 +15,7 @@ def jwt_secret() -> str:
     settings = get_settings()
     if settings.jwt_secret_arn:
         client = boto3.client("secretsmanager")
-        secret = client.get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"]
+        secret = str(client.get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"])
     else:
         secret = settings.jwt_secret.get_secret_value()
     if settings.environment != "development" and (

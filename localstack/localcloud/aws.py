@@ -34,7 +34,7 @@ class AwsEmulator:
         self._server.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint,
             region_name=self.region,

@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
     parser.add_argument("command", choices=["up", "migrate"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
     for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = LocalConfig()

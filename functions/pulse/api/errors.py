@@ -58,7 +58,7 @@ def error_response(
 def _status_of(error: exc.PulseError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_TYPE:
-            return STATUS_BY_TYPE[cls]  # type: ignore[index]
+            return STATUS_BY_TYPE[cls]
     return 500
 
 
@@ -83,9 +83,7 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             logger.exception("request failed", extra={"error_type": type(error).__name__})
             message = (
-                "a backing service is unavailable; try again"
-                if status == 503
-                else "internal error"
+                "a backing service is unavailable; try again" if status == 503 else "internal error"
             )
             return error_response(status, error.code, message, headers=headers)
         return error_response(status, error.code, error.message, error.details, headers)

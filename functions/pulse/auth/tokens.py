@@ -58,8 +58,9 @@ def _decode(token: str, expected: TokenType) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise AuthenticationError("token is invalid") from exc
     if claims.get("typ") != expected:
-        raise AuthenticationError(f"not an {expected} token" if expected == "access" else
-                                  f"not a {expected} token")
+        raise AuthenticationError(
+            f"not an {expected} token" if expected == "access" else f"not a {expected} token"
+        )
     try:
         UUID(str(claims["sub"]))
     except ValueError as exc:
@@ -86,9 +87,7 @@ def issue_pair(user_id: UUID, *, family: str | None = None) -> TokenPair:
     access = _base_claims(user_id, "access", settings.access_token_ttl_s)
     refresh = _base_claims(user_id, "refresh", settings.refresh_token_ttl_s)
     refresh["fam"] = family or secrets.token_urlsafe(16)
-    get_redis().set(
-        key("rt", refresh["jti"]), refresh["fam"], ex=settings.refresh_token_ttl_s
-    )
+    get_redis().set(key("rt", refresh["jti"]), refresh["fam"], ex=settings.refresh_token_ttl_s)
     return TokenPair(
         access_token=_encode(access),
         refresh_token=_encode(refresh),

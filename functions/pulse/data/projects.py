@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
-
 from pulse.db.connection import connection
 from pulse.exceptions import ConflictError
 from pulse.models.stored import ProjectRow
@@ -22,7 +20,7 @@ def insert_project(*, owner_id: UUID, name: str, domain: str | None, api_key: st
                 f"RETURNING {_COLUMNS}",
                 (owner_id, name, domain, api_key),
             ).fetchone()
-    except psycopg.errors.UniqueViolation as exc:  # a key collision: 2^-192, but never silent
+    except ConflictError as exc:  # a key collision: 2^-192, but never silent
         raise ConflictError("api key collision; try again") from exc
     assert row is not None
     return ProjectRow.model_validate(row)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
-
 from pulse.db.connection import connection
 from pulse.exceptions import ConflictError
 from pulse.models.stored import UserRow
@@ -20,7 +18,7 @@ def insert_user(*, email: str, password_hash: str) -> UserRow:
                 f"INSERT INTO users (email, password_hash) VALUES (%s, %s) RETURNING {_COLUMNS}",
                 (email, password_hash),
             ).fetchone()
-    except psycopg.errors.UniqueViolation as exc:
+    except ConflictError as exc:
         raise ConflictError("an account with this email already exists") from exc
     assert row is not None
     return UserRow.model_validate(row)

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from pulse.exceptions import DataLayerError
+from pulse.exceptions import ConflictError, DataLayerError
 from pulse.settings import get_settings
 
 _pool: ConnectionPool[psycopg.Connection[dict[str, object]]] | None = None
@@ -55,9 +55,12 @@ def close_pool() -> None:
 
 @contextmanager
 def connection() -> Iterator[psycopg.Connection[dict[str, object]]]:
-    """A pooled connection inside a transaction; driver errors become ``DataLayerError``."""
+    """A pooled connection inside a transaction; a unique-key clash becomes ``ConflictError``
+    and every other driver error ``DataLayerError``."""
     try:
         with get_pool().connection() as conn:
             yield conn
+    except psycopg.errors.UniqueViolation as exc:
+        raise ConflictError("already exists") from exc
     except psycopg.Error as exc:
         raise DataLayerError(f"database error: {exc.__class__.__name__}") from exc

@@ -13,7 +13,9 @@ from pulse.models.stored import UserRow
 
 
 def register(body: RegisterIn) -> UserRow:
-    return users.insert_user(email=str(body.email).lower(), password_hash=hash_password(body.password))
+    return users.insert_user(
+        email=str(body.email).lower(), password_hash=hash_password(body.password)
+    )
 
 
 def login(body: LoginIn, *, source_ip: str) -> tokens.TokenPair:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from pulse.api.deps import Claims, SourceIp
@@ -11,7 +13,7 @@ from pulse.models.inputs import LoginIn, LogoutIn, RefreshIn, RegisterIn
 from pulse.models.outputs import ErrorOut, TokenPairOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-_401 = {401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}}
+_401: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}}
 
 
 def _pair_out(pair: TokenPair) -> TokenPairOut:

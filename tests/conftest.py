@@ -1,0 +1,33 @@
+"""Test settings: own database, own Redis key prefix, never the developer's data.
+
+The environment is set at import time, before anything reads ``pulse.settings``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+
+TEST_DATABASE = os.environ.get("PULSE_TEST_DATABASE", "pulse_test")
+PG_SERVER_URL = os.environ.get("PULSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+TEST_DATABASE_URL = f"{PG_SERVER_URL}/{TEST_DATABASE}"
+TEST_REDIS_URL = os.environ.get("PULSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TEST_REDIS_PREFIX = f"test:{uuid.uuid4().hex[:12]}:"
+
+os.environ.update(
+    {
+        "PULSE_ENVIRONMENT": "test",
+        "PULSE_DATABASE_URL": TEST_DATABASE_URL,
+        "PULSE_REDIS_URL": TEST_REDIS_URL,
+        "PULSE_REDIS_KEY_PREFIX": TEST_REDIS_PREFIX,
+        "PULSE_JWT_SECRET": secrets.token_urlsafe(48),
+        "PULSE_JWT_SECRET_ARN": "",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_NAMESPACE": "PulseTest",
+    }
+)

@@ -1,0 +1,122 @@
+"""Start the local runtime exactly as ``make up`` does, on free ports, with its own data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PG_SERVER_URL, TEST_REDIS_URL
+from tests.integration.conftest import recreate_database
+
+E2E_DATABASE = "pulse_e2e"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    process: subprocess.Popen[str]
+    http_url: str
+    ws_url: str
+    static_url: str
+    aws_url: str
+    database_url: str
+    redis_prefix: str
+    output: list[str] = field(default_factory=list)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.http_url, timeout=10)
+
+
+def start_local_stack(tmp: Path, database: str = E2E_DATABASE) -> LocalStack:
+    recreate_database(database)
+    ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS")}
+    prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
+    database_url = f"{PG_SERVER_URL}/{database}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "LOCAL_REDIS_KEY_PREFIX": prefix,
+        "LOCAL_DATA_DIR": str(tmp),
+        "LOCAL_HTTP_PORT": str(ports["HTTP"]),
+        "LOCAL_WS_PORT": str(ports["WS"]),
+        "LOCAL_STATIC_PORT": str(ports["STATIC"]),
+        "LOCAL_AWS_PORT": str(ports["AWS"]),
+        "PULSE_ENVIRONMENT": "development",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for inherited in (
+        "PULSE_DATABASE_URL",
+        "PULSE_REDIS_URL",
+        "PULSE_REDIS_KEY_PREFIX",
+        "PULSE_JWT_SECRET",
+        "PULSE_JWT_SECRET_ARN",
+    ):
+        env.pop(inherited, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localcloud", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = LocalStack(
+        process=process,
+        http_url=f"http://127.0.0.1:{ports['HTTP']}",
+        ws_url=f"ws://127.0.0.1:{ports['WS']}",
+        static_url=f"http://127.0.0.1:{ports['STATIC']}",
+        aws_url=f"http://127.0.0.1:{ports['AWS']}",
+        database_url=database_url,
+        redis_prefix=prefix,
+    )
+    ready = threading.Event()
+
+    def _pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            stack.output.append(line)
+            if line.strip() == "ready":
+                ready.set()
+
+    threading.Thread(target=_pump, daemon=True).start()
+    deadline = time.monotonic() + 90
+    while not ready.is_set():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("local stack did not start:\n" + "".join(stack.output))
+        time.sleep(0.05)
+    return stack
+
+
+def stop_local_stack(stack: LocalStack, timeout: float = 30) -> int:
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        return stack.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        raise
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    stack = start_local_stack(tmp_path_factory.mktemp("local"))
+    yield stack
+    if stack.process.poll() is None:
+        stop_local_stack(stack)

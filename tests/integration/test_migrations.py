@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from pulse.db import migrate
+from pulse.db.migrate import Migration, apply_migrations, available_migrations
+from tests.conftest import PG_SERVER_URL
+from tests.integration.conftest import recreate_database
+
+SCRATCH = "pulse_test_migrations"
+
+
+@pytest.fixture
+def scratch_db() -> str:
+    recreate_database(SCRATCH)
+    return f"{PG_SERVER_URL}/{SCRATCH}"
+
+
+def test_migrations_apply_once_and_are_recorded(scratch_db: str) -> None:
+    names = [f"{m.version:04d}_{m.name}" for m in available_migrations()]
+    assert apply_migrations(scratch_db) == names
+    assert apply_migrations(scratch_db) == []
+    with psycopg.connect(scratch_db) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == [m.version for m in available_migrations()]
+
+
+def test_an_edited_applied_migration_is_refused(scratch_db: str, monkeypatch) -> None:
+    apply_migrations(scratch_db)
+    first = available_migrations()[0]
+    edited = Migration(first.version, first.name, first.sql + "\n-- edited")
+    monkeypatch.setattr(migrate, "available_migrations", lambda: [edited])
+    with pytest.raises(RuntimeError, match="edited after it was applied"):
+        apply_migrations(scratch_db)
+
+
+def test_event_partitions_exist_around_now_and_are_made_on_demand(scratch_db: str) -> None:
+    apply_migrations(scratch_db)
+    now = datetime.now(UTC)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        parts = {
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'events'::regclass"
+            )
+        }
+        assert f"events_{now:%Y%m}" in parts
+        made = conn.execute(
+            "SELECT pulse_ensure_event_partitions('2031-01-15', '2031-03-02')"
+        ).fetchone()[0]
+        assert made == 3
+        again = conn.execute(
+            "SELECT pulse_ensure_event_partitions('2031-01-15', '2031-03-02')"
+        ).fetchone()[0]
+        assert again == 0
+        conn.execute(
+            'INSERT INTO events (project_id, id, event, "timestamp") '
+            "VALUES (gen_random_uuid(), gen_random_uuid(), 'x', '2031-02-28T23:59:59Z')"
+        )
