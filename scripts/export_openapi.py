@@ -17,7 +17,9 @@ def render() -> str:
 
 def main() -> int:
     TARGET.write_text(render())
-    print(f"wrote {TARGET.relative_to(Path.cwd()) if TARGET.is_relative_to(Path.cwd()) else TARGET}")
+    print(
+        f"wrote {TARGET.relative_to(Path.cwd()) if TARGET.is_relative_to(Path.cwd()) else TARGET}"
+    )
     return 0
 
 

@@ -43,12 +43,16 @@ class Settings(BaseSettings):
     login_max_failures_per_email: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=30, ge=1)
 
+    # Ingest
+    events_stream: str = "pulse-events"
+    ingest_rate_limit_per_minute: int = Field(default=6000, ge=1)
+
     @model_validator(mode="after")
-    def _secret_source_is_usable(self) -> Settings:
-        if self.jwt_secret_arn:
-            return self
-        if self.environment == "production":
-            secret = self.jwt_secret.get_secret_value()
+    def _secret_is_not_a_placeholder(self) -> Settings:
+        # A function that signs tokens checks the secret it gets (pulse.secrets.jwt_secret); here
+        # a placeholder given directly is refused outside development at once.
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment == "production" and secret and not self.jwt_secret_arn:
             if secret in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
                 raise ValueError(
                     "PULSE_JWT_SECRET is a placeholder or shorter than "

@@ -94,6 +94,21 @@ WIRING = Wiring(
             description="HTTP API: accounts, projects, analytics (FastAPI behind Mangum)",
         ),
         Function(
+            name="ingest",
+            handler="pulse.handlers.ingest.handler",
+            description="Event ingest: API key, validation, enrichment, PutRecords to Kinesis",
+            memory_mb=1024,
+            timeout_s=10,
+            needs_database=True,
+        ),
+        Function(
+            name="processor",
+            handler="pulse.handlers.processor.handler",
+            description="Kinesis consumer: bulk idempotent write to Postgres, then Redis",
+            memory_mb=1024,
+            timeout_s=60,
+        ),
+        Function(
             name="migrate",
             handler="pulse.handlers.migrate.handler",
             description="Applies the database migrations",
@@ -101,7 +116,22 @@ WIRING = Wiring(
             needs_redis=False,
         ),
     ),
-    http_routes=(HttpRoute("ANY", f"{API_PREFIX}/{{proxy+}}", "api"),),
+    http_routes=(
+        HttpRoute("ANY", f"{API_PREFIX}/{{proxy+}}", "api"),
+        HttpRoute("POST", f"{API_PREFIX}/events/ingest", "ingest"),
+        HttpRoute("OPTIONS", f"{API_PREFIX}/events/ingest", "ingest"),
+    ),
+    streams=(Stream("events"),),
+    stream_triggers=(
+        StreamTrigger(
+            function="processor",
+            stream="events",
+            batch_size=500,
+            max_batching_window_s=0.2,
+            maximum_retry_attempts=5,
+            bisect_batch_on_function_error=True,
+        ),
+    ),
     secrets=(
         Secret(
             name="jwt-secret",

@@ -15,6 +15,7 @@ from localcloud.aws import AwsEmulator, provision
 from localcloud.config import LocalConfig
 from localcloud.http_gateway import HttpGateway
 from localcloud.lambdas import LocalFunction
+from localcloud.poller import StreamPoller
 from pulse.wiring import WIRING, Wiring
 
 log = logging.getLogger("localcloud")
@@ -42,6 +43,7 @@ class LocalRuntime:
     config: LocalConfig
     wiring: Wiring = WIRING
     functions: dict[str, LocalFunction] = field(default_factory=dict)
+    pollers: list[StreamPoller] = field(default_factory=list)
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
 
     @property
@@ -71,6 +73,8 @@ class LocalRuntime:
     def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        # The functions' environment first: Powertools reads its log level at import.
+        self._function_environment({})
         try:
             pg = services.ensure_postgres(cfg.database_url, cfg.data_dir)
             if pg:
@@ -90,7 +94,8 @@ class LocalRuntime:
             aws = AwsEmulator(cfg.host, cfg.aws_port, cfg.region)
             aws.start()
             self._stoppers.append(("AWS emulator", aws.stop))
-            self._function_environment(provision(aws, self.wiring, cfg.data_dir))
+            env = provision(aws, self.wiring, cfg.data_dir)
+            self._function_environment(env)
 
             self.functions = {
                 fn.name: LocalFunction(fn, cfg.region) for fn in self.wiring.functions
@@ -114,8 +119,20 @@ class LocalRuntime:
             )
             http.start_in_thread("http-gateway")
             self._stoppers.append(("HTTP gateway", lambda: setattr(http, "should_exit", True)))
-            # Warm the API function (its cold start) before saying ready.
-            self.functions["api"].handler  # noqa: B018
+            for trigger in self.wiring.stream_triggers:
+                poller = StreamPoller(
+                    aws=aws,
+                    trigger=trigger,
+                    stream_name=env[f"PULSE_{trigger.stream.upper()}_STREAM"],
+                    function=self.functions[trigger.function],
+                    failure_log=cfg.data_dir / "failed-batches.jsonl",
+                )
+                poller.start()
+                self.pollers.append(poller)
+                self._stoppers.append((f"poller {trigger.function}", poller.stop))
+            # Warm every function (its cold start) before saying ready.
+            for function in self.functions.values():
+                function.handler  # noqa: B018
         except BaseException:
             self.stop()
             raise

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from pulse.data import projects
 from pulse.exceptions import NotFoundError
+from pulse.ingest import keys
+from pulse.observability import logger
 from pulse.models.inputs import ProjectCreateIn, ProjectUpdateIn
 from pulse.models.stored import ProjectRow
 
@@ -47,11 +49,23 @@ def update(owner_id: UUID, project_id: UUID, body: ProjectUpdateIn) -> ProjectRo
     return row
 
 
+def _invalidate(api_key: str) -> None:
+    """Make the ingest path refuse ``api_key`` now, in every warm container."""
+    try:
+        keys.invalidate([api_key])
+    except Exception:  # Redis down: ingest then reads keys from Postgres, which is already right
+        logger.exception("could not invalidate the cached API key")
+
+
 def rotate_key(owner_id: UUID, project_id: UUID) -> ProjectRow:
-    return _found(
+    old = get(owner_id, project_id)
+    row = _found(
         projects.set_api_key(project_id=project_id, owner_id=owner_id, api_key=new_api_key())
     )
+    _invalidate(old.api_key)
+    return row
 
 
 def delete(owner_id: UUID, project_id: UUID) -> None:
-    _found(projects.delete_project(project_id=project_id, owner_id=owner_id))
+    row = _found(projects.delete_project(project_id=project_id, owner_id=owner_id))
+    _invalidate(row.api_key)

@@ -9,7 +9,9 @@ from mangum import Mangum
 
 from pulse.api.app import create_app
 from pulse.observability import logger
+from pulse.secrets import jwt_secret
 
+jwt_secret()  # refuse a missing or placeholder secret at cold start, not on the first login
 _asgi = Mangum(create_app(), lifespan="off", api_gateway_base_path="/")
 
 

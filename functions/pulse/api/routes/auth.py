@@ -13,7 +13,9 @@ from pulse.models.inputs import LoginIn, LogoutIn, RefreshIn, RegisterIn
 from pulse.models.outputs import ErrorOut, TokenPairOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-_401: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}}
+_401: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}
+}
 
 
 def _pair_out(pair: TokenPair) -> TokenPairOut:

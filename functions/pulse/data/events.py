@@ -1,0 +1,150 @@
+"""SQL for the events aggregate: idempotent bulk writes and the rollup dirty marks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from pulse.db.connection import connection
+
+COLUMNS = (
+    "project_id",
+    "id",
+    "event",
+    "distinct_id",
+    "properties",
+    "session_id",
+    "page_url",
+    "referrer",
+    "user_agent",
+    "ip_hash",
+    "timestamp",
+    "received_at",
+)
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
+# A replay of an event can carry a timestamp a little off the first copy's (the client's clock
+# skew is measured again on each retry); look this far either side for an existing copy.
+DEDUP_WINDOW = timedelta(hours=2)
+
+EventRow = tuple[Any, ...]  # in COLUMNS order
+
+_partitions_ready: set[str] = set()
+
+
+def _months(rows: Sequence[EventRow]) -> set[str]:
+    return {row[10].strftime("%Y-%m") for row in rows}
+
+
+def _ensure_partitions(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
+    missing = _months(rows) - _partitions_ready
+    if not missing:
+        return
+    lo = min(row[10] for row in rows)
+    hi = max(row[10] for row in rows)
+    conn.execute("SELECT pulse_ensure_event_partitions(%s, %s)", (lo, hi + timedelta(seconds=1)))
+    _partitions_ready.update(missing)
+
+
+def _existing_ids(
+    conn: psycopg.Connection[Any], rows: Sequence[EventRow]
+) -> set[tuple[UUID, UUID]]:
+    by_project: dict[UUID, list[EventRow]] = {}
+    for row in rows:
+        by_project.setdefault(row[0], []).append(row)
+    found: set[tuple[UUID, UUID]] = set()
+    for project_id, group in by_project.items():
+        lo = min(r[10] for r in group) - DEDUP_WINDOW
+        hi = max(r[10] for r in group) + DEDUP_WINDOW
+        cur = conn.execute(
+            "SELECT id FROM events WHERE project_id = %s AND id = ANY(%s) "
+            'AND "timestamp" >= %s AND "timestamp" < %s',
+            (project_id, [r[1] for r in group], lo, hi),
+        )
+        found.update((project_id, r["id"]) for r in cur)
+    return found
+
+
+def _copy(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO events ({_COLUMN_LIST}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+
+def _mark_dirty(conn: psycopg.Connection[Any], hours: Iterable[tuple[UUID, datetime]]) -> None:
+    pairs = sorted(set(hours))
+    if not pairs:
+        return
+    conn.execute(
+        "INSERT INTO rollup_dirty_hours (project_id, hour) "
+        "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
+        "ON CONFLICT (project_id, hour) DO UPDATE SET marked_at = now()",
+        ([p for p, _ in pairs], [h for _, h in pairs]),
+    )
+
+
+def write_events(rows: Sequence[EventRow]) -> list[EventRow]:
+    """Write the rows that are not stored yet, in one transaction; returns the rows written.
+
+    Idempotent on (project_id, id): duplicates inside ``rows`` and rows already stored (by an
+    earlier delivery of the same record, or a client retry) are skipped.
+    """
+    unique: dict[tuple[UUID, UUID], EventRow] = {}
+    for row in rows:
+        unique.setdefault((row[0], row[1]), row)
+    candidates = list(unique.values())
+    if not candidates:
+        return []
+    with connection() as conn:
+        _ensure_partitions(conn, candidates)
+        existing = _existing_ids(conn, candidates)
+        fresh = [r for r in candidates if (r[0], r[1]) not in existing]
+        if fresh:
+            try:
+                with conn.transaction():
+                    _copy(conn, fresh)
+            except psycopg.errors.UniqueViolation:
+                # A copy with the very same timestamp arrived concurrently: go row by row.
+                _insert_skipping_conflicts(conn, fresh)
+            _mark_dirty(
+                conn,
+                ((r[0], r[10].replace(minute=0, second=0, microsecond=0)) for r in fresh),
+            )
+    return fresh
+
+
+def events_json(rows: Sequence[EventRow]) -> list[dict[str, Any]]:
+    """Rows as the live feed and the WebSocket messages show them."""
+    return [
+        {
+            "uuid": str(r[1]),
+            "event": r[2],
+            "distinct_id": r[3],
+            "properties": r[4] if isinstance(r[4], dict) else json.loads(r[4]),
+            "session_id": r[5],
+            "page_url": r[6],
+            "timestamp": r[10].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def count_events(*, project_id: UUID) -> int:
+    with connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM events WHERE project_id = %s", (project_id,)
+        ).fetchone()
+    return int(row["n"]) if row else 0

@@ -1,0 +1,15 @@
+"""Lambda "processor": Kinesis event source with ReportBatchItemFailures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pulse.observability import logger
+from pulse.processor.service import process_batch
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_batch(event)

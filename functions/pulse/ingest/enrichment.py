@@ -1,0 +1,39 @@
+"""Server-side enrichment: the daily salt and the privacy-preserving ``ip_hash``.
+
+The salt is random per UTC day, shared by all functions through Redis for two days, then gone
+for good: a visitor's hash cannot be linked across days, and the raw IP is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from datetime import datetime
+
+from pulse import cache
+
+SALT_TTL_S = 2 * 24 * 3600
+_salts: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def daily_salt(now: datetime) -> str:
+    day = now.strftime("%Y-%m-%d")
+    salt = _salts.get(day)
+    if salt is None:
+        redis = cache.get_redis()
+        salt_key = cache.key("salt", day)
+        redis.set(salt_key, secrets.token_hex(32), ex=SALT_TTL_S, nx=True)
+        salt = redis.get(salt_key)
+        if salt is None:  # expired between the two calls: only at the very edge of its TTL
+            raise RuntimeError("daily salt vanished")
+        with _lock:
+            _salts.clear()
+            _salts[day] = salt
+    return salt
+
+
+def ip_hash(*, salt: str, project_id: str, ip: str, user_agent: str) -> str:
+    material = "\x1f".join((salt, project_id, ip, user_agent)).encode()
+    return hashlib.sha256(material).hexdigest()[:32]

@@ -1,0 +1,130 @@
+"""API key → project, and the per-key rate limit, for (usually) one Redis round trip.
+
+Three layers: an in-process cache (short TTL), Redis (``apikey:{key}``), Postgres. Every request
+sends one pipeline that counts it against the key's rate limit and reads the key generation
+(``apikeys:gen``); a rotation or deletion bumps the generation and leaves a tombstone in Redis,
+so every warm container drops its cached keys on its next request: the old key stops at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from pulse import cache
+from pulse.exceptions import AuthenticationError, RateLimitedError
+from pulse.observability import logger
+
+TOMBSTONE = "revoked"
+LOCAL_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    project_id: str
+    domain: str | None
+
+
+_local: dict[str, tuple[ProjectKey, float]] = {}
+_local_generation: str | None = None
+_lock = threading.Lock()
+
+
+def _key_cache_key(api_key: str) -> str:
+    return cache.key("apikey", api_key)
+
+
+def generation_key() -> str:
+    return cache.key("apikeys", "gen")
+
+
+def _from_database(api_key: str) -> ProjectKey | None:
+    from pulse.data.projects import get_project_by_api_key
+
+    row = get_project_by_api_key(api_key=api_key)
+    return ProjectKey(str(row.id), row.domain) if row else None
+
+
+def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> None:
+    """One round trip: count this request, and drop local keys if the generation moved."""
+    global _local_generation
+    window = int(time.time() // 60)
+    rate_key = cache.key("ratelimit", "ingest", api_key, window)
+    pipe = cache.get_redis().pipeline(transaction=False)
+    pipe.incr(rate_key)
+    pipe.expire(rate_key, 120)
+    pipe.get(generation_key())
+    count, _, generation = pipe.execute()
+    with _lock:
+        if generation != _local_generation:
+            _local.clear()
+            _local_generation = generation
+    if int(count) > limit_per_minute:
+        raise RateLimitedError(
+            "rate limit for this project key exceeded",
+            retry_after_s=60 - int(time.time()) % 60,
+        )
+
+
+def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> ProjectKey:
+    """The project of ``api_key``; raises AuthenticationError or RateLimitedError."""
+    if not api_key.startswith("proj_") or len(api_key) > 100:
+        raise AuthenticationError("unknown API key")
+    import redis
+
+    try:
+        _check_rate_and_generation(api_key, limit_per_minute)
+        redis_up = True
+    except redis.RedisError as exc:
+        logger.warning("redis unavailable for key check; using Postgres", extra={"error": str(exc)})
+        redis_up = False
+    now = time.monotonic()
+    if redis_up:
+        hit = _local.get(api_key)
+        if hit and hit[1] > now:
+            return hit[0]
+    project: ProjectKey | None = None
+    cached = None
+    if redis_up:
+        try:
+            cached = cache.get_redis().get(_key_cache_key(api_key))
+        except redis.RedisError:
+            redis_up = False
+    if cached == TOMBSTONE:
+        raise AuthenticationError("unknown API key")
+    if cached:
+        data = json.loads(cached)
+        project = ProjectKey(data["project_id"], data.get("domain"))
+    else:
+        project = _from_database(api_key)
+        if project is None:
+            raise AuthenticationError("unknown API key")
+        if redis_up:
+            try:
+                # NX: never overwrite a tombstone a concurrent rotation just wrote.
+                cache.get_redis().set(
+                    _key_cache_key(api_key),
+                    json.dumps({"project_id": project.project_id, "domain": project.domain}),
+                    ex=cache_ttl_s,
+                    nx=True,
+                )
+            except redis.RedisError:
+                pass
+    if redis_up:
+        with _lock:
+            _local[api_key] = (project, now + LOCAL_TTL_S)
+    return project
+
+
+def invalidate(api_keys: list[str], *, tombstone_ttl_s: int = 3600) -> None:
+    """Called when keys are rotated away or their project deleted: they stop working now."""
+    pipe = cache.get_redis().pipeline(transaction=True)
+    for api_key in api_keys:
+        pipe.set(_key_cache_key(api_key), TOMBSTONE, ex=tombstone_ttl_s)
+    pipe.incr(generation_key())
+    pipe.execute()
+    with _lock:
+        for api_key in api_keys:
+            _local.pop(api_key, None)

@@ -1,0 +1,1 @@
+"""The stream processor: Kinesis records → Postgres (bulk, idempotent) → Redis."""
