@@ -28,6 +28,12 @@ class InvalidInputError(PulseError):
     code = "invalid_input"
 
 
+class MalformedRequestError(InvalidInputError):
+    """The request cannot even be read (e.g. a body that is not JSON)."""
+
+    code = "bad_request"
+
+
 class AuthenticationError(PulseError):
     """Missing, malformed, expired, revoked or tampered credentials."""
 

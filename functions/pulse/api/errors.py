@@ -13,6 +13,7 @@ from pulse import exceptions as exc
 from pulse.observability import logger
 
 STATUS_BY_TYPE: dict[type[exc.PulseError], int] = {
+    exc.MalformedRequestError: 400,
     exc.InvalidInputError: 422,
     exc.AuthenticationError: 401,
     exc.PermissionDeniedError: 403,

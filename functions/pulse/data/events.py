@@ -140,11 +140,3 @@ def events_json(rows: Sequence[EventRow]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def count_events(*, project_id: UUID) -> int:
-    with connection() as conn:
-        row = conn.execute(
-            "SELECT count(*) AS n FROM events WHERE project_id = %s", (project_id,)
-        ).fetchone()
-    return int(row["n"]) if row else 0

@@ -8,9 +8,9 @@ from uuid import UUID
 from pulse.data import projects
 from pulse.exceptions import NotFoundError
 from pulse.ingest import keys
-from pulse.observability import logger
 from pulse.models.inputs import ProjectCreateIn, ProjectUpdateIn
 from pulse.models.stored import ProjectRow
+from pulse.observability import logger
 
 API_KEY_PREFIX = "proj_"
 

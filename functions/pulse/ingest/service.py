@@ -14,6 +14,7 @@ from pulse.ingest.validation import parse_body
 from pulse.observability import logger
 
 STATUS = {
+    exc.MalformedRequestError: 400,
     exc.InvalidInputError: 422,
     exc.AuthenticationError: 401,
     exc.PermissionDeniedError: 403,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pulse.exceptions import InvalidInputError, PayloadTooLargeError
+from pulse.exceptions import InvalidInputError, MalformedRequestError, PayloadTooLargeError
 from pulse.ingest import config as c
 
 
@@ -109,9 +109,9 @@ def parse_body(body: bytes, *, now: datetime) -> ParsedBatch:
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("body is not valid JSON") from exc
+        raise MalformedRequestError("body is not valid JSON") from exc
     if not isinstance(doc, dict):
-        raise InvalidInputError('body must be a JSON object with an "events" list')
+        raise MalformedRequestError('body must be a JSON object with an "events" list')
     api_key = doc.get("api_key")
     events = doc.get("events")
     if not isinstance(events, list) or not events:

@@ -1,0 +1,345 @@
+"""Ingest → Kinesis (moto) → processor → Postgres and Redis, through the real handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pulse import cache
+from pulse.ingest import publisher
+from pulse.processor import live
+from tests.apigw import LambdaContextStub, call, http_event
+from tests.integration.conftest import ApiCall
+from tests.kinesis_events import stream_event
+
+STREAM = "pulse-events"
+
+
+@pytest.fixture
+def kinesis() -> Any:
+    with mock_aws():
+        publisher._client = None
+        client = boto3.client("kinesis")
+        client.create_stream(StreamName=STREAM, ShardCount=2)
+        yield client
+    publisher._client = None
+
+
+@pytest.fixture
+def project(api: ApiCall, new_user) -> dict[str, Any]:
+    user = new_user()
+    res = api(
+        "POST",
+        "/api/v1/projects",
+        token=user["access_token"],
+        body={"name": "Shop", "domain": "shop.example"},
+    )
+    return {**res.json(), "token": user["access_token"]}
+
+
+def ingest(
+    body: Any,
+    *,
+    key: str | None = None,
+    origin: str | None = None,
+    method: str = "POST",
+    raw: str | None = None,
+) -> Any:
+    from pulse.handlers.ingest import handler
+
+    headers = {"content-type": "text/plain"}
+    if key:
+        headers["x-api-key"] = key
+    if origin:
+        headers["origin"] = origin
+    event = http_event(
+        method, "/api/v1/events/ingest", body=raw if raw is not None else body, headers=headers
+    )
+    event["routeKey"] = f"{method} /api/v1/events/ingest"
+    return call(handler, event)
+
+
+def drain(client: Any) -> list[dict[str, Any]]:
+    """Every record on the stream, shard by shard, as the event source mapping reads them."""
+    records = []
+    for shard in client.list_shards(StreamName=STREAM)["Shards"]:
+        it = client.get_shard_iterator(
+            StreamName=STREAM, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records.extend(client.get_records(ShardIterator=it, Limit=1000)["Records"])
+    return records
+
+
+def process(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from pulse.handlers.processor import handler
+
+    return handler(stream_event([r["Data"] for r in records]), LambdaContextStub())
+
+
+def now_iso(delta_s: float = 0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=delta_s)).isoformat()
+
+
+def events_of(db, project_id: str) -> list[dict[str, Any]]:
+    cur = db.execute("SELECT * FROM events WHERE project_id = %s ORDER BY timestamp", (project_id,))
+    cols = [c.name for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def test_a_batch_lands_in_postgres_exactly_once(kinesis, project, db) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    body = {
+        "api_key": project["api_key"],
+        "sent_at": now_iso(),
+        "events": [
+            {
+                "event": "page_view",
+                "uuid": ids[i],
+                "session_id": f"s{i % 2}",
+                "distinct_id": "user_42",
+                "properties": {"path": f"/p{i}"},
+                "timestamp": now_iso(-5),
+            }
+            for i in range(3)
+        ],
+    }
+    res = ingest(body, origin="https://www.shop.example")
+    assert res.status == 202, res.body
+    assert res.json() == {"accepted": 3, "rejected": []}
+    assert res.headers["access-control-allow-origin"] == "https://www.shop.example"
+    records = drain(kinesis)
+    assert len(records) == 2  # one record per session
+    assert process(records) == {"batchItemFailures": []}
+    rows = events_of(db, project["id"])
+    assert sorted(str(r["id"]) for r in rows) == sorted(ids)
+    assert {r["properties"]["path"] for r in rows} == {"/p0", "/p1", "/p2"}
+    assert all(r["ip_hash"] and len(r["ip_hash"]) == 32 for r in rows)
+    assert all(r["user_agent"] == "pytest/9" for r in rows)
+
+    # The same Kinesis batch delivered again, and the client's retry of the same events (a new
+    # sent_at shifts the skew-corrected timestamps by a little): nothing new.
+    assert process(records) == {"batchItemFailures": []}
+    body["sent_at"] = now_iso(0.35)
+    assert ingest(body).status == 202
+    assert process(drain(kinesis)) == {"batchItemFailures": []}
+    assert len(events_of(db, project["id"])) == 3
+
+
+def test_the_raw_ip_is_never_stored(kinesis, project, db) -> None:
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
+    process(drain(kinesis))
+    [row] = events_of(db, project["id"])
+    assert "198.51.100.7" not in json.dumps(row, default=str)
+
+
+def test_key_in_header_or_body_and_bad_keys_are_401(kinesis, project, api) -> None:
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
+    assert ingest({"events": [{"event": "x"}], "api_key": project["api_key"]}).status == 202
+    for key in (None, "proj_unknown", "garbage"):
+        res = ingest({"events": [{"event": "x"}]}, key=key)
+        assert res.status == 401, key
+        assert res.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_rotated_key_stops_at_once(kinesis, project, api) -> None:
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
+    rotated = api("POST", f"/api/v1/projects/{project['id']}/rotate-key", token=project["token"])
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 401
+    assert ingest({"events": [{"event": "x"}]}, key=rotated.json()["api_key"]).status == 202
+
+
+def test_a_deleted_projects_key_stops_at_once(kinesis, project, api) -> None:
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
+    api("DELETE", f"/api/v1/projects/{project['id']}", token=project["token"])
+    assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 401
+
+
+def test_limits_and_partial_batches(kinesis, project) -> None:
+    key = project["api_key"]
+    big = json.dumps({"events": [{"event": "x", "properties": {"b": "x" * 1024 * 1024}}]})
+    assert ingest(None, key=key, raw=big).status == 413
+    res = ingest({"events": [{"event": "ok"}, {"event": ""}, {"event": "ok2"}]}, key=key)
+    assert res.status == 202
+    assert res.json()["accepted"] == 2
+    assert res.json()["rejected"] == [
+        {"index": 1, "error": "event name is required (a non-empty string)"}
+    ]
+    res = ingest({"events": [{"event": ""}]}, key=key)
+    assert res.status == 422 and res.json()["error"]["details"][0]["index"] == 0
+    assert ingest(None, key=key, raw="{oops").status == 400
+    assert ingest({"events": [{"event": "x"}] * 101}, key=key).status == 422
+
+
+def test_cors_is_limited_to_the_projects_domain(kinesis, project) -> None:
+    key = project["api_key"]
+    assert (
+        ingest({"events": [{"event": "x"}]}, key=key, origin="https://shop.example").status == 202
+    )
+    res = ingest({"events": [{"event": "x"}]}, key=key, origin="https://evil.example")
+    assert res.status == 403
+    pre = ingest(None, method="OPTIONS", origin="https://shop.example")
+    assert pre.status == 204
+    assert pre.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "POST" in pre.headers["access-control-allow-methods"]
+
+
+def test_rate_limit_per_key(kinesis, project) -> None:
+    from pulse.handlers import ingest as ingest_handler
+    from pulse.ingest.service import handle
+
+    tight = dataclasses.replace(ingest_handler.settings, rate_limit_per_minute=3)
+    event = http_event(
+        "POST",
+        "/api/v1/events/ingest",
+        body={"events": [{"event": "x"}]},
+        headers={"x-api-key": project["api_key"]},
+    )
+    statuses = [handle(event, tight)["statusCode"] for _ in range(5)]
+    assert statuses[:3] == [202, 202, 202] and statuses[3:] == [429, 429]
+    limited = handle(event, tight)
+    assert 1 <= int(limited["headers"]["retry-after"]) <= 60
+
+
+def test_stream_failure_is_503_and_acknowledges_nothing(kinesis, project, monkeypatch) -> None:
+    class Down:
+        def put_records(self, **_: Any) -> dict:
+            raise ConnectionError("kinesis unreachable")
+
+    monkeypatch.setattr(publisher, "kinesis_client", lambda: Down())
+    monkeypatch.setattr(publisher.time, "sleep", lambda s: None)
+    res = ingest({"events": [{"event": "x"}]}, key=project["api_key"])
+    assert res.status == 503
+    assert res.headers["retry-after"] == "1"
+
+
+def _record_payload(project_id: str, n: int, **overrides: Any) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "project_id": project_id,
+        "received_at": now_iso(),
+        "user_agent": "UA",
+        "ip_hash": "h" * 32,
+        "events": [
+            {"id": str(uuid.uuid4()), "event": "e", "session_id": "s", "timestamp": now_iso(-i)}
+            for i in range(n)
+        ],
+        **overrides,
+    }
+
+
+def test_a_malformed_record_is_reported_and_the_rest_written(project, db) -> None:
+    from pulse.handlers.processor import handler
+
+    good1, good2 = _record_payload(project["id"], 2), _record_payload(project["id"], 3)
+    event = stream_event([good1, b"{broken", good2])
+    bad_seq = event["Records"][1]["kinesis"]["sequenceNumber"]
+    result = handler(event, LambdaContextStub())
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad_seq}]}
+    assert len(events_of(db, project["id"])) == 5
+    # The event source mapping retries from the bad record: the good one after it is not doubled.
+    handler(stream_event([b"{broken", good2], first_seq=1001), LambdaContextStub())
+    assert len(events_of(db, project["id"])) == 5
+
+
+def test_a_processor_failing_half_way_loses_and_doubles_nothing(project, db, monkeypatch) -> None:
+    from pulse.data import events as events_data
+    from pulse.handlers.processor import handler
+
+    payloads = [_record_payload(project["id"], 4) for _ in range(3)]
+    event = stream_event(payloads)
+    real_copy = events_data._copy
+
+    def copy_half_then_fail(conn: Any, rows: Any) -> None:
+        real_copy(conn, rows[: len(rows) // 2])
+        raise RuntimeError("connection lost mid-COPY")
+
+    monkeypatch.setattr(events_data, "_copy", copy_half_then_fail)
+    result = handler(event, LambdaContextStub())
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [
+        r["kinesis"]["sequenceNumber"] for r in event["Records"]
+    ]
+    assert events_of(db, project["id"]) == []
+    monkeypatch.setattr(events_data, "_copy", real_copy)
+    assert handler(event, LambdaContextStub()) == {"batchItemFailures": []}
+    assert handler(event, LambdaContextStub()) == {"batchItemFailures": []}
+    assert len(events_of(db, project["id"])) == 12
+
+
+def test_redis_gets_counters_recent_events_dirty_hours_and_a_publish(project, db) -> None:
+    from pulse.handlers.processor import handler
+
+    redis = cache.get_redis()
+    pubsub = redis.pubsub()
+    pubsub.subscribe(live.channel(project["id"]))
+    pubsub.get_message(timeout=1)  # subscription confirmation
+    payload = _record_payload(project["id"], 3)
+    handler(stream_event([payload]), LambdaContextStub())
+
+    message = None
+    for _ in range(20):
+        message = pubsub.get_message(timeout=0.5)
+        if message and message["type"] == "message":
+            break
+    assert message is not None
+    body = json.loads(message["data"])
+    assert body["type"] == "events" and body["project_id"] == project["id"]
+    assert sorted(e["uuid"] for e in body["events"]) == sorted(e["id"] for e in payload["events"])
+    assert set(body["events"][0]) == {
+        "uuid",
+        "event",
+        "properties",
+        "distinct_id",
+        "session_id",
+        "page_url",
+        "timestamp",
+    }
+    recent = redis.lrange(live.recent_key(project["id"]), 0, -1)
+    assert len(recent) == 3
+    hours = {
+        datetime.fromisoformat(e["timestamp"]).strftime("%Y-%m-%dT%H:00:00Z")
+        for e in payload["events"]
+    }
+    total = sum(int(redis.hget(live.counters_key(project["id"], h), "events") or 0) for h in hours)
+    assert total == 3
+    dirty = redis.smembers(live.dirty_key())
+    assert {f"{project['id']}|{h}" for h in hours} <= dirty
+    marked = db.execute(
+        "SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s", (project["id"],)
+    ).fetchone()[0]
+    assert marked == len(hours)
+    pubsub.close()
+
+
+def test_a_redis_failure_never_fails_the_write(project, db, monkeypatch) -> None:
+    from pulse.handlers.processor import handler
+
+    def broken() -> Any:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(live.cache, "get_redis", broken)
+    assert handler(stream_event([_record_payload(project["id"], 2)]), LambdaContextStub()) == {
+        "batchItemFailures": []
+    }
+    assert len(events_of(db, project["id"])) == 2
+
+
+def test_concurrent_deliveries_of_one_batch_write_it_once(project, db) -> None:
+    from pulse.handlers.processor import handler
+
+    event = stream_event([_record_payload(project["id"], 5)])
+    threads = [
+        threading.Thread(target=handler, args=(event, LambdaContextStub())) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(events_of(db, project["id"])) == 5

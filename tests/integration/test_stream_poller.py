@@ -1,0 +1,176 @@
+"""The local event source mapping against a real Kinesis API (moto server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.aws import AwsEmulator
+from localcloud.lambdas import LocalFunction
+from localcloud.poller import StreamPoller
+from pulse.wiring import Function, StreamTrigger
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def aws() -> Any:
+    emulator = AwsEmulator("127.0.0.1", _free_port(), "us-east-1")
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+class Recorder:
+    """A function that records what it was given and fails on demand."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.fail_item: dict[str, int] = {}  # payload -> times left to report it failed
+        self.raise_times = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        import base64
+
+        with self.lock:
+            self.batches.append(event["Records"])
+            if self.raise_times > 0:
+                self.raise_times -= 1
+                raise RuntimeError("function error")
+            failures = []
+            for rec in event["Records"]:
+                payload = base64.b64decode(rec["kinesis"]["data"]).decode()
+                if self.fail_item.get(payload, 0) > 0:
+                    self.fail_item[payload] -= 1
+                    failures.append({"itemIdentifier": rec["kinesis"]["sequenceNumber"]})
+            return {"batchItemFailures": failures}
+
+
+def _start(
+    aws: AwsEmulator, tmp_path: Path, name: str, recorder: Recorder, **trigger_kwargs: Any
+) -> tuple[StreamPoller, Any]:
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    fn = LocalFunction(Function(name="rec", handler="x.y", description=""), "us-east-1")
+    fn._handler = recorder
+    trigger = StreamTrigger(function="rec", stream=name, **trigger_kwargs)
+    poller = StreamPoller(
+        aws=aws,
+        trigger=trigger,
+        stream_name=name,
+        function=fn,
+        failure_log=tmp_path / "failed.jsonl",
+    )
+    poller.start()
+    return poller, kinesis
+
+
+def _put(kinesis: Any, stream: str, payloads: list[str]) -> None:
+    kinesis.put_records(
+        StreamName=stream, Records=[{"Data": p.encode(), "PartitionKey": "k"} for p in payloads]
+    )
+
+
+def _wait(predicate: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _payloads(batch: list[dict[str, Any]]) -> list[str]:
+    import base64
+
+    return [base64.b64decode(r["kinesis"]["data"]).decode() for r in batch]
+
+
+def test_records_arrive_in_order_in_real_event_shape(aws, tmp_path) -> None:
+    rec = Recorder()
+    poller, kinesis = _start(
+        aws, tmp_path, "s-order", rec, batch_size=10, max_batching_window_s=0.3
+    )
+    try:
+        _put(kinesis, "s-order", [f"r{i}" for i in range(25)])
+        _wait(lambda: sum(len(b) for b in rec.batches) >= 25)
+        assert all(len(b) <= 10 for b in rec.batches)
+        assert [p for b in rec.batches for p in _payloads(b)] == [f"r{i}" for i in range(25)]
+        first = rec.batches[0][0]
+        assert first["eventSource"] == "aws:kinesis"
+        assert first["eventSourceARN"].endswith(":stream/s-order")
+        assert first["eventID"].endswith(first["kinesis"]["sequenceNumber"])
+        assert isinstance(first["kinesis"]["approximateArrivalTimestamp"], float)
+    finally:
+        poller.stop()
+
+
+def test_partial_failure_retries_from_the_lowest_failed_record(aws, tmp_path) -> None:
+    rec = Recorder()
+    rec.fail_item = {"b": 1}
+    poller, kinesis = _start(
+        aws, tmp_path, "s-partial", rec, batch_size=10, max_batching_window_s=0.3
+    )
+    try:
+        _put(kinesis, "s-partial", ["a", "b", "c"])
+        _wait(lambda: len(rec.batches) >= 2)
+        assert _payloads(rec.batches[0]) == ["a", "b", "c"]
+        assert _payloads(rec.batches[1]) == ["b", "c"]
+        time.sleep(0.5)
+        assert len(rec.batches) == 2  # checkpointed past success: nothing more
+    finally:
+        poller.stop()
+
+
+def test_exhausted_retries_go_to_the_failure_destination_and_the_shard_moves_on(
+    aws, tmp_path
+) -> None:
+    rec = Recorder()
+    rec.fail_item = {"poison": 99}
+    poller, kinesis = _start(
+        aws,
+        tmp_path,
+        "s-poison",
+        rec,
+        batch_size=10,
+        max_batching_window_s=0.2,
+        maximum_retry_attempts=2,
+    )
+    try:
+        _put(kinesis, "s-poison", ["ok1", "poison", "ok2"])
+        _wait(lambda: poller.failed_batches == 1)
+        _put(kinesis, "s-poison", ["later"])
+        _wait(lambda: any("later" in _payloads(b) for b in rec.batches))
+        assert len(rec.batches) == 1 + 2 + 1  # first try, two retries, then the next batch
+        [info] = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
+        assert info["KinesisBatchInfo"]["batchSize"] == 2
+        assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    finally:
+        poller.stop()
+
+
+def test_a_function_error_bisects_the_batch(aws, tmp_path) -> None:
+    rec = Recorder()
+    rec.raise_times = 1
+    poller, kinesis = _start(
+        aws, tmp_path, "s-bisect", rec, batch_size=10, max_batching_window_s=0.3
+    )
+    try:
+        _put(kinesis, "s-bisect", ["a", "b", "c", "d"])
+        _wait(lambda: len(rec.batches) >= 3)
+        assert [_payloads(b) for b in rec.batches[:3]] == [
+            ["a", "b", "c", "d"],
+            ["a", "b"],
+            ["c", "d"],
+        ]
+    finally:
+        poller.stop()

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pulse.exceptions import InvalidInputError, MalformedRequestError, PayloadTooLargeError
+from pulse.ingest.validation import parse_body
+
+NOW = datetime(2026, 2, 10, 12, 0, 5, tzinfo=UTC)
+
+
+def body(events: list, **extra: object) -> bytes:
+    return json.dumps({"events": events, **extra}).encode()
+
+
+def test_the_issue_example_is_accepted_with_skew_correction() -> None:
+    raw = body(
+        [
+            {
+                "event": "page_view",
+                "properties": {"path": "/pricing"},
+                "distinct_id": "user_42",
+                "session_id": "sess_xyz",
+                "page_url": "https://example.com/pricing",
+                "referrer": "https://google.com",
+                "timestamp": "2026-02-10T12:00:00Z",
+                "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            }
+        ],
+        sent_at="2026-02-10T12:00:01Z",
+    )
+    batch = parse_body(raw, now=NOW)
+    assert batch.rejected == []
+    [ev] = batch.events
+    # The client clock is 4 s behind the server: its timestamp moves forward by 4 s.
+    assert ev.timestamp == datetime(2026, 2, 10, 12, 0, 4, tzinfo=UTC)
+    assert ev.id == "0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert (ev.event, ev.distinct_id, ev.session_id) == ("page_view", "user_42", "sess_xyz")
+
+
+def test_one_bad_event_does_not_sink_the_batch() -> None:
+    too_old = (NOW - timedelta(days=32)).isoformat()
+    too_new = (NOW + timedelta(hours=2)).isoformat()
+    events = [
+        {"event": "ok"},
+        {"event": ""},
+        {"event": "x" * 256},
+        {"event": "p", "properties": [1]},
+        {"event": "p", "properties": {"blob": "x" * 33 * 1024}},
+        {"event": "t", "timestamp": too_old},
+        {"event": "t", "timestamp": too_new},
+        {"event": "t", "timestamp": "yesterday"},
+        {"event": "u", "uuid": "nope"},
+        "not an object",
+        {"event": "d", "distinct_id": {"a": 1}},
+        {"event": "ok2", "distinct_id": 42},
+    ]
+    batch = parse_body(body(events), now=NOW)
+    assert [e.event for e in batch.events] == ["ok", "ok2"]
+    assert batch.events[1].distinct_id == "42"
+    errors = {r["index"]: r["error"] for r in batch.rejected}
+    assert sorted(errors) == list(range(1, 11))
+    assert "event name is required" in errors[1]
+    assert "longer than 255" in errors[2]
+    assert "properties must be a JSON object" in errors[3]
+    assert "over the 32768 limit" in errors[4]
+    assert "31 days in the past" in errors[5]
+    assert "1 hour in the future" in errors[6]
+    assert "ISO 8601" in errors[7]
+    assert "uuid" in errors[8]
+    assert "JSON object" in errors[9]
+    assert "distinct_id must be a string" in errors[10]
+
+
+def test_missing_uuid_and_timestamp_are_filled_by_the_server() -> None:
+    [ev] = parse_body(body([{"event": "x"}]), now=NOW).events
+    uuid.UUID(ev.id)
+    assert ev.timestamp == NOW
+
+
+def test_skew_correction_applies_before_the_window_check() -> None:
+    # The client's clock is 3 hours ahead: its "now" is fine once corrected.
+    client_now = (NOW + timedelta(hours=3)).isoformat()
+    [ev] = parse_body(
+        body([{"event": "x", "timestamp": client_now}], sent_at=client_now), now=NOW
+    ).events
+    assert abs((ev.timestamp - NOW).total_seconds()) < 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "error", "message"),
+    [
+        (b"{not json", MalformedRequestError, "not valid JSON"),
+        (b"[1,2]", MalformedRequestError, "JSON object"),
+        (body([]), InvalidInputError, "non-empty list"),
+        (json.dumps({"events": {"a": 1}}).encode(), InvalidInputError, "non-empty list"),
+        (body([{"event": "x"}] * 101), InvalidInputError, "at most 100 events"),
+        (body([{"event": "x"}], sent_at="soon"), InvalidInputError, "sent_at"),
+        (b" " * (1024 * 1024 + 1), PayloadTooLargeError, "over 1048576 bytes"),
+    ],
+)
+def test_unusable_bodies_are_refused_whole(raw: bytes, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        parse_body(raw, now=NOW)
+
+
+def test_the_api_key_may_come_in_the_body() -> None:
+    assert parse_body(body([{"event": "x"}], api_key="proj_abc"), now=NOW).api_key == "proj_abc"
+    assert parse_body(body([{"event": "x"}], api_key=5), now=NOW).api_key is None

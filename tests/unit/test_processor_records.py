@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+import uuid
+
+from pulse.processor.records import BadRecord, DecodedRecord, decode
+from tests.kinesis_events import stream_event
+
+
+def _payload(**overrides: object) -> dict:
+    payload = {
+        "v": 1,
+        "project_id": str(uuid.uuid4()),
+        "received_at": "2026-02-10T12:00:01Z",
+        "user_agent": "UA",
+        "ip_hash": "h",
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "event": "page_view",
+                "properties": {"a": 1},
+                "timestamp": "2026-02-10T12:00:00Z",
+            }
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+def test_a_good_record_becomes_rows() -> None:
+    payload = _payload()
+    [record] = stream_event([payload])["Records"]
+    decoded = decode(record)
+    assert isinstance(decoded, DecodedRecord)
+    assert decoded.sequence_number == record["kinesis"]["sequenceNumber"]
+    [row] = decoded.record.rows()
+    assert str(row[0]) == payload["project_id"] and row[2] == "page_view"
+    assert json.loads(row[4]) == {"a": 1}
+    assert row[8] == "UA" and row[9] == "h"
+
+
+def test_malformed_records_are_reported_with_a_reason() -> None:
+    bad_payloads = [
+        b"not json",
+        _payload(v=2),
+        _payload(events=[]),
+        _payload(events=[{"id": "x", "event": "e", "timestamp": "t"}]),
+    ]
+    for record in stream_event(bad_payloads)["Records"]:
+        decoded = decode(record)
+        assert isinstance(decoded, BadRecord)
+        assert decoded.reason
+    record = stream_event([b"x"])["Records"][0]
+    record["kinesis"]["data"] = "%%%not-base64"
+    assert isinstance(decode(record), BadRecord)
