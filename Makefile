@@ -5,11 +5,13 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up test test-python lint fmt typecheck migrate lock clean openapi
+.PHONY: help install up test test-python test-sdk lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
 	@echo "make test     set up and run every test suite, with lint and type checks"
+	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
+	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make migrate  apply the database migrations to DATABASE_URL"
@@ -46,7 +48,22 @@ test-python: install
 	bash scripts/ensure_services.sh
 	$(PY) -m pytest tests
 
-test: lint typecheck test-python
+sdk/node_modules/.package-lock.json: sdk/package-lock.json
+	cd sdk && npm ci --no-audit --no-fund --loglevel=error
+
+sdk: sdk/node_modules/.package-lock.json
+	cd sdk && npm run build
+
+test-sdk: sdk/node_modules/.package-lock.json
+	cd sdk && npm test
+
+bench: install
+	bash scripts/ensure_services.sh
+	$(PY) scripts/bench/processor_throughput.py
+	$(PY) scripts/bench/ingest_handler.py
+	$(PY) scripts/bench/e2e_ingest.py
+
+test: lint typecheck test-python test-sdk
 
 openapi: install
 	$(PY) scripts/export_openapi.py

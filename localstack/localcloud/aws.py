@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import secrets as pysecrets
+import threading
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from pulse.wiring import Wiring
 
@@ -21,17 +27,38 @@ def resource_name(name: str) -> str:
     return f"{RESOURCE_PREFIX}-{name}"
 
 
+class _KeepAliveHandler(MotoRequestHandler):
+    """HTTP/1.1 with keep-alive, as the AWS endpoints speak it (moto's own server closes each
+    connection, which would make every SDK call pay a TCP handshake)."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class AwsEmulator:
+    """moto's AWS APIs served in this process on one port, in a background thread."""
+
     def __init__(self, host: str, port: int, region: str) -> None:
         self.host, self.port, self.region = host, port, region
         self.endpoint = f"http://{host}:{port}"
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._server.start()
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=_KeepAliveHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-emulator", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread:
+            self._thread.join(10)
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]

@@ -52,9 +52,24 @@ def _migrate(config: LocalConfig) -> int:
     return 0
 
 
+def _aws(config: LocalConfig) -> int:
+    """Only the AWS emulator, in the foreground (benchmarks run it in a process of its own)."""
+    from localcloud.aws import AwsEmulator
+
+    aws = AwsEmulator(config.host, config.aws_port, config.region)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    aws.start()
+    print(f"AWS emulator on {aws.endpoint}\nready", flush=True)
+    stop.wait()
+    aws.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
-    parser.add_argument("command", choices=["up", "migrate"])
+    parser.add_argument("command", choices=["up", "migrate", "aws"])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
@@ -62,4 +77,4 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = LocalConfig()
-    return {"up": _up, "migrate": _migrate}[args.command](config)
+    return {"up": _up, "migrate": _migrate, "aws": _aws}[args.command](config)

@@ -23,9 +23,9 @@
     pending = [], // events not yet acknowledged (queued, in flight or waiting for a retry)
     off = 1, // disabled until the configuration has been read
     previous = w.tracker, // the stub (with its call queue `q`) or an already running tracker
-    script = d.currentScript || d.querySelector("script[data-project]"),
-    attr = (name) => script?.getAttribute("data-" + name),
-    apiKey = attr("project"),
+    script = d.currentScript, // this <script> tag, while it runs
+    config = script?.dataset || {}, // data-* attributes of the script tag
+    apiKey = config.project,
     endpoint,
     timer,
     lastUrl,
@@ -33,22 +33,32 @@
     json = (value) => JSON.stringify(value),
     bytes = (text) => new Blob([text]).size,
     isoDate = (ms = Date.now()) => new Date(ms).toISOString(),
-    // get (value == null) or set one key of localStorage (local truthy) or sessionStorage
-    store = (local, key, value) => {
+    // wraps an entry point: does nothing while disabled and never lets an error reach the page
+    safe =
+      (fn) =>
+      (...args) => {
+        try {
+          if (!off) return fn(...args);
+        } catch {}
+      },
+    // get (value == null) or set one key of localStorage (local truthy) or sessionStorage,
+    // through the named properties of Storage. Values are also kept in memory, which answers
+    // when storage is blocked (throws) or full (the value could not be written).
+    store = (local, key, value, storage) => {
       key = PREFIX + key;
       try {
-        var storage = local ? w.localStorage : w.sessionStorage;
-        return value == null ? storage.getItem(key) : (storage.setItem(key, value), value);
-      } catch {
-        return value == null ? memory[key] : (memory[key] = value);
-      }
+        storage = local ? localStorage : sessionStorage;
+        if (value == null) return storage[key] ?? memory[key];
+        storage[key] = value;
+      } catch {}
+      return value == null ? memory[key] : (memory[key] = value);
     },
     // crypto.randomUUID only exists in secure contexts; elsewhere build a v4 UUID from
-    // crypto.getRandomValues: x is a random hex digit, y one of 8, 9, a, b (the RFC 4122 variant)
-    uuid = (crypto = w.crypto, nibble) =>
+    // crypto.getRandomValues (each x a random hex digit; "8" is a valid RFC 4122 variant digit)
+    uuid = (crypto = w.crypto) =>
       crypto.randomUUID?.() ||
-      "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".replace(/[xy]/g, (c) =>
-        ((nibble = crypto.getRandomValues(new Uint8Array(1))[0] & 15), c < "y" ? nibble : (nibble & 3) | 8).toString(16),
+      "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx".replace(/x/g, () =>
+        (crypto.getRandomValues(new Uint8Array(1))[0] & 15).toString(16),
       ),
     anonymous = () => store(1, ID, "anon_" + uuid()),
     savePending = () => store(0, QUEUE, json(pending)),
@@ -57,28 +67,22 @@
       savePending();
     },
     // attempt: 0, 1 or 2 (three attempts in total); beacon: try navigator.sendBeacon first
-    send = (batch, attempt, beacon) => {
+    send = safe((batch, attempt, beacon) => {
       var body = new Blob([json({ api_key: apiKey, events: batch, sent_at: isoDate() })], {
         type: "text/plain",
       });
-      if (beacon && nav.sendBeacon && nav.sendBeacon(endpoint, body)) return acknowledge(batch);
+      if (beacon && nav.sendBeacon?.(endpoint, body)) return acknowledge(batch);
       fetch(endpoint, { method: "POST", body: body, keepalive: true })
-        .then((response) => response.status, () => 0)
-        .then(
-          safe((status) =>
-            // retry network failures, 429 and 5xx after 1-2 s, then 2-3 s; drop anything else
-            (!status || status == 429 || status > 499) && attempt < 2
-              ? setTimeout(
-                  safe(() => send(batch, attempt + 1)),
-                  ((1 << attempt) + Math.random()) * 1e3,
-                )
-              : acknowledge(batch),
-          ),
+        // a network failure counts as a 5xx
+        .then((response) => response.status, () => 500)
+        .then((status) =>
+          // retry 429 and 5xx after 1-2 s, then 2-3 s; acknowledge 2xx, drop any other status
+          (status == 429 || status > 499) && attempt < 2
+            ? setTimeout(send, ((1 << attempt) + Math.random()) * 1e3, batch, attempt + 1)
+            : acknowledge(batch),
         );
-    },
-    flush = (beacon) => {
-      var batch = [],
-        size = 0;
+    }),
+    flush = (beacon, batch = [], size = 0) => {
       clearTimeout(timer);
       timer = 0;
       queued.forEach((event) => {
@@ -137,14 +141,6 @@
         track("page_view", properties);
       }
     },
-    // wraps an entry point: does nothing while disabled and never lets an error reach the page
-    safe =
-      (fn) =>
-      (...args) => {
-        try {
-          if (!off) return fn(...args);
-        } catch {}
-      },
     tracker = {
       event: safe(track),
       identify: safe((id, traits) => {
@@ -157,7 +153,7 @@
         anonymous();
         store(0, SESSION, "-"); // no timestamp: the next event starts a new session
       }),
-      flush: safe(() => flush()),
+      flush: safe(flush), // flush(x) with x truthy uses sendBeacon: harmless
     },
     leave = safe(() => flush(1)),
     spa = safe(pageView);
@@ -170,9 +166,9 @@
       !apiKey ||
       (nav.doNotTrack || w.doNotTrack) == "1" ||
       store(1, "opt_out") == "1" ||
-      (nav.webdriver && attr("allow-automation") == null);
+      (nav.webdriver && config.allowAutomation == null);
     if (off) return;
-    endpoint = attr("api") || new URL("/api/v1/events/ingest", script.src || loc.href).href;
+    endpoint = config.api || new URL("/api/v1/events/ingest", script.src || loc.href).href;
 
     // events left unacknowledged by the previous page of this tab: resend them with their uuids
     try {
@@ -191,10 +187,10 @@
     });
     w.addEventListener("popstate", spa);
     w.addEventListener("pagehide", leave);
-    d.addEventListener("visibilitychange", () => d.visibilityState == "hidden" && leave());
+    d.addEventListener("visibilitychange", () => d.hidden && leave());
     pageView();
     // calls made through the stub before this script loaded, in their original order
-    (previous?.q || []).forEach((call) => tracker[call[0]]?.(...call[1]));
+    (previous?.q || []).forEach(safe((call) => tracker[call[0]](...call[1])));
   } catch {
     off = 1;
   }

@@ -126,17 +126,13 @@ def write_events(rows: Sequence[EventRow]) -> list[EventRow]:
     return fresh
 
 
-def events_json(rows: Sequence[EventRow]) -> list[dict[str, Any]]:
-    """Rows as the live feed and the WebSocket messages show them."""
-    return [
-        {
-            "uuid": str(r[1]),
-            "event": r[2],
-            "distinct_id": r[3],
-            "properties": r[4] if isinstance(r[4], dict) else json.loads(r[4]),
-            "session_id": r[5],
-            "page_url": r[6],
-            "timestamp": r[10].isoformat(),
-        }
-        for r in rows
-    ]
+def feed_item_json(row: EventRow) -> str:
+    """One row as the live feed shows it, as JSON text: ``{"uuid", "event", "properties",
+    "distinct_id", "session_id", "page_url", "timestamp"}``. Built from the row's properties
+    JSON text as it is, without parsing it again (this runs for every event written)."""
+    dumps = json.dumps
+    return (
+        f'{{"uuid":"{row[1]}","event":{dumps(row[2])},"properties":{row[4]},'
+        f'"distinct_id":{dumps(row[3])},"session_id":{dumps(row[5])},'
+        f'"page_url":{dumps(row[6])},"timestamp":"{row[10].isoformat()}"}}'
+    )

@@ -9,13 +9,11 @@ project per processed batch.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from pulse import cache
-from pulse.data.events import EventRow, events_json
+from pulse.data.events import EventRow, feed_item_json
 
 RECENT_EVENTS = 100
 COUNTER_TTL_S = 2 * 24 * 3600
@@ -50,32 +48,36 @@ def by_project(rows: Sequence[EventRow]) -> dict[str, list[EventRow]]:
     return grouped
 
 
-def publish(rows: Sequence[EventRow]) -> dict[str, list[dict[str, Any]]]:
-    """Update Redis for freshly written rows; returns the per-project feed that was published."""
-    feeds: dict[str, list[dict[str, Any]]] = {}
+def publish(rows: Sequence[EventRow]) -> dict[str, int]:
+    """Update Redis for freshly written rows; returns how many events each project published."""
+    published: dict[str, int] = {}
     pipe = cache.get_redis().pipeline(transaction=False)
+    dirty: set[str] = set()
     for project_id, group in by_project(rows).items():
-        feed = events_json(group)
-        feeds[project_id] = feed
+        feed = [feed_item_json(row) for row in group]
+        published[project_id] = len(feed)
         per_hour: dict[str, Counter[str]] = defaultdict(Counter)
         sessions: dict[str, set[str]] = defaultdict(set)
         for row in group:
             hour = row[10].strftime("%Y-%m-%dT%H:00:00Z")
-            per_hour[hour]["events"] += 1
             per_hour[hour][f"event:{row[2]}"] += 1
             if row[5]:
                 sessions[hour].add(row[5])
-            pipe.sadd(dirty_key(), f"{project_id}|{hour}")
         for hour, counts in per_hour.items():
+            dirty.add(f"{project_id}|{hour}")
+            key = counters_key(project_id, hour)
+            pipe.hincrby(key, "events", sum(counts.values()))
             for field, n in counts.items():
-                pipe.hincrby(counters_key(project_id, hour), field, n)
-            pipe.expire(counters_key(project_id, hour), COUNTER_TTL_S)
+                pipe.hincrby(key, field, n)
+            pipe.expire(key, COUNTER_TTL_S)
         for hour, ids in sessions.items():
             pipe.pfadd(sessions_key(project_id, hour), *ids)
             pipe.expire(sessions_key(project_id, hour), COUNTER_TTL_S)
-        pipe.lpush(recent_key(project_id), *(json.dumps(e) for e in feed[-RECENT_EVENTS:]))
+        pipe.lpush(recent_key(project_id), *feed[-RECENT_EVENTS:])
         pipe.ltrim(recent_key(project_id), 0, RECENT_EVENTS - 1)
-        message = {"type": "events", "project_id": project_id, "events": feed}
-        pipe.publish(channel(project_id), json.dumps(message, separators=(",", ":")))
+        message = f'{{"type":"events","project_id":"{project_id}","events":[{",".join(feed)}]}}'
+        pipe.publish(channel(project_id), message)
+    if dirty:
+        pipe.sadd(dirty_key(), *dirty)
     pipe.execute()
-    return feeds
+    return published

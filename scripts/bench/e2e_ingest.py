@@ -1,0 +1,112 @@
+"""Sustained events/s from HTTP to rows in Postgres, through the local stack as `make up` runs it.
+
+    .venv/bin/python scripts/bench/e2e_ingest.py [--seconds 20] [--clients 8]
+
+Starts the local runtime on free ports with its own database, then several client threads post
+10-event batches for the given time; the figure is events / (time from the first request to
+the moment the last row is in Postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+
+from tests.e2e.conftest import start_local_stack, stop_local_stack  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    stack = start_local_stack(Path(tempfile.mkdtemp()), database="pulse_bench_e2e")
+    try:
+        with stack.client() as c:
+            c.post("/api/v1/auth/register", json={"email": "b@x.io", "password": "bench-pass-1"})
+            token = c.post(
+                "/api/v1/auth/login", json={"email": "b@x.io", "password": "bench-pass-1"}
+            ).json()["access_token"]
+            project = c.post(
+                "/api/v1/projects",
+                json={"name": "bench"},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+        sent = [0] * args.clients
+        errors = [0] * args.clients
+        stop_at = time.monotonic() + args.seconds
+
+        def client(i: int) -> None:
+            with httpx.Client(base_url=stack.http_url, timeout=30) as c:
+                n = 0
+                while time.monotonic() < stop_at:
+                    now = datetime.now(UTC).isoformat()
+                    body = {
+                        "sent_at": now,
+                        "events": [
+                            {
+                                "event": "page_view",
+                                "uuid": str(uuid.uuid4()),
+                                "session_id": f"s{i}-{n % 50}",
+                                "properties": {"path": "/x"},
+                                "timestamp": now,
+                            }
+                            for _ in range(10)
+                        ],
+                    }
+                    r = c.post(
+                        "/api/v1/events/ingest",
+                        json=body,
+                        headers={"X-API-Key": project["api_key"]},
+                    )
+                    if r.status_code == 202:
+                        sent[i] += 10
+                    else:
+                        errors[i] += 1
+                    n += 1
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        posted_at = time.monotonic()
+        total = sum(sent)
+        with psycopg.connect(stack.database_url) as conn:
+            while True:
+                n = conn.execute(
+                    "SELECT count(*) FROM events WHERE project_id = %s", (project["id"],)
+                ).fetchone()[0]
+                if n >= total or time.monotonic() - posted_at > 120:
+                    break
+                time.sleep(0.1)
+        done = time.monotonic()
+        print(
+            f"{args.clients} clients for {args.seconds:.0f} s: {total:,} events accepted, "
+            f"{sum(errors)} failed requests, {n:,} rows in Postgres"
+        )
+        print(f"HTTP accept rate:            {total / (posted_at - started):,.0f} events/s")
+        print(
+            f"HTTP -> Postgres sustained:  {n / (done - started):,.0f} events/s "
+            f"(stream drained {done - posted_at:.1f} s after the last request)"
+        )
+    finally:
+        stop_local_stack(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

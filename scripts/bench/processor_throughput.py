@@ -1,0 +1,153 @@
+"""Processor throughput into Postgres, side by side with a raw COPY of the same rows.
+
+    .venv/bin/python scripts/bench/processor_throughput.py [--events 200000] [--rounds 3]
+
+Both write the same kind of rows into the same ``events`` table (same indexes, same partitions),
+each round into a fresh project. The raw COPY is the physical limit on this machine; the
+processor path adds decoding the Kinesis records, validation, the duplicate check, the dirty
+hours and the Redis updates. Prints events/s for each and their ratio (median over rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from scripts.bench.common import cleanup_redis, configure_environment, fresh_database, median
+
+configure_environment()
+
+EVENTS_PER_RECORD = 5
+RECORDS_PER_BATCH = 500  # the wiring's batch size
+
+
+def make_payloads(project_id: str, n_events: int) -> list[dict]:
+    rng = random.Random(7)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    payloads = []
+    names = ["page_view"] * 6 + ["click", "signup", "purchase", "scroll"]
+    for r in range(0, n_events, EVENTS_PER_RECORD):
+        session = f"sess_{r // 20}"
+        payloads.append(
+            {
+                "v": 1,
+                "project_id": project_id,
+                "received_at": datetime.now(UTC).isoformat(),
+                "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0",
+                "ip_hash": uuid.uuid4().hex,
+                "events": [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "event": rng.choice(names),
+                        "properties": {"path": f"/p/{rng.randint(1, 200)}", "title": "Page"},
+                        "distinct_id": f"user_{rng.randint(1, 5000)}",
+                        "session_id": session,
+                        "page_url": "https://example.com/p",
+                        "referrer": "https://google.com",
+                        "timestamp": (start + timedelta(seconds=r + i)).isoformat(),
+                    }
+                    for i in range(EVENTS_PER_RECORD)
+                ],
+            }
+        )
+    return payloads
+
+
+def kinesis_batches(payloads: list[dict]) -> list[dict]:
+    batches = []
+    seq = 10**20
+    for i in range(0, len(payloads), RECORDS_PER_BATCH):
+        records = []
+        for p in payloads[i : i + RECORDS_PER_BATCH]:
+            seq += 1
+            records.append(
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": p["events"][0]["session_id"],
+                        "sequenceNumber": str(seq),
+                        "data": base64.b64encode(json.dumps(p).encode()).decode(),
+                        "approximateArrivalTimestamp": time.time(),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventID": f"shardId-000000000000:{seq}",
+                }
+            )
+        batches.append({"Records": records})
+    return batches
+
+
+def raw_copy(payloads: list[dict]) -> float:
+    import psycopg
+
+    from pulse.data.events import _COLUMN_LIST
+    from pulse.processor.records import EventsRecord
+    from pulse.settings import get_settings
+
+    rows = [row for p in payloads for row in EventsRecord.model_validate(p).rows()]
+    with psycopg.connect(get_settings().database_url) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+        conn.commit()
+        return len(rows) / (time.perf_counter() - started)
+
+
+def processor(batches: list[dict], n_events: int) -> float:
+    from pulse.processor.service import process_batch
+
+    started = time.perf_counter()
+    for batch in batches:
+        result = process_batch(batch)
+        assert result == {"batchItemFailures": []}, result
+    return n_events / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    fresh_database()
+    from pulse.processor.service import process_batch
+
+    process_batch(kinesis_batches(make_payloads(str(uuid.uuid4()), 500))[0])  # warm up
+    raw_rates, proc_rates = [], []
+    for r in range(args.rounds):
+        raw_payloads = make_payloads(str(uuid.uuid4()), args.events)
+        proc_payloads = make_payloads(str(uuid.uuid4()), args.events)
+        batches = kinesis_batches(proc_payloads)
+        # Alternate the order so neither side always meets a warmer table.
+        if r % 2 == 0:
+            raw_rates.append(raw_copy(raw_payloads))
+            proc_rates.append(processor(batches, args.events))
+        else:
+            proc_rates.append(processor(batches, args.events))
+            raw_rates.append(raw_copy(raw_payloads))
+        print(
+            f"round {r + 1}: raw COPY {raw_rates[-1]:,.0f} ev/s, "
+            f"processor {proc_rates[-1]:,.0f} ev/s, ratio {proc_rates[-1] / raw_rates[-1]:.2f}"
+        )
+    ratio = median([p / r for p, r in zip(proc_rates, raw_rates, strict=True)])
+    print(
+        f"\n{args.events:,} events per side, {args.rounds} rounds, "
+        f"{EVENTS_PER_RECORD} events/record, {RECORDS_PER_BATCH} records/batch"
+    )
+    print(f"raw COPY   median {median(raw_rates):>10,.0f} events/s")
+    print(f"processor  median {median(proc_rates):>10,.0f} events/s")
+    print(f"ratio      median {ratio:.2f}  (target >= 0.70)")
+    cleanup_redis()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
