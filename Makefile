@@ -5,11 +5,12 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up test test-python test-sdk lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
 	@echo "make test     set up and run every test suite, with lint and type checks"
+	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
 	@echo "make lint     ruff check + ruff format --check"
@@ -56,6 +57,9 @@ sdk: sdk/node_modules/.package-lock.json
 
 test-sdk: sdk/node_modules/.package-lock.json
 	cd sdk && npm test
+
+seed: install
+	$(PY) scripts/seed_events.py $(ARGS)
 
 bench: install
 	bash scripts/ensure_services.sh

@@ -20,11 +20,21 @@ def _up(config: LocalConfig) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print("starting the local platform …", flush=True)
     runtime.start()
-    base = runtime.http_url
+    base, site = runtime.http_url, runtime.static_url
+    demo = runtime.demo
+    assert demo is not None
+    note = (
+        "created on this first start"
+        if demo.created
+        else "kept in " + str(config.data_dir / "demo.json")
+    )
     print(
         "\nPulse is running locally (Ctrl-C stops everything):\n"
         f"  HTTP API       {base}/api/v1   (health: {base}/api/v1/health)\n"
         f"  API docs       {base}/api/v1/docs\n"
+        f"  Site           {site}/   (SDK: {site}/sdk/tracker.min.js; /api/* forwarded)\n"
+        f"  Demo shop      {site}/demo/?key={demo.api_key}\n"
+        f"  Demo login     {demo.email} / {demo.password}   ({note})\n"
         f"  AWS emulator   {config.aws_endpoint}\n"
         f"  Postgres       {config.database_url}\n"
         f"  Redis          {config.redis_url}\n"

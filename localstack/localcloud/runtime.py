@@ -13,9 +13,11 @@ import uvicorn
 from localcloud import services
 from localcloud.aws import AwsEmulator, provision
 from localcloud.config import LocalConfig
+from localcloud.demo_account import DemoAccount, ensure_demo_account
 from localcloud.http_gateway import HttpGateway
 from localcloud.lambdas import LocalFunction
 from localcloud.poller import StreamPoller
+from localcloud.static_site import StaticSite
 from pulse.wiring import WIRING, Wiring
 
 log = logging.getLogger("localcloud")
@@ -44,11 +46,30 @@ class LocalRuntime:
     wiring: Wiring = WIRING
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     pollers: list[StreamPoller] = field(default_factory=list)
+    demo: DemoAccount | None = None
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
 
     @property
     def http_url(self) -> str:
         return f"http://{self.config.host}:{self.config.http_port}"
+
+    @property
+    def static_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.static_port}"
+
+    def _serve(self, app: object, port: int, name: str) -> None:
+        server = _ThreadedServer(
+            uvicorn.Config(
+                app,  # type: ignore[arg-type]
+                host=self.config.host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+        )
+        server.start_in_thread(name)
+        self._stoppers.append((name, lambda: setattr(server, "should_exit", True)))
 
     def _function_environment(self, extra: dict[str, str]) -> None:
         cfg = self.config
@@ -107,18 +128,13 @@ class LocalRuntime:
                 max_concurrency=cfg.max_concurrency,
             )
             self._stoppers.append(("HTTP gateway pool", gateway.pool.shutdown))
-            http = _ThreadedServer(
-                uvicorn.Config(
-                    gateway,
-                    host=cfg.host,
-                    port=cfg.http_port,
-                    log_level="warning",
-                    lifespan="off",
-                    access_log=False,
-                )
+            self._serve(gateway, cfg.http_port, "http-gateway")
+            self.demo = ensure_demo_account(cfg.data_dir)
+            self._serve(
+                StaticSite(api_base_url=self.http_url, demo_key=self.demo.api_key),
+                cfg.static_port,
+                "static-site",
             )
-            http.start_in_thread("http-gateway")
-            self._stoppers.append(("HTTP gateway", lambda: setattr(http, "should_exit", True)))
             for trigger in self.wiring.stream_triggers:
                 poller = StreamPoller(
                     aws=aws,
