@@ -5,11 +5,12 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up synth deploy seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
 	@echo "make test     set up and run every test suite, with lint and type checks"
+	@echo "make synth    synthesize the CDK app offline (no bundling); make deploy deploys it"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
@@ -57,6 +58,14 @@ sdk: sdk/node_modules/.package-lock.json
 
 test-sdk: sdk/node_modules/.package-lock.json
 	cd sdk && npm test
+
+CDK := CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --yes aws-cdk@2
+
+synth: install
+	$(CDK) synth --no-notices -q -c pulse:skipBundling=true
+
+deploy: install
+	$(CDK) deploy Pulse --no-notices
 
 seed: install
 	$(PY) scripts/seed_events.py $(ARGS)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "production"
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pulse"
+    # In AWS the URL carries no password: the user and password come from this secret (the
+    # RDS-generated JSON with "username" and "password").
+    database_secret_arn: str = ""
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=4, ge=1)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)

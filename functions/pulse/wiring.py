@@ -19,6 +19,8 @@ class Function:
     timeout_s: int = 29
     needs_database: bool = True
     needs_redis: bool = True
+    secrets: tuple[str, ...] = ()  # names of declared secrets it reads
+    writes_streams: tuple[str, ...] = ()  # names of declared streams it puts records on
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class StreamTrigger:
     function: str
     stream: str
     batch_size: int = 500
-    max_batching_window_s: float = 0.5
+    # Lambda takes whole seconds (0-300); 0 invokes as soon as a poll returns records.
+    max_batching_window_s: int = 0
     starting_position: str = "TRIM_HORIZON"
     maximum_retry_attempts: int = 5
     bisect_batch_on_function_error: bool = True
@@ -92,6 +95,7 @@ WIRING = Wiring(
             name="api",
             handler="pulse.handlers.api.handler",
             description="HTTP API: accounts, projects, analytics (FastAPI behind Mangum)",
+            secrets=("jwt-secret",),
         ),
         Function(
             name="ingest",
@@ -100,6 +104,7 @@ WIRING = Wiring(
             memory_mb=1024,
             timeout_s=10,
             needs_database=True,
+            writes_streams=("events",),
         ),
         Function(
             name="processor",
@@ -127,7 +132,7 @@ WIRING = Wiring(
             function="processor",
             stream="events",
             batch_size=500,
-            max_batching_window_s=0.2,
+            max_batching_window_s=0,
             maximum_retry_attempts=5,
             bisect_batch_on_function_error=True,
         ),

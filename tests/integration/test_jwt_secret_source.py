@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -39,3 +41,26 @@ def test_a_placeholder_in_secrets_manager_is_refused_outside_development(fresh_s
     fresh_settings(PULSE_ENVIRONMENT="production", PULSE_JWT_SECRET="", PULSE_JWT_SECRET_ARN=arn)
     with pytest.raises(ConfigurationError, match="placeholder"):
         pulse_secrets.jwt_secret()
+
+
+@mock_aws
+def test_database_credentials_come_from_secrets_manager(fresh_settings) -> None:
+    from pulse.db import connection
+
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="pulse/db", SecretString=json.dumps({"username": "pulse", "password": "p@ss w0rd"})
+    )["ARN"]
+    fresh_settings(
+        PULSE_DATABASE_URL="postgresql://db.internal:5432/pulse?sslmode=require",
+        PULSE_DATABASE_SECRET_ARN=arn,
+    )
+    connection.database_url.cache_clear()
+    try:
+        url = connection.database_url()
+    finally:
+        connection.database_url.cache_clear()
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(url)
+    assert parts["user"] == "pulse" and parts["password"] == "p@ss w0rd"
+    assert parts["host"] == "db.internal" and parts["sslmode"] == "require"

@@ -33,7 +33,8 @@ def test_a_good_record_becomes_rows() -> None:
     decoded = decode(record)
     assert isinstance(decoded, DecodedRecord)
     assert decoded.sequence_number == record["kinesis"]["sequenceNumber"]
-    [row] = decoded.record.rows()
+    assert decoded.project_id == payload["project_id"]
+    [row] = decoded.rows
     assert str(row[0]) == payload["project_id"] and row[2] == "page_view"
     assert json.loads(row[4]) == {"a": 1}
     assert row[8] == "UA" and row[9] == "h"
@@ -53,3 +54,57 @@ def test_malformed_records_are_reported_with_a_reason() -> None:
     record = stream_event([b"x"])["Records"][0]
     record["kinesis"]["data"] = "%%%not-base64"
     assert isinstance(decode(record), BadRecord)
+
+
+def test_copy_text_escapes_what_copy_would_misread() -> None:
+    from datetime import UTC, datetime
+
+    from pulse.data.events import copy_text
+
+    ts = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+    row = (
+        "p",
+        "i",
+        "tab\there",
+        None,
+        '{"a":"back\\\\slash\\nnl"}',
+        "s",
+        "line\nbreak",
+        "cr\rx",
+        "ua",
+        None,
+        ts,
+        ts,
+    )
+    line = copy_text([row])
+    fields = line.rstrip("\n").split("\t")
+    assert len(fields) == 12 and line.count("\n") == 1
+    assert fields[2] == "tab\\there" and fields[3] == "\\N"
+    assert fields[4] == '{"a":"back\\\\\\\\slash\\\\nnl"}'
+    assert fields[6] == "line\\nbreak" and fields[7] == "cr\\rx"
+    assert fields[10] == "2026-02-10T12:00:00+00:00"
+
+
+def test_copy_text_fast_path_matches_the_general_one() -> None:
+    from datetime import UTC, datetime
+
+    from pulse.data import events
+
+    ts = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+    plain = (
+        "p",
+        "i",
+        "page_view",
+        "u1",
+        '{"q":"a\\\\"b"}',
+        None,
+        "https://x.io/",
+        None,
+        "UA",
+        "h",
+        ts,
+        ts,
+    )
+    general = "\t".join(map(events._text, plain)) + "\n"
+    assert events.copy_text([plain]) == general
+    assert '{"q":"a\\\\\\\\"b"}' in general

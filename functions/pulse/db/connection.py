@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -22,6 +25,24 @@ def _configure(conn: psycopg.Connection[dict[str, object]]) -> None:
     conn.commit()
 
 
+@functools.cache
+def database_url() -> str:
+    """The settings' database URL, with the credentials from Secrets Manager when configured."""
+    settings = get_settings()
+    if not settings.database_secret_arn:
+        return settings.database_url
+    import boto3
+
+    secret = json.loads(
+        boto3.client("secretsmanager").get_secret_value(SecretId=settings.database_secret_arn)[
+            "SecretString"
+        ]
+    )
+    return make_conninfo(
+        settings.database_url, user=secret["username"], password=secret["password"]
+    )
+
+
 def get_pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
     """The process-wide pool, opened on first use."""
     global _pool
@@ -30,7 +51,7 @@ def get_pool() -> ConnectionPool[psycopg.Connection[dict[str, object]]]:
             if _pool is None:
                 settings = get_settings()
                 _pool = ConnectionPool(
-                    settings.database_url,
+                    database_url(),
                     min_size=settings.db_pool_min,
                     max_size=settings.db_pool_max,
                     kwargs={

@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pulse.db.connection import database_url
 from pulse.db.migrate import apply_migrations
 from pulse.observability import logger
-from pulse.settings import get_settings
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"applied": apply_migrations(get_settings().database_url)}
+    return {"applied": apply_migrations(database_url())}

@@ -30,7 +30,7 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             failures.append(decoded.sequence_number)
         else:
             good.append(decoded)
-    rows: list[EventRow] = [row for rec in good for row in rec.record.rows()]
+    rows: list[EventRow] = [row for rec in good for row in rec.rows]
     written: list[EventRow] = []
     if rows:
         try:

@@ -1,0 +1,36 @@
+"""What each declared function may touch, derived from the wiring: the one source of the
+least-privilege grants (``constructs.functions``) and of the tests that check them."""
+
+from __future__ import annotations
+
+from pulse.wiring import Function, Wiring
+
+
+def secrets_read_by(wiring: Wiring, fn: Function) -> tuple[str, ...]:
+    """The declared secrets ``fn`` may read (``Function.secrets``)."""
+    declared = fn.secrets
+    known = {secret.name for secret in wiring.secrets}
+    unknown = set(declared) - known
+    if unknown:
+        raise ValueError(f"function {fn.name!r} reads undeclared secrets {sorted(unknown)}")
+    return declared
+
+
+def streams_written_by(wiring: Wiring, fn: Function) -> tuple[str, ...]:
+    """The declared streams ``fn`` may put records on (``Function.writes_streams``)."""
+    declared = fn.writes_streams
+    known = {stream.name for stream in wiring.streams}
+    unknown = set(declared) - known
+    if unknown:
+        raise ValueError(f"function {fn.name!r} writes undeclared streams {sorted(unknown)}")
+    return declared
+
+
+def streams_read_by(wiring: Wiring, fn: Function) -> tuple[str, ...]:
+    """The streams an event source mapping feeds ``fn`` from (the only Kinesis readers)."""
+    return tuple(dict.fromkeys(t.stream for t in wiring.stream_triggers if t.function == fn.name))
+
+
+def in_vpc(fn: Function) -> bool:
+    """Functions that talk to Postgres or Redis run in the VPC; the rest stay outside it."""
+    return bool(fn.needs_database or fn.needs_redis)

@@ -1,0 +1,1 @@
+"""One construct per capability; ``pulse_infra.stack`` composes them."""

@@ -1,0 +1,88 @@
+"""Every name the infrastructure uses, in one place: stack, resources, outputs, context keys."""
+
+from __future__ import annotations
+
+import re
+
+# The stack and the prefix of every physical name. The local runtime names its resources and
+# functions the same way (``localcloud.aws.resource_name``, ``LocalFunction.context``).
+STACK_NAME = "Pulse"
+RESOURCE_PREFIX = "pulse"
+
+# The Lambda runtime. arm64 (Graviton): ~20 % cheaper per GB-second than x86_64 and every
+# runtime dependency ships manylinux aarch64 wheels. The bundler derives its pip platform tags
+# from this, so the two cannot disagree.
+PYTHON_VERSION = "3.12"
+ARCHITECTURE = "arm64"  # "arm64" or "x86_64"
+PIP_PLATFORMS = {
+    # Newest first; pip takes the first wheel whose tag matches. Lambda's python3.12 runtime
+    # runs on Amazon Linux 2023 (glibc 2.34), which accepts both.
+    "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
+    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
+}
+# The image a Docker-capable machine would bundle in when local bundling is unavailable.
+BUNDLING_IMAGE = f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"
+
+# The function the deploy runs after the database is up (a ``triggers.Trigger``).
+MIGRATE_FUNCTION = "migrate"
+
+# Postgres (RDS) and Redis (ElastiCache).
+DATABASE_NAME = "pulse"
+DATABASE_USER = "pulse"
+DATABASE_PORT = 5432
+DATABASE_INSTANCE_TYPE = "t4g.micro"
+REDIS_NODE_TYPE = "cache.t4g.micro"
+REDIS_ENGINE_VERSION = "7.1"
+REDIS_PORT = 6379
+
+# Retention of the functions', the API's and the flow logs (an ``aws_logs.RetentionDays`` name).
+LOG_RETENTION = "ONE_MONTH"
+LOG_RETENTION_DAYS = 30
+
+# HTTP API stage throttling (requests per second, burst).
+HTTP_API_RATE_LIMIT = 1000
+HTTP_API_BURST_LIMIT = 2000
+
+# Context keys.
+CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
+CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
+
+# Output names (logical ids of the CfnOutputs). Tests, scripts and docs read these.
+OUTPUT_HTTP_API_URL = "HttpApiUrl"
+OUTPUT_DATABASE_ENDPOINT = "DatabaseProxyEndpoint"
+OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
+OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"
+
+
+def resource_name(name: str) -> str:
+    """The physical name of a declared resource: ``pulse-events``, ``pulse-api``."""
+    return f"{RESOURCE_PREFIX}-{name}"
+
+
+def function_name(name: str) -> str:
+    return resource_name(name)
+
+
+def pascal(name: str) -> str:
+    """``jwt-secret`` → ``JwtSecret``: a construct id / output name from a declared name."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
+
+
+def stream_output(stream: str) -> str:
+    """``events`` → ``EventsStreamName``."""
+    return f"{pascal(stream)}StreamName"
+
+
+def secret_output(secret: str) -> str:
+    """``jwt-secret`` → ``JwtSecretArn``."""
+    return f"{pascal(secret)}Arn"
+
+
+def function_output(function: str) -> str:
+    """``migrate`` → ``MigrateFunctionName``."""
+    return f"{pascal(function)}FunctionName"
+
+
+def stream_setting(stream: str) -> str:
+    """The environment variable holding a stream's name, as the local runtime sets it."""
+    return f"PULSE_{stream.upper().replace('-', '_')}_STREAM"

@@ -1,0 +1,85 @@
+"""The Pulse stack: composes one construct per capability from the wiring, and its outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from pulse.wiring import WIRING, Wiring
+from pulse_infra import names
+from pulse_infra.bundling import function_code
+from pulse_infra.constructs.cache import Cache
+from pulse_infra.constructs.database import Database
+from pulse_infra.constructs.functions import Functions
+from pulse_infra.constructs.http_api import HttpApi
+from pulse_infra.constructs.migration import Migration
+from pulse_infra.constructs.network import Network
+from pulse_infra.constructs.schedules import Schedules
+from pulse_infra.constructs.secrets import Secrets
+from pulse_infra.constructs.stream_triggers import StreamTriggers
+from pulse_infra.constructs.streams import Streams
+
+
+class PulseStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str = names.STACK_NAME,
+        *,
+        wiring: Wiring = WIRING,
+        code: lambda_.Code | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.wiring = wiring
+
+        network = Network(self, "Network", wiring=wiring)
+        database = Database(self, "Database", network=network)
+        cache = Cache(self, "Cache", network=network)
+        streams = Streams(self, "Streams", wiring=wiring)
+        secrets = Secrets(self, "Secrets", wiring=wiring)
+        functions = Functions(
+            self,
+            "Functions",
+            wiring=wiring,
+            code=code or function_code(),
+            network=network,
+            database=database,
+            cache=cache,
+            secrets=secrets.secrets,
+            streams=streams.streams,
+        )
+        http_api = HttpApi(self, "HttpApi", wiring=wiring, functions=functions.functions)
+        StreamTriggers(
+            self,
+            "StreamTriggers",
+            wiring=wiring,
+            functions=functions.functions,
+            streams=streams.streams,
+        )
+        Schedules(self, "Schedules", wiring=wiring, functions=functions.functions)
+        if any(fn.name == names.MIGRATE_FUNCTION for fn in wiring.functions):
+            Migration(
+                self,
+                "Migration",
+                spec=wiring.function(names.MIGRATE_FUNCTION),
+                function=functions.functions[names.MIGRATE_FUNCTION],
+                after=[network, database],
+            )
+
+        self.functions = functions
+        self.http_api = http_api
+
+        CfnOutput(self, names.OUTPUT_HTTP_API_URL, value=http_api.url)
+        CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
+        CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
+        CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
+        for name, stream in streams.streams.items():
+            CfnOutput(self, names.stream_output(name), value=stream.stream_name)
+        for name, secret in secrets.secrets.items():
+            CfnOutput(self, names.secret_output(name), value=secret.secret_arn)
+        for name, function in functions.functions.items():
+            CfnOutput(self, names.function_output(name), value=function.function_name)

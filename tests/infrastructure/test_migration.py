@@ -1,0 +1,26 @@
+"""The deploy runs the migrate function once the database is reachable."""
+
+from __future__ import annotations
+
+from pulse_infra import names
+from tests.infrastructure.synthesized import Synthesized
+
+
+def test_the_deploy_invokes_the_migrate_function_after_the_database(real: Synthesized) -> None:
+    (trigger,) = real.of_type("Custom::Trigger").values()
+    props = trigger["Properties"]
+    assert real.function_of(props["HandlerArn"]) == names.MIGRATE_FUNCTION
+    assert props["InvocationType"] == "RequestResponse"
+    assert props["ExecuteOnHandlerChange"] is True
+    timeout_s = real.wiring.function(names.MIGRATE_FUNCTION).timeout_s
+    assert int(props["Timeout"]) >= timeout_s * 1000
+
+    depends = set(trigger.get("DependsOn", []))
+    types = {real.resources[d]["Type"] for d in depends}
+    assert {"AWS::RDS::DBInstance", "AWS::RDS::DBProxy", "AWS::RDS::DBProxyTargetGroup"} <= types
+    endpoints = {
+        real.resources[d]["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for d in depends
+        if real.resources[d]["Type"] == "AWS::EC2::VPCEndpoint"
+    }
+    assert ".secretsmanager" in endpoints, "the migration reads the database secret"

@@ -1,0 +1,40 @@
+"""The stack's outputs: stable names that scripts, docs and tests read."""
+
+from __future__ import annotations
+
+from pulse_infra import names
+from tests.infrastructure.synthesized import Synthesized, ref_id
+
+
+def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
+    wiring = synth.wiring
+    expected = {
+        names.OUTPUT_HTTP_API_URL,
+        names.OUTPUT_DATABASE_ENDPOINT,
+        names.OUTPUT_DATABASE_SECRET_ARN,
+        names.OUTPUT_REDIS_ENDPOINT,
+        *(names.stream_output(s.name) for s in wiring.streams),
+        *(names.secret_output(s.name) for s in wiring.secrets),
+        *(names.function_output(f.name) for f in wiring.functions),
+    }
+    assert set(synth.outputs) == expected
+
+
+def test_the_real_outputs_include_the_ones_documented(real: Synthesized) -> None:
+    for name in ("HttpApiUrl", "EventsStreamName", "JwtSecretArn", "MigrateFunctionName"):
+        assert name in real.outputs, name
+
+
+def test_outputs_point_at_the_right_resources(synth: Synthesized) -> None:
+    url = synth.outputs[names.OUTPUT_HTTP_API_URL]["Value"]["Fn::GetAtt"]
+    assert synth.resources[url[0]]["Type"] == "AWS::ApiGatewayV2::Api"
+    assert url[1] == "ApiEndpoint"
+    for stream in synth.wiring.streams:
+        value = synth.outputs[names.stream_output(stream.name)]["Value"]
+        assert synth.stream_name_of(value) == names.resource_name(stream.name)
+    for fn in synth.wiring.functions:
+        value = synth.outputs[names.function_output(fn.name)]["Value"]
+        assert synth.function_of(value) == fn.name
+    for secret in synth.wiring.secrets:
+        value = synth.outputs[names.secret_output(secret.name)]["Value"]
+        assert synth.resources[ref_id(value)]["Type"] == "AWS::SecretsManager::Secret"
