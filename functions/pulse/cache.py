@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis
 
-_client: redis.Redis[str] | None = None
+_client: redis.Redis | None = None
 _lock = threading.Lock()
 _url: str | None = None
 _prefix: str | None = None
@@ -34,7 +34,7 @@ def _resolve() -> tuple[str, str]:
     return _url, _prefix
 
 
-def get_redis() -> redis.Redis[str]:
+def get_redis() -> redis.Redis:
     global _client
     if _client is None:
         with _lock:

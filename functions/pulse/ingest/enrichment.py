@@ -25,9 +25,10 @@ def daily_salt(now: datetime) -> str:
         redis = cache.get_redis()
         salt_key = cache.key("salt", day)
         redis.set(salt_key, secrets.token_hex(32), ex=SALT_TTL_S, nx=True)
-        salt = redis.get(salt_key)
-        if salt is None:  # expired between the two calls: only at the very edge of its TTL
+        stored = redis.get(salt_key)
+        if stored is None:  # expired between the two calls: only at the very edge of its TTL
             raise RuntimeError("daily salt vanished")
+        salt = stored if isinstance(stored, str) else stored.decode()
         with _lock:
             _salts.clear()
             _salts[day] = salt
