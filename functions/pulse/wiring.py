@@ -114,6 +114,14 @@ WIRING = Wiring(
             timeout_s=60,
         ),
         Function(
+            name="rollup",
+            handler="pulse.handlers.rollup.handler",
+            description="Recomputes dirty hours into hourly rollups and presence sets",
+            memory_mb=1024,
+            timeout_s=900,
+            needs_redis=True,
+        ),
+        Function(
             name="migrate",
             handler="pulse.handlers.migrate.handler",
             description="Applies the database migrations",
@@ -135,6 +143,13 @@ WIRING = Wiring(
             max_batching_window_s=0,
             maximum_retry_attempts=5,
             bisect_batch_on_function_error=True,
+        ),
+    ),
+    schedules=(
+        Schedule(
+            function="rollup",
+            expression="rate(1 hour)",
+            description="Roll up the hours that changed since the last run",
         ),
     ),
     secrets=(

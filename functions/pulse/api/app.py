@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pulse.api import errors
-from pulse.api.routes import auth, health, projects
+from pulse.api.routes import analytics, auth, health, projects
 
 API_PREFIX = "/api/v1"
 
@@ -38,7 +38,7 @@ def create_app() -> FastAPI:
         redirect_slashes=False,
     )
     errors.install(app)
-    for router in (health.router, auth.router, projects.router):
+    for router in (health.router, auth.router, projects.router, analytics.router):
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(TrailingSlashMiddleware)
     return app

@@ -146,7 +146,8 @@ def _mark_dirty(conn: psycopg.Connection[Any], hours: Iterable[tuple[str, dateti
     conn.execute(
         "INSERT INTO rollup_dirty_hours (project_id, hour) "
         "SELECT * FROM unnest(%s::uuid[], %s::timestamptz[]) "
-        "ON CONFLICT (project_id, hour) DO UPDATE SET marked_at = now()",
+        "ON CONFLICT (project_id, hour) DO UPDATE"
+        " SET marked_at = now(), version = nextval('rollup_dirty_version')",
         ([p for p, _ in pairs], [h for _, h in pairs]),
     )
 

@@ -99,7 +99,7 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
                 "event_rollups_hourly",
                 "rollup_dirty_hours",
                 "presence_hourly",
-                "presence_daily",
+                "presence_counts",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE project_id = %s", (project_id,))
     return ProjectRow.model_validate(row) if row else None

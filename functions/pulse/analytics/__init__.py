@@ -1,0 +1,1 @@
+"""Analytics: query parameters, exact figures from rollups plus raw events, responses."""

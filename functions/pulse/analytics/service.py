@@ -1,0 +1,178 @@
+"""The analytics reports: parameters in, response models out; exact at every moment."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pulse.analytics import periods
+from pulse.analytics.periods import Period, Split
+from pulse.data import analytics as sql
+from pulse.data import projects
+from pulse.exceptions import InvalidInputError, NotFoundError
+
+
+def owned_project(owner_id: UUID, project_id: UUID) -> None:
+    if projects.get_project(project_id=project_id, owner_id=owner_id) is None:
+        raise NotFoundError("project not found")
+
+
+def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datetime) -> list[Split]:
+    lo = min(s for s, _ in spans)
+    hi = max(e for _, e in spans)
+    dirty = sql.dirty_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
+    open_hour = periods.floor_hour(now)
+    return [periods.split(s, e, open_hour=open_hour, dirty_hours=dirty) for s, e in spans]
+
+
+def overview(project_id: UUID, period: Period, event: str | None, now: datetime) -> dict[str, Any]:
+    prev = period.previous()
+    cur_split, prev_split = _splits(
+        project_id, [(period.start, period.end), (prev.start, prev.end)], now
+    )
+    stats = sql.bucket_stats(project_id=project_id, splits=[cur_split, prev_split], event=event)
+
+    def block(st: dict[str, int], split: Split) -> dict[str, Any]:
+        if event is not None:
+            top = {"name": event, "count": st["count"]} if st["count"] else None
+        else:
+            first = sql.top_events(project_id=project_id, split=split, limit=1)
+            top = {"name": first[0]["name"], "count": first[0]["count"]} if first else None
+        return {
+            "total_events": st["count"],
+            "unique_sessions": st["s"],
+            "unique_users": st["u"],
+            "top_event": top,
+        }
+
+    return {**block(stats[0], cur_split), "previous": block(stats[1], prev_split)}
+
+
+def timeseries(
+    project_id: UUID, period: Period, interval: periods.Interval, event: str | None, now: datetime
+) -> dict[str, Any]:
+    bks = periods.buckets(period, interval)
+    splits = _splits(project_id, [(b.start, b.end) for b in bks], now)
+    stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event)
+    return {
+        "interval": interval,
+        "points": [
+            {"bucket": b.label.isoformat(), "count": st["count"], "unique_sessions": st["s"]}
+            for b, st in zip(bks, stats, strict=True)
+        ],
+    }
+
+
+def top_events(project_id: UUID, period: Period, limit: int, now: datetime) -> dict[str, Any]:
+    [split] = _splits(project_id, [(period.start, period.end)], now)
+    return {"events": sql.top_events(project_id=project_id, split=split, limit=limit)}
+
+
+def encode_cursor(at: datetime, key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), key]).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(at).astimezone(UTC), str(key)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(
+            "cursor: is not a cursor this API gave out",
+            details=[{"field": "cursor", "message": "is not a cursor this API gave out"}],
+        ) from exc
+
+
+def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | None:
+    if len(rows) < limit:
+        return None
+    last = rows[-1]
+    return encode_cursor(last[at], str(last[key]))
+
+
+def sessions(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
+    summary = sql.session_summary(
+        project_id=project_id, start=period.start, end=period.end, limit_pages=10
+    )
+    rows = sql.session_list(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        limit=limit,
+        after=decode_cursor(cursor),
+    )
+    for r in rows:
+        r["duration_s"] = (r["ended_at"] - r["started_at"]).total_seconds()
+    return {**summary, "list": rows, "next_cursor": _page(rows, limit, "started_at", "session_id")}
+
+
+def users(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
+    rows = sql.user_list(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        limit=limit,
+        after=decode_cursor(cursor),
+    )
+    return {"users": rows, "next_cursor": _page(rows, limit, "last_seen", "distinct_id")}
+
+
+def user(
+    project_id: UUID, distinct_id: str, period: Period, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    found = sql.user_list(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        limit=1,
+        after=None,
+        distinct_id=distinct_id,
+    )
+    if not found:
+        raise NotFoundError("no events from this user in the range")
+    evs = sql.event_list(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        limit=limit,
+        after=decode_cursor(cursor),
+        event=None,
+        distinct_id=distinct_id,
+        session_id=None,
+    )
+    return {**found[0], "events": evs, "next_cursor": _page(evs, limit, "timestamp", "uuid")}
+
+
+def events(
+    project_id: UUID,
+    period: Period,
+    limit: int,
+    cursor: str | None,
+    *,
+    event: str | None,
+    distinct_id: str | None,
+    session_id: str | None,
+) -> dict[str, Any]:
+    rows = sql.event_list(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        limit=limit,
+        after=decode_cursor(cursor),
+        event=event,
+        distinct_id=distinct_id,
+        session_id=session_id,
+    )
+    return {"events": rows, "next_cursor": _page(rows, limit, "timestamp", "uuid")}
+
+
+def breakdown(project_id: UUID, period: Period, dimension: str, limit: int) -> dict[str, Any]:
+    rows = sql.breakdown(
+        project_id=project_id, start=period.start, end=period.end, dimension=dimension, limit=limit
+    )
+    return {"dimension": dimension, "items": rows}

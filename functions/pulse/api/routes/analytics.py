@@ -1,0 +1,117 @@
+"""/api/v1/analytics/{project_id}/...: the dashboard's numbers, owner only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+
+from pulse.analytics import periods, service
+from pulse.api.deps import Claims
+from pulse.models.outputs import ErrorOut
+
+router = APIRouter(
+    prefix="/analytics/{project_id}",
+    tags=["analytics"],
+    responses={
+        401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"},
+        404: {"model": ErrorOut, "description": "No such project of yours"},
+        422: {"model": ErrorOut, "description": "Bad parameters"},
+    },
+)
+
+
+class Range:
+    """The common query: ``from``/``to`` (ISO 8601, half-open) or ``range``, and ``tz``."""
+
+    def __init__(
+        self,
+        project_id: UUID,
+        claims: Claims,
+        from_: Annotated[str | None, Query(alias="from", description="ISO 8601 start")] = None,
+        to: Annotated[str | None, Query(description="ISO 8601 end (exclusive)")] = None,
+        range_: Annotated[
+            str | None, Query(alias="range", description="24h, 7d (default), 30d or 90d")
+        ] = None,
+        tz: Annotated[str | None, Query(description="IANA time zone, default UTC")] = None,
+    ) -> None:
+        service.owned_project(claims.user_id, project_id)
+        self.project_id = project_id
+        self.now = datetime.now(UTC)
+        self.period = periods.parse_period(start=from_, end=to, range_=range_, tz=tz, now=self.now)
+
+
+Common = Annotated[Range, Depends()]
+Limit = Annotated[int, Query(ge=1, le=100)]
+EventFilter = Annotated[str | None, Query(min_length=1, max_length=255)]
+
+
+@router.get("/overview")
+def overview(q: Common, event: EventFilter = None) -> dict[str, Any]:
+    return service.overview(q.project_id, q.period, event, q.now)
+
+
+@router.get("/timeseries")
+def timeseries(
+    q: Common, interval: Literal["hour", "day"] = "day", event: EventFilter = None
+) -> dict[str, Any]:
+    return service.timeseries(q.project_id, q.period, interval, event, q.now)
+
+
+@router.get("/top-events")
+def top_events(q: Common, limit: Limit = 10) -> dict[str, Any]:
+    return service.top_events(q.project_id, q.period, limit, q.now)
+
+
+@router.get("/sessions")
+def sessions(q: Common, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
+    return service.sessions(q.project_id, q.period, limit, cursor)
+
+
+@router.get("/users")
+def users(q: Common, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
+    return service.users(q.project_id, q.period, limit, cursor)
+
+
+@router.get("/users/{distinct_id}")
+def user(
+    q: Common, distinct_id: str, limit: Limit = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    return service.user(q.project_id, distinct_id, q.period, limit, cursor)
+
+
+@router.get("/events")
+def events(
+    q: Common,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    event: EventFilter = None,
+    distinct_id: Annotated[str | None, Query(max_length=200)] = None,
+    session_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    return service.events(
+        q.project_id,
+        q.period,
+        limit,
+        cursor,
+        event=event,
+        distinct_id=distinct_id,
+        session_id=session_id,
+    )
+
+
+@router.get("/pages")
+def pages(q: Common, limit: Limit = 10) -> dict[str, Any]:
+    return service.breakdown(q.project_id, q.period, "path", limit)
+
+
+@router.get("/referrers")
+def referrers(q: Common, limit: Limit = 10) -> dict[str, Any]:
+    return service.breakdown(q.project_id, q.period, "referrer", limit)
+
+
+@router.get("/utm-sources")
+def utm_sources(q: Common, limit: Limit = 10) -> dict[str, Any]:
+    return service.breakdown(q.project_id, q.period, "utm_source", limit)

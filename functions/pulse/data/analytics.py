@@ -1,0 +1,289 @@
+"""SQL for the analytics aggregate. Figures for closed, clean hours come from rollups and
+presence counts; everything else (partial hours, dirty hours, the open hour) from raw events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pulse.analytics.periods import Split
+from pulse.db.connection import connection
+
+ANY_EVENT = ""
+
+
+def dirty_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT hour FROM rollup_dirty_hours WHERE project_id = %s AND hour >= %s "
+            "AND hour < %s",
+            (project_id, start, end),
+        ).fetchall()
+    return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
+
+
+def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
+    ivs = [(i, a, b) for i, s in enumerate(splits) for a, b in s.raw]
+    return {
+        "idx": list(range(len(splits))),
+        "h1": [s.h1 for s in splits],
+        "h2": [s.h2 for s in splits],
+        "dirty": sorted({h for s in splits for h in s.dirty}),
+        "iv_idx": [i for i, _, _ in ivs],
+        "iv_a": [a for _, a, _ in ivs],
+        "iv_b": [b for _, _, b in ivs],
+    }
+
+
+_BUCKETS = "unnest(%(idx)s::int[], %(h1)s::timestamptz[], %(h2)s::timestamptz[]) AS b(idx, h1, h2)"
+_RAW = (
+    "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
+    "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
+    "raw AS MATERIALIZED (SELECT iv.idx, e.event, e.session_id, e.distinct_id FROM iv "
+    'JOIN events e ON e.project_id = %(p)s AND e."timestamp" >= iv.a '
+    'AND e."timestamp" < iv.b WHERE (%(e)s::text IS NULL OR e.event = %(e)s)) '
+)
+
+
+def bucket_stats(
+    *, project_id: UUID, splits: Sequence[Split], event: str | None
+) -> list[dict[str, int]]:
+    """Per bucket: events, unique sessions and unique users, all exact."""
+    args = {"p": project_id, "e": event, "ek": event or ANY_EVENT, **_bucket_arrays(splits)}
+    out = [{"count": 0, "s": 0, "u": 0} for _ in splits]
+    with connection() as conn:
+        for row in conn.execute(
+            f"SELECT b.idx, sum(r.count) AS n FROM {_BUCKETS} "
+            "JOIN event_rollups_hourly r ON r.project_id = %(p)s "
+            "AND r.hour >= b.h1 AND r.hour < b.h2 "
+            "WHERE NOT (r.hour = ANY(%(dirty)s::timestamptz[])) "
+            "AND (%(e)s::text IS NULL OR r.event = %(e)s) GROUP BY b.idx",
+            args,
+        ):
+            out[row["idx"]]["count"] += int(row["n"])  # type: ignore[call-overload]
+        for row in conn.execute(
+            f"SELECT b.idx, c.kind, sum(c.n) AS n FROM {_BUCKETS} "
+            "JOIN presence_counts c ON c.project_id = %(p)s AND c.event = %(ek)s "
+            "AND c.hour >= b.h1 AND c.hour < b.h2 "
+            "AND (c.prev_hour IS NULL OR c.prev_hour < b.h1) GROUP BY b.idx, c.kind",
+            args,
+        ):
+            out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+        if args["iv_idx"]:
+            for row in conn.execute(
+                _RAW + ", "
+                "hs AS (SELECT DISTINCT idx, 's'::\"char\" AS kind, "
+                "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
+                "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
+                "FROM raw WHERE distinct_id IS NOT NULL) "
+                "SELECT idx, 'count' AS kind, count(*) AS n FROM raw GROUP BY idx "
+                f"UNION ALL SELECT hs.idx, hs.kind::text, count(*) FROM hs JOIN {_BUCKETS} "
+                "ON b.idx = hs.idx WHERE NOT EXISTS (SELECT 1 FROM presence_hourly ph "
+                "WHERE ph.project_id = %(p)s AND ph.kind = hs.kind AND ph.event = %(ek)s "
+                "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2) "
+                "GROUP BY hs.idx, hs.kind",
+                args,
+            ):
+                out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+    return out
+
+
+def top_events(*, project_id: UUID, split: Split, limit: int) -> list[dict[str, Any]]:
+    """Events by count (desc, then name), with their exact unique users."""
+    args = {"p": project_id, "e": None, **_bucket_arrays([split])}
+    counts: dict[str, int] = defaultdict(int)
+    with connection() as conn:
+        for row in conn.execute(
+            "SELECT event, sum(count) AS n FROM event_rollups_hourly WHERE project_id = %(p)s "
+            "AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
+            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY event",
+            args,
+        ):
+            counts[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+        if args["iv_idx"]:
+            for row in conn.execute(
+                _RAW + "SELECT event, count(*) AS n FROM raw GROUP BY event", args
+            ):
+                counts[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        names = [name for name, _ in top]
+        users: dict[str, int] = defaultdict(int)
+        if names:
+            args["names"] = names
+            for row in conn.execute(
+                "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
+                "AND kind = 'u' AND event = ANY(%(names)s) AND hour >= %(h1)s[1] "
+                "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) "
+                "GROUP BY event",
+                args,
+            ):
+                users[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+            if args["iv_idx"]:
+                for row in conn.execute(
+                    _RAW + ", hs AS (SELECT DISTINCT event, hashtextextended(distinct_id, 0) "
+                    "AS h FROM raw WHERE distinct_id IS NOT NULL AND event = ANY(%(names)s)) "
+                    "SELECT event, count(*) AS n FROM hs WHERE NOT EXISTS (SELECT 1 FROM "
+                    "presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = 'u' "
+                    "AND ph.event = hs.event AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
+                    "AND ph.hour < %(h2)s[1]) GROUP BY event",
+                    args,
+                ):
+                    users[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+    return [{"name": n, "count": c, "unique_users": users[n]} for n, c in top]
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw-event reports (sessions, users, events, pages, referrers, UTM)
+
+_PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
+
+
+def _fetch(sql: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    with connection() as conn:
+        return [dict(r) for r in conn.execute(sql, args).fetchall()]
+
+
+def session_summary(
+    *, project_id: UUID, start: datetime, end: datetime, limit_pages: int
+) -> dict[str, Any]:
+    args = {"p": project_id, "s": start, "e": end, "lim": limit_pages}
+    base = (
+        'WITH s AS (SELECT e.session_id, min(e."timestamp") AS started, '
+        "max(e.\"timestamp\") AS ended, count(*) FILTER (WHERE e.event = 'page_view') AS pv, "
+        f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
+        'AS entry FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
+        'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id) '
+    )
+    [summary] = _fetch(
+        base + "SELECT count(*) AS sessions, "
+        "coalesce(avg(extract(epoch FROM ended - started)), 0)::float AS avg_duration_s, "
+        "coalesce(avg((pv = 1)::int), 0)::float AS bounce_rate, "
+        "coalesce(avg(pv), 0)::float AS pages_per_session FROM s",
+        args,
+    )
+    entries = _fetch(
+        base + "SELECT entry AS path, count(*) AS sessions FROM s WHERE entry IS NOT NULL "
+        "GROUP BY entry ORDER BY 2 DESC, 1 LIMIT %(lim)s",
+        args,
+    )
+    return {**summary, "top_entry_pages": entries}
+
+
+def session_list(
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[dict[str, Any]]:
+    args = {
+        "p": project_id,
+        "s": start,
+        "e": end,
+        "lim": limit,
+        "cs": after[0] if after else None,
+        "ci": after[1] if after else None,
+    }
+    return _fetch(
+        'SELECT * FROM (SELECT e.session_id, min(e."timestamp") AS started_at, '
+        'max(e."timestamp") AS ended_at, count(*) AS events, '
+        "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
+        '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
+        " FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
+        f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
+        'AS entry_page FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
+        'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id) x '
+        "WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
+        "ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s",
+        args,
+    )
+
+
+def user_list(
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    distinct_id: str | None = None,
+) -> list[dict[str, Any]]:
+    args = {
+        "p": project_id,
+        "s": start,
+        "e": end,
+        "lim": limit,
+        "d": distinct_id,
+        "cs": after[0] if after else None,
+        "ci": after[1] if after else None,
+    }
+    return _fetch(
+        "SELECT x.*, (SELECT i.properties FROM events i WHERE i.project_id = %(p)s "
+        "AND i.distinct_id = x.distinct_id AND i.event = '$identify' "
+        'ORDER BY i."timestamp" DESC LIMIT 1) AS properties FROM ('
+        'SELECT distinct_id, min("timestamp") AS first_seen, max("timestamp") AS last_seen, '
+        "count(*) AS event_count FROM events WHERE project_id = %(p)s "
+        'AND "timestamp" >= %(s)s AND "timestamp" < %(e)s AND distinct_id IS NOT NULL '
+        "AND (%(d)s::text IS NULL OR distinct_id = %(d)s) GROUP BY distinct_id) x "
+        "WHERE %(cs)s::timestamptz IS NULL OR (last_seen, distinct_id) < (%(cs)s, %(ci)s) "
+        "ORDER BY last_seen DESC, distinct_id DESC LIMIT %(lim)s",
+        args,
+    )
+
+
+def event_list(
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    event: str | None,
+    distinct_id: str | None,
+    session_id: str | None,
+) -> list[dict[str, Any]]:
+    args = {
+        "p": project_id,
+        "s": start,
+        "e": end,
+        "lim": limit,
+        "ev": event,
+        "d": distinct_id,
+        "sid": session_id,
+        "cs": after[0] if after else None,
+        "ci": after[1] if after else None,
+    }
+    return _fetch(
+        "SELECT id::text AS uuid, event, distinct_id, session_id, properties, page_url, "
+        'referrer, "timestamp", received_at FROM events WHERE project_id = %(p)s '
+        'AND "timestamp" >= %(s)s AND "timestamp" < %(e)s '
+        "AND (%(ev)s::text IS NULL OR event = %(ev)s) "
+        "AND (%(d)s::text IS NULL OR distinct_id = %(d)s) "
+        "AND (%(sid)s::text IS NULL OR session_id = %(sid)s) "
+        'AND (%(cs)s::timestamptz IS NULL OR ("timestamp", id) < (%(cs)s, %(ci)s::uuid)) '
+        'ORDER BY "timestamp" DESC, id DESC LIMIT %(lim)s',
+        args,
+    )
+
+
+def breakdown(
+    *, project_id: UUID, start: datetime, end: datetime, dimension: str, limit: int
+) -> list[dict[str, Any]]:
+    """page_view counts and unique sessions by page path, referrer domain or UTM source."""
+    expr = {
+        "path": _PATH,
+        "referrer": "coalesce(lower(substring(e.referrer from '^[a-z]+://(?:www\\.)?([^/:?#]+)')),"
+        " '(direct)')",
+        "utm_source": "coalesce(e.properties->>'utm_source', '(none)')",
+    }[dimension]
+    return _fetch(
+        f"SELECT {expr} AS value, count(*) AS count, count(DISTINCT e.session_id) AS "
+        "unique_sessions FROM events e WHERE e.project_id = %(p)s AND e.event = 'page_view' "
+        'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s GROUP BY 1 '
+        "HAVING " + expr + " IS NOT NULL ORDER BY 2 DESC, 1 LIMIT %(lim)s",
+        {"p": project_id, "s": start, "e": end, "lim": limit},
+    )

@@ -1,0 +1,1 @@
+"""The hourly rollup job: recompute dirty hours into rollups and presence sets."""
