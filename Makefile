@@ -5,12 +5,13 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up synth deploy seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
 	@echo "make test     set up and run every test suite, with lint and type checks"
 	@echo "make synth    synthesize the CDK app offline (no bundling); make deploy deploys it"
+	@echo "make rollup   roll up dirty hours now; FROM=… TO=… [PROJECT=…] recomputes a range"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
@@ -66,6 +67,9 @@ synth: install
 
 deploy: install
 	$(CDK) deploy Pulse --no-notices
+
+rollup: install
+	$(PY) -m localcloud rollup $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(PROJECT),--project $(PROJECT))
 
 seed: install
 	$(PY) scripts/seed_events.py $(ARGS)

@@ -77,9 +77,38 @@ def _aws(config: LocalConfig) -> int:
     return 0
 
 
+def _rollup(config: LocalConfig, start: str | None, end: str | None, project: str | None) -> int:
+    """Run the rollup function once, as the schedule does, or over a range (a backfill)."""
+    import json
+    import os
+
+    from localcloud.lambdas import LocalFunction
+    from pulse.wiring import WIRING
+
+    os.environ.setdefault("PULSE_DATABASE_URL", config.database_url)
+    os.environ.setdefault("PULSE_REDIS_URL", config.redis_url)
+    os.environ.setdefault("PULSE_REDIS_KEY_PREFIX", config.redis_key_prefix)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from localcloud.scheduler import scheduled_event
+
+    function = LocalFunction(WIRING.function("rollup"), config.region)
+    if start or end:
+        if not (start and end):
+            print("give both --from and --to", file=sys.stderr)
+            return 2
+        event: dict[str, object] = {"backfill": {"from": start, "to": end, "project_id": project}}
+    else:
+        event = scheduled_event("pulse-rollup-manual", config.region)
+    print(json.dumps(function.invoke(event, check_size=False)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
-    parser.add_argument("command", choices=["up", "migrate", "aws"])
+    parser.add_argument("command", choices=["up", "migrate", "aws", "rollup"])
+    parser.add_argument("--from", dest="start", help="rollup: backfill from (ISO 8601)")
+    parser.add_argument("--to", dest="end", help="rollup: backfill to (ISO 8601, exclusive)")
+    parser.add_argument("--project", help="rollup: only this project id")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
@@ -87,4 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = LocalConfig()
+    if args.command == "rollup":
+        return _rollup(config, args.start, args.end, args.project)
     return {"up": _up, "migrate": _migrate, "aws": _aws}[args.command](config)

@@ -17,6 +17,7 @@ from localcloud.demo_account import DemoAccount, ensure_demo_account
 from localcloud.http_gateway import HttpGateway
 from localcloud.lambdas import LocalFunction
 from localcloud.poller import StreamPoller
+from localcloud.scheduler import Scheduler
 from localcloud.static_site import StaticSite
 from pulse.wiring import WIRING, Wiring
 
@@ -146,6 +147,11 @@ class LocalRuntime:
                 poller.start()
                 self.pollers.append(poller)
                 self._stoppers.append((f"poller {trigger.function}", poller.stop))
+            scheduler = Scheduler(
+                self.wiring.schedules, self.functions, cfg.region, cfg.schedule_every_s
+            )
+            scheduler.start()
+            self._stoppers.append(("scheduler", scheduler.stop))
             # Warm every function (its cold start) before saying ready.
             for function in self.functions.values():
                 function.handler  # noqa: B018

@@ -60,6 +60,8 @@ def start_local_stack(tmp: Path, database: str = E2E_DATABASE) -> LocalStack:
         "LOCAL_STATIC_PORT": str(ports["STATIC"]),
         "LOCAL_AWS_PORT": str(ports["AWS"]),
         "PULSE_ENVIRONMENT": "development",
+        # The rollup schedule fires every 2 s instead of hourly, so its work is observable.
+        "LOCAL_SCHEDULE_EVERY_S": "2",
         "PYTHONUNBUFFERED": "1",
     }
     for inherited in (

@@ -66,7 +66,7 @@ def _status_of(error: exc.PulseError) -> int:
 def validation_details(errors: Any) -> list[dict[str, Any]]:
     details = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         details.append({"field": ".".join(loc) or "body", "message": message})
     return details
