@@ -25,22 +25,38 @@ NAMES = ["page_view"] * 5 + ["click", "signup", "purchase"]
 def _row(project_id: str, ts: datetime, rng: random.Random) -> tuple[Any, ...]:
     session = f"s{rng.randint(1, 40)}"
     user = f"u{rng.randint(1, 15)}" if rng.random() < 0.6 else None
-    return (project_id, str(uuid.uuid4()), rng.choice(NAMES), user, "{}", session,
-            "https://shop.test/", None, "UA", "h", ts, ts)
+    return (
+        project_id,
+        str(uuid.uuid4()),
+        rng.choice(NAMES),
+        user,
+        "{}",
+        session,
+        "https://shop.test/",
+        None,
+        "UA",
+        "h",
+        ts,
+        ts,
+    )
 
 
-def _generate(project_id: str, rng: random.Random, start: datetime, end: datetime, n: int
-              ) -> list[tuple[Any, ...]]:
+def _generate(
+    project_id: str, rng: random.Random, start: datetime, end: datetime, n: int
+) -> list[tuple[Any, ...]]:
     span = (end - start).total_seconds()
-    return [_row(project_id, start + timedelta(seconds=rng.random() * span), rng)
-            for _ in range(n)]
+    return [_row(project_id, start + timedelta(seconds=rng.random() * span), rng) for _ in range(n)]
 
 
-def brute(rows: list[tuple[Any, ...]], start: datetime, end: datetime,
-          event: str | None = None) -> dict[str, int]:
+def brute(
+    rows: list[tuple[Any, ...]], start: datetime, end: datetime, event: str | None = None
+) -> dict[str, int]:
     sel = [r for r in rows if start <= r[10] < end and (event is None or r[2] == event)]
-    return {"count": len(sel), "s": len({r[5] for r in sel if r[5]}),
-            "u": len({r[3] for r in sel if r[3]})}
+    return {
+        "count": len(sel),
+        "s": len({r[5] for r in sel if r[5]}),
+        "u": len({r[3] for r in sel if r[3]}),
+    }
 
 
 @pytest.fixture
@@ -69,10 +85,16 @@ def check_everything(project_id: str, rows: list[tuple[Any, ...]]) -> None:
             got = service.overview(pid, period, None, NOW)
             want, prev = brute(rows, start, end), brute(rows, start - (end - start), start)
             assert (got["total_events"], got["unique_sessions"], got["unique_users"]) == (
-                want["count"], want["s"], want["u"]), (start_s, end_s, zone)
+                want["count"],
+                want["s"],
+                want["u"],
+            ), (start_s, end_s, zone)
             p = got["previous"]
             assert (p["total_events"], p["unique_sessions"], p["unique_users"]) == (
-                prev["count"], prev["s"], prev["u"])
+                prev["count"],
+                prev["s"],
+                prev["u"],
+            )
             counts = Counter(r[2] for r in rows if start <= r[10] < end)
             if counts:
                 top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
@@ -81,8 +103,11 @@ def check_everything(project_id: str, rows: list[tuple[Any, ...]]) -> None:
                 assert got["top_event"] is None
             filtered = service.overview(pid, period, "click", NOW)
             wc = brute(rows, start, end, "click")
-            assert (filtered["total_events"], filtered["unique_sessions"],
-                    filtered["unique_users"]) == (wc["count"], wc["s"], wc["u"])
+            assert (
+                filtered["total_events"],
+                filtered["unique_sessions"],
+                filtered["unique_users"],
+            ) == (wc["count"], wc["s"], wc["u"])
 
             for interval in ("hour", "day"):
                 series = service.timeseries(pid, period, interval, None, NOW)
@@ -91,9 +116,15 @@ def check_everything(project_id: str, rows: list[tuple[Any, ...]]) -> None:
                 for point, b in zip(series["points"], bks, strict=True):
                     w = brute(rows, b.start, b.end)
                     assert (point["count"], point["unique_sessions"]) == (w["count"], w["s"]), (
-                        start_s, end_s, zone, interval, point["bucket"])
-                    assert datetime.fromisoformat(point["bucket"]).utcoffset() == \
-                        b.label.utcoffset()
+                        start_s,
+                        end_s,
+                        zone,
+                        interval,
+                        point["bucket"],
+                    )
+                    assert (
+                        datetime.fromisoformat(point["bucket"]).utcoffset() == b.label.utcoffset()
+                    )
 
             top_events = service.top_events(pid, period, 10, NOW)["events"]
             want_top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
@@ -112,12 +143,20 @@ def test_figures_are_exact_through_rollups_late_events_and_backfill(project, db)
     done = rollup.run(now=NOW)
     assert done["hours"] > 0
     check_everything(project, rows)  # closed hours from rollups, the open hour raw
-    dirty = db.execute("SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s "
-                       "AND hour < '2026-02-01T10:00Z'", (project,)).fetchone()[0]
+    dirty = db.execute(
+        "SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s "
+        "AND hour < '2026-02-01T10:00Z'",
+        (project,),
+    ).fetchone()[0]
     assert dirty == 0
 
-    late = _generate(project, rng, datetime(2026, 1, 30, 5, tzinfo=UTC),
-                     datetime(2026, 1, 31, 22, tzinfo=UTC), 120)
+    late = _generate(
+        project,
+        rng,
+        datetime(2026, 1, 30, 5, tzinfo=UTC),
+        datetime(2026, 1, 31, 22, tzinfo=UTC),
+        120,
+    )
     write_events(late)
     rows += late
     check_everything(project, rows)  # late events: their hours are dirty, read raw
@@ -128,9 +167,17 @@ def test_figures_are_exact_through_rollups_late_events_and_backfill(project, db)
     rollup.backfill(start=datetime(2026, 1, 29, tzinfo=UTC), end=NOW, project_id=uuid.UUID(project))
     check_everything(project, rows)
 
-    rolled = {(r[0], r[1]): r[2] for r in db.execute(
-        "SELECT hour, event, count FROM event_rollups_hourly WHERE project_id = %s "
-        "AND hour < '2026-02-01T10:00Z'", (project,)).fetchall()}
-    want = Counter((r[10].replace(minute=0, second=0, microsecond=0), r[2]) for r in rows
-                   if r[10] < datetime(2026, 2, 1, 10, tzinfo=UTC))
+    rolled = {
+        (r[0], r[1]): r[2]
+        for r in db.execute(
+            "SELECT hour, event, count FROM event_rollups_hourly WHERE project_id = %s "
+            "AND hour < '2026-02-01T10:00Z'",
+            (project,),
+        ).fetchall()
+    }
+    want = Counter(
+        (r[10].replace(minute=0, second=0, microsecond=0), r[2])
+        for r in rows
+        if r[10] < datetime(2026, 2, 1, 10, tzinfo=UTC)
+    )
     assert rolled == dict(want)
