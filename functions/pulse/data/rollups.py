@@ -133,3 +133,8 @@ def ensure_partitions_ahead(*, months: int) -> int:
             (months,),
         ).fetchone()
     return int(row["n"]) if row else 0  # type: ignore[call-overload]
+
+
+def refresh_statistics() -> None:
+    with connection() as conn:
+        conn.execute("ANALYZE event_rollups_hourly, presence_hourly, presence_counts")

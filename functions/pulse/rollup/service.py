@@ -19,6 +19,9 @@ from pulse.processor import live
 
 HOURS_PER_TRANSACTION = 24
 MAX_DIRTY_PER_READ = 5000
+# After this many recomputed hours (a backfill), refresh the planner's statistics of the tables
+# the queries read, so that they keep using their indexes.
+ANALYZE_AFTER_HOURS = 48
 
 
 def _open_hour(now: datetime) -> datetime:
@@ -58,6 +61,8 @@ def run(*, now: datetime | None = None) -> dict[str, int]:
             projects.add(project_id)
         if len(dirty) < MAX_DIRTY_PER_READ:
             break
+    if hours_done >= ANALYZE_AFTER_HOURS:
+        rollups.refresh_statistics()
     result = {"hours": hours_done, "projects": len(projects)}
     logger.info("rollup done", extra=result)
     return result

@@ -1,0 +1,242 @@
+"""Analytics query latency on a large project, side by side with raw-events-only answers.
+
+    .venv/bin/python scripts/bench/analytics_queries.py [--events 10000000] [--days 90] [--reps 20]
+                                                        [--fresh]
+
+Generates (once; kept in database ``pulse_bench_analytics`` unless --fresh) a project with
+``--events`` events over ``--days`` days straight into Postgres with COPY: daily and weekly
+cycles, a few event names dominating, ~1 event in 10 starting a session (so ~1M sessions for
+10M events), ~100k identified users on 40% of the sessions. Then it rolls everything up (timed)
+and measures p50/p95 of each endpoint through the real "api" Lambda handler for 24h, 7d, 30d and
+90d, and of the same figures computed from raw events alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from scripts.bench.common import PG_SERVER, configure_environment
+
+DB = "pulse_bench_analytics"
+URL = f"{PG_SERVER}/{DB}"
+configure_environment()
+os.environ["PULSE_DATABASE_URL"] = URL
+
+NAMES = (
+    ["page_view"] * 60
+    + ["click"] * 15
+    + ["scroll"] * 10
+    + ["signup"] * 4
+    + ["purchase"] * 2
+    + ["add_to_cart"] * 4
+    + ["$identify"] * 2
+    + [f"custom_{i}" for i in range(3)]
+)
+PATHS = ["/", "/pricing", "/blog", "/docs", "/signup", "/checkout"] + [f"/p/{i}" for i in range(50)]
+
+
+def _hour_weight(t: datetime) -> float:
+    daily = 0.35 + 0.65 * math.sin(math.pi * ((t.hour - 6) % 24) / 24) ** 2
+    weekly = 0.7 if t.weekday() >= 5 else 1.0
+    return daily * weekly
+
+
+def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> None:
+    from pulse.data.events import _COLUMN_LIST, copy_text
+
+    rng = random.Random(2026)
+    start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    hours = [
+        start + timedelta(hours=i) for i in range(int((now - start).total_seconds() // 3600) + 1)
+    ]
+    weights = [_hour_weight(h) for h in hours]
+    total_w = sum(weights)
+    n_sessions = n_events // 10
+    n_users = max(1, n_sessions // 10)
+    conn.execute("SELECT pulse_ensure_event_partitions(%s, %s)", (start, now + timedelta(hours=1)))
+    written, t0 = 0, time.monotonic()
+    rows: list[tuple] = []
+    for hour, w in zip(hours, weights, strict=True):
+        sessions_here = max(0, round(n_sessions * w / total_w))
+        for _ in range(sessions_here):
+            sid = uuid.uuid4().hex[:16]
+            user = f"user_{int(n_users * rng.random() ** 2)}" if rng.random() < 0.4 else None
+            t = hour + timedelta(seconds=rng.random() * 3600)
+            for _ in range(max(1, int(rng.expovariate(1 / 10)))):
+                t += timedelta(seconds=rng.expovariate(1 / 40))
+                if t >= now:
+                    break
+                rows.append(
+                    (
+                        project_id,
+                        str(uuid.uuid4()),
+                        rng.choice(NAMES),
+                        user,
+                        f'{{"path":"{rng.choice(PATHS)}"}}',
+                        sid,
+                        "https://shop.example/",
+                        None,
+                        "Mozilla/5.0",
+                        "h",
+                        t,
+                        t,
+                    )
+                )
+        if len(rows) >= 50_000:
+            with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
+                cp.write(copy_text(rows))
+            conn.commit()
+            written += len(rows)
+            rows = []
+            print(
+                f"\r  generated {written:,} events ({written / (time.monotonic() - t0):,.0f}/s)",
+                end="",
+                file=sys.stderr,
+            )
+    if rows:
+        with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
+            cp.write(copy_text(rows))
+        conn.commit()
+        written += len(rows)
+    print(f"\r  generated {written:,} events in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    conn.execute("ANALYZE events")
+    conn.commit()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+RAW_SQL = {
+    "overview": "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) "
+    "FROM events WHERE project_id = %(p)s AND timestamp >= %(s)s AND timestamp < %(e)s",
+    "timeseries": "SELECT date_trunc('day', timestamp), count(*), count(DISTINCT session_id) "
+    "FROM events WHERE project_id = %(p)s AND timestamp >= %(s)s AND timestamp < %(e)s "
+    "GROUP BY 1",
+    "top-events": "SELECT event, count(*), count(DISTINCT distinct_id) FROM events "
+    "WHERE project_id = %(p)s AND timestamp >= %(s)s AND timestamp < %(e)s GROUP BY 1 "
+    "ORDER BY 2 DESC LIMIT 10",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--raw-reps", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true")
+    args = parser.parse_args()
+
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
+        if args.fresh and exists:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(DB)))
+            exists = None
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
+    from pulse.db.migrate import apply_migrations
+
+    apply_migrations(URL)
+    from pulse.data.projects import insert_project, list_projects
+    from pulse.data.users import get_user_by_email, insert_user
+    from pulse.domain.projects import new_api_key
+
+    owner = get_user_by_email(email="bench@pulse.local") or insert_user(
+        email="bench@pulse.local", password_hash="x"
+    )
+    projects = list_projects(owner_id=owner.id)
+    now = datetime.now(UTC)
+    if projects:
+        project = projects[0]
+        print(f"reusing project {project.id} in {DB}", file=sys.stderr)
+    else:
+        project = insert_project(
+            owner_id=owner.id, name="bench", domain=None, api_key=new_api_key()
+        )
+        with psycopg.connect(URL) as conn:
+            generate(conn, str(project.id), args.events, args.days, now)
+    from pulse.rollup import service as rollup
+
+    t0 = time.monotonic()
+    marked = 0
+    with psycopg.connect(URL, autocommit=True) as conn:
+        n_events = conn.execute(
+            "SELECT count(*) FROM events WHERE project_id = %s", (project.id,)
+        ).fetchone()[0]
+        if not conn.execute(
+            "SELECT 1 FROM event_rollups_hourly WHERE project_id = %s LIMIT 1", (project.id,)
+        ).fetchone():
+            marked = conn.execute(
+                "INSERT INTO rollup_dirty_hours (project_id, hour) SELECT DISTINCT project_id, "
+                "date_trunc('hour', timestamp) FROM events WHERE project_id = %s "
+                "ON CONFLICT DO NOTHING",
+                (project.id,),
+            ).rowcount
+    done = rollup.run()
+    rollup_s = time.monotonic() - t0
+    if marked:
+        print(f"rolled up {done['hours']} hours ({n_events:,} events) in {rollup_s:.0f} s")
+
+    from pulse.auth.tokens import issue_pair
+    from pulse.handlers.api import handler
+    from tests.apigw import LambdaContextStub, http_event
+
+    token = issue_pair(owner.id).access_token
+    ctx = LambdaContextStub()
+    print(
+        f"\n{n_events:,} events over {args.days} days; p50 / p95 in ms over {args.reps} "
+        f"requests each (raw-only: {args.raw_reps})"
+    )
+    print(f"{'endpoint':<12}{'range':>6}{'p50':>9}{'p95':>9}{'raw p50':>10}{'speed-up':>10}")
+    ranges = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+    for endpoint in ("overview", "timeseries", "top-events", "sessions", "users", "events"):
+        for name, days in ranges.items():
+            query = f"range={name}" + ("&interval=day" if endpoint == "timeseries" else "")
+            event = http_event(
+                "GET", f"/api/v1/analytics/{project.id}/{endpoint}", token=token, query=query
+            )
+            times = []
+            for _ in range(args.reps if endpoint in RAW_SQL or days <= 7 else 3):
+                t = time.perf_counter()
+                res = handler(event, ctx)
+                times.append((time.perf_counter() - t) * 1000)
+                assert res["statusCode"] == 200, res
+            raw_line = ""
+            if endpoint in RAW_SQL:
+                raw_times = []
+                end = datetime.now(UTC)
+                with psycopg.connect(URL) as conn:
+                    for _ in range(args.raw_reps):
+                        t = time.perf_counter()
+                        conn.execute(
+                            RAW_SQL[endpoint],
+                            {"p": project.id, "e": end, "s": end - timedelta(days=days)},
+                        ).fetchall()
+                        raw_times.append((time.perf_counter() - t) * 1000)
+                raw_p50 = statistics.median(raw_times)
+                raw_line = f"{raw_p50:>10.0f}{raw_p50 / statistics.median(times):>9.0f}x"
+            print(
+                f"{endpoint:<12}{name:>6}{statistics.median(times):>9.1f}{pct(times, 95):>9.1f}"
+                f"{raw_line}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
