@@ -257,7 +257,7 @@ def test_a_processor_failing_half_way_loses_and_doubles_nothing(project, db, mon
     event = stream_event(payloads)
     real_copy = events_data._copy
 
-    def copy_half_then_fail(conn: Any, rows: Any) -> None:
+    def copy_half_then_fail(conn: Any, rows: Any, *rest: Any) -> None:
         real_copy(conn, rows[: len(rows) // 2])
         raise RuntimeError("connection lost mid-COPY")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,15 +119,22 @@ def copy_text(rows: Sequence[EventRow]) -> str:
     return "".join(map(_row_text, rows))
 
 
-def _copy(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
+def _copy(
+    conn: psycopg.Connection[Any],
+    rows: Sequence[EventRow],
+    while_copying: Callable[[Sequence[EventRow]], None] | None = None,
+) -> None:
     """COPY the rows, formatting each chunk while a writer thread streams the one before it
-    to the server (which parses it on another core)."""
+    to the server (which parses it on another core). ``while_copying`` runs once every chunk is
+    queued, while the server is still busy with them."""
     with (
         conn.cursor() as cur,
         cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN", writer=QueuedLibpqWriter(cur)) as copy,
     ):
         for start in range(0, len(rows), COPY_CHUNK_ROWS):
             copy.write(copy_text(rows[start : start + COPY_CHUNK_ROWS]))
+        if while_copying is not None:
+            while_copying(rows)
 
 
 def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
@@ -152,11 +159,17 @@ def _mark_dirty(conn: psycopg.Connection[Any], hours: Iterable[tuple[str, dateti
     )
 
 
-def write_events(rows: Sequence[EventRow]) -> list[EventRow]:
+def write_events(
+    rows: Sequence[EventRow],
+    *,
+    while_copying: Callable[[Sequence[EventRow]], None] | None = None,
+) -> list[EventRow]:
     """Write the rows that are not stored yet, in one transaction; returns the rows written.
 
     Idempotent on (project_id, id): duplicates inside ``rows`` and rows already stored (by an
-    earlier delivery of the same record, or a client retry) are skipped.
+    earlier delivery of the same record, or a client retry) are skipped. ``while_copying`` gets
+    the rows being written while the server is still taking them in (CPU work done there costs
+    no time); it is not called when the write has to fall back to row-by-row inserts.
     """
     unique: dict[tuple[str, str], EventRow] = {}
     for row in rows:
@@ -171,7 +184,7 @@ def write_events(rows: Sequence[EventRow]) -> list[EventRow]:
         if fresh:
             try:
                 with conn.transaction():
-                    _copy(conn, fresh)
+                    _copy(conn, fresh, while_copying)
             except psycopg.errors.UniqueViolation:
                 # A copy with the very same timestamp arrived concurrently: go row by row.
                 _insert_skipping_conflicts(conn, fresh)

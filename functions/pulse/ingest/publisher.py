@@ -8,11 +8,12 @@ processor's idempotency on event uuids drops what had already gone through.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
 from typing import Any
+
+import orjson
 
 from pulse.exceptions import ServiceUnavailableError
 from pulse.observability import logger
@@ -58,7 +59,7 @@ def build_records(
         chunk: list[dict[str, Any]] = []
         chunk_bytes = 0
         for ev in group:
-            size = len(json.dumps(ev, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+            size = len(orjson.dumps(ev)) + 1
             if chunk and chunk_bytes + size > MAX_RECORD_BYTES - 4096:
                 records.append(_record(partition_key, envelope, chunk))
                 chunk, chunk_bytes = [], 0
@@ -73,7 +74,7 @@ def _record(
 ) -> dict[str, Any]:
     data = {"v": RECORD_VERSION, **envelope, "events": events}
     return {
-        "Data": json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        "Data": orjson.dumps(data),
         "PartitionKey": partition_key,
     }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from pulse.exceptions import InvalidInputError, MalformedRequestError, PayloadTooLargeError
 from pulse.ingest import config as c
@@ -69,7 +70,7 @@ def _one_event(raw: Any, *, now: datetime, skew_s: float) -> ValidEvent:
         properties = {}
     if not isinstance(properties, dict):
         raise ValueError("properties must be a JSON object")
-    size = len(json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode())
+    size = len(orjson.dumps(properties))
     if size > c.MAX_PROPERTIES_BYTES:
         raise ValueError(f"properties are {size} bytes, over the {c.MAX_PROPERTIES_BYTES} limit")
     raw_uuid = raw.get("uuid")
@@ -107,8 +108,8 @@ def parse_body(body: bytes, *, now: datetime) -> ParsedBatch:
     if len(body) > c.MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"body is over {c.MAX_BODY_BYTES} bytes")
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise MalformedRequestError("body is not valid JSON") from exc
     if not isinstance(doc, dict):
         raise MalformedRequestError('body must be a JSON object with an "events" list')

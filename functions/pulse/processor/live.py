@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from pulse import cache
 from pulse.data.events import EventRow, feed_item_json
@@ -48,14 +50,22 @@ def by_project(rows: Sequence[EventRow]) -> dict[str, list[EventRow]]:
     return grouped
 
 
-def publish(rows: Sequence[EventRow]) -> dict[str, int]:
-    """Update Redis for freshly written rows; returns how many events each project published."""
-    published: dict[str, int] = {}
-    pipe = cache.get_redis().pipeline(transaction=False)
+@dataclass
+class Prepared:
+    """Redis commands for freshly written rows, built ahead of sending them."""
+
+    commands: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    published: dict[str, int] = field(default_factory=dict)
+
+
+def prepare(rows: Sequence[EventRow]) -> Prepared:
+    """Build the Redis updates for freshly written rows (CPU only, no I/O)."""
+    out = Prepared()
+    add = out.commands.append
     dirty: set[str] = set()
     for project_id, group in by_project(rows).items():
         feed = [feed_item_json(row) for row in group]
-        published[project_id] = len(feed)
+        out.published[project_id] = len(feed)
         per_hour: dict[str, Counter[str]] = defaultdict(Counter)
         sessions: dict[str, set[str]] = defaultdict(set)
         for row in group:
@@ -66,18 +76,31 @@ def publish(rows: Sequence[EventRow]) -> dict[str, int]:
         for hour, counts in per_hour.items():
             dirty.add(f"{project_id}|{hour}")
             key = counters_key(project_id, hour)
-            pipe.hincrby(key, "events", sum(counts.values()))
-            for field, n in counts.items():
-                pipe.hincrby(key, field, n)
-            pipe.expire(key, COUNTER_TTL_S)
+            add(("hincrby", (key, "events", sum(counts.values()))))
+            for name, n in counts.items():
+                add(("hincrby", (key, name, n)))
+            add(("expire", (key, COUNTER_TTL_S)))
         for hour, ids in sessions.items():
-            pipe.pfadd(sessions_key(project_id, hour), *ids)
-            pipe.expire(sessions_key(project_id, hour), COUNTER_TTL_S)
-        pipe.lpush(recent_key(project_id), *feed[-RECENT_EVENTS:])
-        pipe.ltrim(recent_key(project_id), 0, RECENT_EVENTS - 1)
+            add(("pfadd", (sessions_key(project_id, hour), *ids)))
+            add(("expire", (sessions_key(project_id, hour), COUNTER_TTL_S)))
+        add(("lpush", (recent_key(project_id), *feed[-RECENT_EVENTS:])))
+        add(("ltrim", (recent_key(project_id), 0, RECENT_EVENTS - 1)))
         message = f'{{"type":"events","project_id":"{project_id}","events":[{",".join(feed)}]}}'
-        pipe.publish(channel(project_id), message)
+        add(("publish", (channel(project_id), message)))
     if dirty:
-        pipe.sadd(dirty_key(), *dirty)
+        add(("sadd", (dirty_key(), *dirty)))
+    return out
+
+
+def send(prepared: Prepared) -> dict[str, int]:
+    """Send prepared updates in one pipeline; returns how many events each project published."""
+    pipe = cache.get_redis().pipeline(transaction=False)
+    for method, args in prepared.commands:
+        getattr(pipe, method)(*args)
     pipe.execute()
-    return published
+    return prepared.published
+
+
+def publish(rows: Sequence[EventRow]) -> dict[str, int]:
+    """Update Redis for freshly written rows; returns how many events each project published."""
+    return send(prepare(rows))

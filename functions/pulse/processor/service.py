@@ -32,16 +32,18 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             good.append(decoded)
     rows: list[EventRow] = [row for rec in good for row in rec.rows]
     written: list[EventRow] = []
+    prepared: list[live.Prepared] = []
     if rows:
         try:
-            written = write_events(rows)
+            # The Redis updates are built while the server takes in the COPY.
+            written = write_events(rows, while_copying=lambda r: prepared.append(live.prepare(r)))
         except Exception:
             logger.exception("bulk write failed; the batch will be retried")
             failures.extend(rec.sequence_number for rec in good)
             written = []
     if written:
         try:
-            live.publish(written)
+            live.send(prepared[0] if prepared else live.prepare(written))
         except Exception:
             logger.exception("redis update failed after the database write (events are safe)")
     logger.info(
