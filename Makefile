@@ -5,11 +5,12 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up tail synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
 	@echo "make test     set up and run every test suite, with lint and type checks"
+	@echo "make tail PROJECT=<id>  print a project's live events as they arrive (make up running)"
 	@echo "make synth    synthesize the CDK app offline (no bundling); make deploy deploys it"
 	@echo "make rollup   roll up dirty hours now; FROM=… TO=… [PROJECT=…] recomputes a range"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
@@ -35,6 +36,10 @@ up: install
 
 migrate: install
 	$(PY) -m localcloud migrate
+
+tail: install
+	@test -n "$(PROJECT)" || { echo "usage: make tail PROJECT=<project id>"; exit 2; }
+	$(PY) -m localcloud tail $(PROJECT)
 
 lint: install
 	$(PY) -m ruff check .
@@ -80,7 +85,14 @@ bench: install
 	$(PY) scripts/bench/ingest_handler.py
 	$(PY) scripts/bench/e2e_ingest.py
 
-test: lint typecheck test-python test-sdk
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+test-browser: install tests/browser/node_modules/.package-lock.json
+	bash scripts/ensure_services.sh
+	cd tests/browser && npm test
+
+test: lint typecheck test-python test-sdk test-browser
 
 openapi: install
 	$(PY) scripts/export_openapi.py
