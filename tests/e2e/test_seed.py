@@ -31,9 +31,10 @@ def project(local_stack: LocalStack) -> dict[str, Any]:
         token = client.post(
             "/api/v1/auth/login", json={"email": email, "password": "e2e-passw0rd"}
         ).json()["access_token"]
-        return client.post(
+        project = client.post(
             "/api/v1/projects", json={"name": "Seed"}, headers={"Authorization": f"Bearer {token}"}
         ).json()
+        return {**project, "token": token}
 
 
 def _seed(stack: LocalStack, api_key: str, now: datetime) -> subprocess.CompletedProcess[str]:
@@ -127,3 +128,57 @@ def test_seed_script_sends_every_event_once(local_stack: LocalStack, project: di
     assert again.returncode == 0, again.stdout + again.stderr
     _sentinel(local_stack, project["api_key"], project["id"])
     assert len(_rows(local_stack, project["id"])) == EVENTS
+
+
+def test_seeded_data_shows_in_every_analytics_endpoint(
+    local_stack: LocalStack, project: dict
+) -> None:
+    marker = f"check_{uuid.uuid4().hex[:8]}"
+    with local_stack.client() as client:
+        client.post(
+            "/api/v1/events/ingest",
+            json={"api_key": project["api_key"], "events": [{"event": marker}]},
+        )
+    deadline = time.monotonic() + 20
+    with psycopg.connect(local_stack.database_url, autocommit=True) as conn:
+        while not conn.execute(
+            "SELECT 1 FROM events WHERE project_id = %s AND event = %s", (project["id"], marker)
+        ).fetchone():
+            assert time.monotonic() < deadline, "the marker did not arrive"
+            time.sleep(0.1)
+        total, sessions, users = conn.execute(
+            "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id)"
+            " FROM events WHERE project_id = %s",
+            (project["id"],),
+        ).fetchone()
+    assert total >= EVENTS
+    auth = {"Authorization": f"Bearer {project['token']}"}
+    base = f"/api/v1/analytics/{project['id']}"
+    with local_stack.client() as client:
+        ov = client.get(f"{base}/overview", params={"range": "30d"}, headers=auth).json()
+        assert (ov["total_events"], ov["unique_sessions"], ov["unique_users"]) == (
+            total,
+            sessions,
+            users,
+        )
+        assert ov["top_event"]["name"] == "page_view"
+        points = client.get(f"{base}/timeseries", params={"range": "30d"}, headers=auth).json()[
+            "points"
+        ]
+        assert sum(p["count"] for p in points) == total
+        top = client.get(f"{base}/top-events", params={"range": "30d"}, headers=auth).json()
+        assert {"page_view", "$identify"} <= {e["name"] for e in top["events"]}
+        for path, key in [
+            ("sessions", "list"),
+            ("users", "users"),
+            ("events", "events"),
+            ("pages", "items"),
+            ("referrers", "items"),
+            ("utm-sources", "items"),
+        ]:
+            body = client.get(f"{base}/{path}", params={"range": "30d"}, headers=auth).json()
+            assert body[key], f"{path} is empty"
+        sessions_report = client.get(
+            f"{base}/sessions", params={"range": "30d"}, headers=auth
+        ).json()
+        assert sessions_report["sessions"] == sessions
