@@ -39,7 +39,7 @@ def overview(project_id: UUID, period: Period, event: str | None, now: datetime)
         if event is not None:
             top = {"name": event, "count": st["count"]} if st["count"] else None
         else:
-            first = sql.top_events(project_id=project_id, split=split, limit=1)
+            first = sql.top_events(project_id=project_id, split=split, limit=1, with_users=False)
             top = {"name": first[0]["name"], "count": first[0]["count"]} if first else None
         return {
             "total_events": st["count"],

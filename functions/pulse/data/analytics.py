@@ -94,8 +94,10 @@ def bucket_stats(
     return out
 
 
-def top_events(*, project_id: UUID, split: Split, limit: int) -> list[dict[str, Any]]:
-    """Events by count (desc, then name), with their exact unique users."""
+def top_events(
+    *, project_id: UUID, split: Split, limit: int, with_users: bool = True
+) -> list[dict[str, Any]]:
+    """Events by count (desc, then name), with their exact unique users (0 when not asked)."""
     args = {"p": project_id, "e": None, **_bucket_arrays([split])}
     counts: dict[str, int] = defaultdict(int)
     with connection() as conn:
@@ -114,7 +116,7 @@ def top_events(*, project_id: UUID, split: Split, limit: int) -> list[dict[str, 
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         names = [name for name, _ in top]
         users: dict[str, int] = defaultdict(int)
-        if names:
+        if names and with_users:
             args["names"] = names
             for row in conn.execute(
                 "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
