@@ -84,6 +84,7 @@ bench: install
 	$(PY) scripts/bench/processor_throughput.py
 	$(PY) scripts/bench/ingest_handler.py
 	$(PY) scripts/bench/e2e_ingest.py
+	$(PY) scripts/bench/live_latency.py
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     events_stream: str = "pulse-events"
     ingest_rate_limit_per_minute: int = Field(default=6000, ge=1)
 
+    # Real-time: the WebSocket API's management endpoint (``@connections``), e.g.
+    # https://{api-id}.execute-api.{region}.amazonaws.com/{stage}; empty turns the fan-out off.
+    websocket_management_url: str = ""
+    # The processor's fan-out: this many pushes at once, all of them within this deadline.
+    websocket_fanout_workers: int = Field(default=16, ge=1, le=256)
+    websocket_fanout_deadline_s: float = Field(default=2.0, gt=0, le=30)
+
     @model_validator(mode="after")
     def _secret_is_not_a_placeholder(self) -> Settings:
         # A function that signs tokens checks the secret it gets (pulse.secrets.jwt_secret); here

@@ -21,6 +21,9 @@ class Function:
     needs_redis: bool = True
     secrets: tuple[str, ...] = ()  # names of declared secrets it reads
     writes_streams: tuple[str, ...] = ()  # names of declared streams it puts records on
+    # Posts to WebSocket clients through the @connections management API
+    # (execute-api:ManageConnections and PULSE_WEBSOCKET_MANAGEMENT_URL).
+    pushes_to_connections: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,19 @@ class HttpRoute:
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """An API Gateway WebSocket API route: ``$connect``, ``$disconnect``, ``$default`` or the
+    value of a message's ``action`` (the route selection expression) → function."""
+
+    route_key: str
+    function: str
+
+
+# API Gateway picks a message's route by this expression, ``$default`` when nothing matches.
+WEBSOCKET_ROUTE_SELECTION = "$request.body.action"
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,8 @@ class Wiring:
     stream_triggers: tuple[StreamTrigger, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     secrets: tuple[Secret, ...] = field(default=())
+    websocket_routes: tuple[WebSocketRoute, ...] = ()
+    websocket_stage: str = "live"  # wss://{api}/{stage}; the management API is under it too
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -112,6 +130,17 @@ WIRING = Wiring(
             description="Kinesis consumer: bulk idempotent write to Postgres, then Redis",
             memory_mb=1024,
             timeout_s=60,
+            pushes_to_connections=True,
+        ),
+        Function(
+            name="ws",
+            handler="pulse.handlers.ws.handler",
+            description="WebSocket API: connect (access token, project owner), disconnect, "
+            "client messages (ping, subscribe, backfill)",
+            memory_mb=512,
+            timeout_s=10,
+            secrets=("jwt-secret",),
+            pushes_to_connections=True,
         ),
         Function(
             name="rollup",
@@ -158,5 +187,10 @@ WIRING = Wiring(
             description="Signing key of the dashboard's access and refresh tokens",
             setting="PULSE_JWT_SECRET_ARN",
         ),
+    ),
+    websocket_routes=(
+        WebSocketRoute("$connect", "ws"),
+        WebSocketRoute("$disconnect", "ws"),
+        WebSocketRoute("$default", "ws"),
     ),
 )

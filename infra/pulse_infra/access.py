@@ -34,3 +34,10 @@ def streams_read_by(wiring: Wiring, fn: Function) -> tuple[str, ...]:
 def in_vpc(fn: Function) -> bool:
     """Functions that talk to Postgres or Redis run in the VPC; the rest stay outside it."""
     return bool(fn.needs_database or fn.needs_redis)
+
+
+def needs_internet(fn: Function) -> bool:
+    """Functions in the VPC that must reach a public endpoint no interface endpoint serves: the
+    @connections API of a (public) WebSocket API cannot be called through an ``execute-api``
+    VPC endpoint (that serves private REST APIs only), so pushing to clients needs a NAT."""
+    return in_vpc(fn) and fn.pushes_to_connections

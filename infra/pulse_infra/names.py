@@ -43,12 +43,17 @@ LOG_RETENTION_DAYS = 30
 HTTP_API_RATE_LIMIT = 1000
 HTTP_API_BURST_LIMIT = 2000
 
+# WebSocket API stage throttling (messages and connects per second, burst).
+WEBSOCKET_RATE_LIMIT = 500
+WEBSOCKET_BURST_LIMIT = 1000
+
 # Context keys.
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
 # Output names (logical ids of the CfnOutputs). Tests, scripts and docs read these.
 OUTPUT_HTTP_API_URL = "HttpApiUrl"
+OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
 OUTPUT_DATABASE_ENDPOINT = "DatabaseProxyEndpoint"
 OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
 OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"

@@ -21,6 +21,7 @@ from pulse_infra.constructs.schedules import Schedules
 from pulse_infra.constructs.secrets import Secrets
 from pulse_infra.constructs.stream_triggers import StreamTriggers
 from pulse_infra.constructs.streams import Streams
+from pulse_infra.constructs.websocket_api import WebSocketApi
 
 
 class PulseStack(Stack):
@@ -53,6 +54,11 @@ class PulseStack(Stack):
             streams=streams.streams,
         )
         http_api = HttpApi(self, "HttpApi", wiring=wiring, functions=functions.functions)
+        websocket_api = (
+            WebSocketApi(self, "WebSocketApi", wiring=wiring, functions=functions.functions)
+            if wiring.websocket_routes
+            else None
+        )
         StreamTriggers(
             self,
             "StreamTriggers",
@@ -72,8 +78,11 @@ class PulseStack(Stack):
 
         self.functions = functions
         self.http_api = http_api
+        self.websocket_api = websocket_api
 
         CfnOutput(self, names.OUTPUT_HTTP_API_URL, value=http_api.url)
+        if websocket_api is not None:
+            CfnOutput(self, names.OUTPUT_WEBSOCKET_URL, value=websocket_api.url)
         CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
         CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
         CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)

@@ -31,6 +31,8 @@ def _up(config: LocalConfig) -> int:
     print(
         "\nPulse is running locally (Ctrl-C stops everything):\n"
         f"  HTTP API       {base}/api/v1   (health: {base}/api/v1/health)\n"
+        f"  WebSocket API  {runtime.ws_url}/?project_id=…&token=…   "
+        f"(@connections: {runtime.ws_management_url})\n"
         f"  API docs       {base}/api/v1/docs\n"
         f"  Site           {site}/   (SDK: {site}/sdk/tracker.min.js; /api/* forwarded)\n"
         f"  Demo shop      {site}/demo/?key={demo.api_key}\n"
@@ -105,7 +107,9 @@ def _rollup(config: LocalConfig, start: str | None, end: str | None, project: st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
-    parser.add_argument("command", choices=["up", "migrate", "aws", "rollup"])
+    parser.add_argument("command", choices=["up", "migrate", "aws", "rollup", "tail"])
+    parser.add_argument("project_id", nargs="?", help="tail: the project whose events to print")
+    parser.add_argument("--json", action="store_true", help="tail: one JSON event a line")
     parser.add_argument("--from", dest="start", help="rollup: backfill from (ISO 8601)")
     parser.add_argument("--to", dest="end", help="rollup: backfill to (ISO 8601, exclusive)")
     parser.add_argument("--project", help="rollup: only this project id")
@@ -116,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = LocalConfig()
+    if args.command == "tail":
+        from localcloud.tail import tail
+
+        if not args.project_id:
+            parser.error("tail needs a project id: python -m localcloud tail PROJECT_ID")
+        return tail(config, args.project_id, as_json=args.json)
     if args.command == "rollup":
         return _rollup(config, args.start, args.end, args.project)
     return {"up": _up, "migrate": _migrate, "aws": _aws}[args.command](config)

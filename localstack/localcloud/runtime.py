@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
@@ -19,6 +20,7 @@ from localcloud.lambdas import LocalFunction
 from localcloud.poller import StreamPoller
 from localcloud.scheduler import Scheduler
 from localcloud.static_site import StaticSite
+from localcloud.ws_gateway import WebSocketGateway
 from pulse.wiring import WIRING, Wiring
 
 log = logging.getLogger("localcloud")
@@ -55,10 +57,19 @@ class LocalRuntime:
         return f"http://{self.config.host}:{self.config.http_port}"
 
     @property
+    def ws_url(self) -> str:
+        return f"ws://{self.config.host}:{self.config.ws_port}"
+
+    @property
+    def ws_management_url(self) -> str:
+        """The local WebSocket gateway's ``@connections`` API, under the declared stage."""
+        return f"http://{self.config.host}:{self.config.ws_port}/{self.wiring.websocket_stage}"
+
+    @property
     def static_url(self) -> str:
         return f"http://{self.config.host}:{self.config.static_port}"
 
-    def _serve(self, app: object, port: int, name: str) -> None:
+    def _serve(self, app: object, port: int, name: str, **options: Any) -> None:
         server = _ThreadedServer(
             uvicorn.Config(
                 app,  # type: ignore[arg-type]
@@ -67,6 +78,7 @@ class LocalRuntime:
                 log_level="warning",
                 lifespan="off",
                 access_log=False,
+                **options,
             )
         )
         server.start_in_thread(name)
@@ -88,6 +100,7 @@ class LocalRuntime:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "PULSE_WEBSOCKET_MANAGEMENT_URL": self.ws_management_url,
         }
         env.update(extra)
         os.environ.update(env)
@@ -130,6 +143,15 @@ class LocalRuntime:
             )
             self._stoppers.append(("HTTP gateway pool", gateway.pool.shutdown))
             self._serve(gateway, cfg.http_port, "http-gateway")
+            ws_gateway = WebSocketGateway(
+                self.wiring.websocket_routes,
+                self.functions,
+                domain_name=f"{cfg.host}:{cfg.ws_port}",
+                stage=self.wiring.websocket_stage,
+                max_concurrency=cfg.max_concurrency,
+            )
+            self._stoppers.append(("WebSocket gateway pool", ws_gateway.pool.shutdown))
+            self._serve(ws_gateway, cfg.ws_port, "ws-gateway", **ws_gateway.server_options())
             self.demo = ensure_demo_account(cfg.data_dir)
             self._serve(
                 StaticSite(api_base_url=self.http_url, demo_key=self.demo.api_key),

@@ -126,7 +126,7 @@ def main() -> int:
     fresh_database()
     from pulse.processor.service import process_batch
 
-    process_batch(kinesis_batches(make_payloads(str(uuid.uuid4()), 500))[0])  # warm up
+    process_batch(kinesis_batches(make_payloads(str(uuid.uuid4()), 2500))[0])  # warm up
     raw_rates: list[float] = []
     pre_rates: list[float] = []
     proc_rates: list[float] = []

@@ -2,8 +2,9 @@
 
 ``real``: the app exactly as ``cdk synth`` builds it from ``WIRING`` (cdk.json's context, cdk-nag
 on), minus bundling. ``sample``: the same app from a wiring with what ``WIRING`` does not declare
-yet (schedules, a second trigger with non-default settings, a function outside the VPC), so that
-every generic path is exercised whatever ``WIRING`` holds today.
+yet (schedules, a second trigger with non-default settings, a function outside the VPC, a
+WebSocket route selected by a message's action), so that every generic path is exercised whatever
+``WIRING`` holds today.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import dataclasses
 import pytest
 
 import pulse_infra  # noqa: F401  (silences jsii's Node banner before aws_cdk loads)
-from pulse.wiring import WIRING, Function, Schedule, Stream, StreamTrigger, Wiring
+from pulse.wiring import (
+    WIRING,
+    Function,
+    Schedule,
+    Stream,
+    StreamTrigger,
+    WebSocketRoute,
+    Wiring,
+)
 from pulse_infra import names
 from pulse_infra.app import build_app, cdk_json_context
 from tests.infrastructure.synthesized import Synthesized, synthesize
@@ -65,6 +74,8 @@ def sample_wiring() -> Wiring:
             Schedule("probe-rollup", "rate(1 hour)", "Sample: hourly"),
             Schedule("probe-offline", "cron(15 3 * * ? *)", "Sample: nightly"),
         ),
+        # A message route of its own (selected by the message's "action") on another function
+        websocket_routes=(*WIRING.websocket_routes, WebSocketRoute("probe", "probe-offline")),
     )
 
 

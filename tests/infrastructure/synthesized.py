@@ -27,6 +27,16 @@ def ref_id(value: Any) -> str:
     raise AssertionError(f"not a reference: {value!r}")
 
 
+def refers_to(value: Any, logical_id: str) -> bool:
+    """Whether ``value`` is a ``Ref``/``GetAtt`` of ``logical_id`` (an ARN built with
+    ``Fn::Join`` is not)."""
+    return (
+        isinstance(value, dict)
+        and ("Ref" in value or "Fn::GetAtt" in value)
+        and (ref_id(value) == logical_id)
+    )
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -94,7 +104,7 @@ class Synthesized:
             if statement["Effect"] != "Allow":
                 continue
             targets = as_list(statement["Resource"])
-            if any(isinstance(t, dict) and ref_id(t) == logical_id for t in targets):
+            if any(refers_to(t, logical_id) for t in targets):
                 actions.update(as_list(statement["Action"]))
         return actions
 
@@ -106,13 +116,28 @@ class Synthesized:
             for action in as_list(statement["Action"])
         }
 
+    def apis_of_protocol(self, protocol: str) -> set[str]:
+        """Logical ids of the API Gateway v2 APIs of a protocol (``HTTP``, ``WEBSOCKET``)."""
+        return {
+            logical_id
+            for logical_id, res in self.of_type("AWS::ApiGatewayV2::Api").items()
+            if res["Properties"]["ProtocolType"] == protocol
+        }
+
+    def _routes_of(self, protocol: str) -> list[dict[str, Any]]:
+        apis = self.apis_of_protocol(protocol)
+        return [
+            res["Properties"]
+            for res in self.of_type("AWS::ApiGatewayV2::Route").values()
+            if ref_id(res["Properties"]["ApiId"]) in apis
+        ]
+
     @cached_property
     def routes(self) -> dict[str, str]:
-        """Route key → the declared function its integration invokes."""
+        """HTTP API route key → the declared function its integration invokes."""
         integrations = self.of_type("AWS::ApiGatewayV2::Integration")
         out: dict[str, str] = {}
-        for res in self.of_type("AWS::ApiGatewayV2::Route").values():
-            props = res["Properties"]
+        for props in self._routes_of("HTTP"):
             target = props["Target"]["Fn::Join"][1]
             assert target[0] == "integrations/", target
             integration = integrations[ref_id(target[1])]["Properties"]
@@ -120,6 +145,23 @@ class Synthesized:
             assert integration["PayloadFormatVersion"] == "2.0"
             assert props["RouteKey"] not in out, f"duplicate route {props['RouteKey']}"
             out[props["RouteKey"]] = self.function_of(integration["IntegrationUri"])
+        return out
+
+    @cached_property
+    def websocket_routes(self) -> dict[str, str]:
+        """WebSocket API route key → the declared function its Lambda proxy integration invokes."""
+        integrations = self.of_type("AWS::ApiGatewayV2::Integration")
+        out: dict[str, str] = {}
+        for props in self._routes_of("WEBSOCKET"):
+            target = props["Target"]["Fn::Join"][1]
+            assert target[0] == "integrations/", target
+            integration = integrations[ref_id(target[1])]["Properties"]
+            assert integration["IntegrationType"] == "AWS_PROXY"
+            assert props["RouteKey"] not in out, f"duplicate route {props['RouteKey']}"
+            # The URI is arn:...:apigateway:{region}:lambda:path/.../functions/{arn}/invocations
+            parts = integration["IntegrationUri"]["Fn::Join"][1]
+            (function_arn,) = [p for p in parts if isinstance(p, dict) and "Fn::GetAtt" in p]
+            out[props["RouteKey"]] = self.function_of(function_arn)
         return out
 
     @cached_property

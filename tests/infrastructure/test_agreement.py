@@ -1,6 +1,7 @@
 """The agreement test: the synthesized template and the local runtime serve the same thing.
 
-The local runtime routes with ``RouteTable(WIRING.http_routes)``, runs each function as
+The local runtime routes with ``RouteTable(WIRING.http_routes)`` (and WebSocket messages with
+``RouteSelector(WIRING.websocket_routes)`` under ``WIRING.websocket_stage``), runs each function as
 ``LocalFunction(spec, region)``, creates its streams and secrets with ``provision`` (the
 environment it gives the functions) and hands each ``WIRING.stream_triggers`` entry to a
 ``StreamPoller``. Each check below starts from the template and asks the local runtime.
@@ -8,20 +9,27 @@ environment it gives the functions) and hands each ``WIRING.stream_triggers`` en
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from localcloud.aws import provision
+from localcloud.config import LocalConfig
 from localcloud.http_gateway import RouteTable
 from localcloud.lambdas import LocalFunction
+from localcloud.runtime import LocalRuntime
+from localcloud.ws_gateway import RouteSelector
 from pulse.wiring import WIRING
-from tests.infrastructure.synthesized import Synthesized
+from pulse_infra.constructs.websocket_api import MANAGEMENT_URL_SETTING
+from tests.infrastructure.synthesized import Synthesized, ref_id
 
 REGION = "us-east-1"
 
@@ -134,3 +142,45 @@ def test_every_mapping_feeds_the_function_the_local_poller_feeds_from_the_same_s
 def test_schedules_agree_with_what_the_local_scheduler_reads(real: Synthesized) -> None:
     found = sorted((expr, fn) for expr, fns, _ in real.schedules for fn in fns)
     assert found == sorted((s.expression, s.function) for s in WIRING.schedules)
+
+
+def test_websocket_routes_agree_with_the_local_gateway(real: Synthesized) -> None:
+    # ws_gateway: RouteSelector(WIRING.websocket_routes); $connect/$disconnect by key, a
+    # message by its "action" (the template's route selection expression), else $default
+    selector = RouteSelector(WIRING.websocket_routes)
+    assert real.websocket_routes, "no WebSocket routes in the template"
+    for route_key, function in real.websocket_routes.items():
+        if route_key.startswith("$"):
+            local = selector.special(route_key)
+        else:
+            local = selector.select(json.dumps({"action": route_key}))
+        assert local is not None, f"the local gateway has no route for {route_key}"
+        assert (local.route_key, local.function) == (route_key, function)
+    assert {r.route_key for r in WIRING.websocket_routes} == set(real.websocket_routes)
+    (api,) = (real.resources[a]["Properties"] for a in real.apis_of_protocol("WEBSOCKET"))
+    assert api["RouteSelectionExpression"] == RouteSelector.EXPRESSION
+
+
+def test_the_management_endpoint_reaches_the_functions_under_the_same_setting_and_stage(
+    real: Synthesized,
+) -> None:
+    # runtime.py gives every function PULSE_WEBSOCKET_MANAGEMENT_URL = its gateway's
+    # http://host:port/{stage}; the template gives it to the pushing functions as the stage's
+    # callback URL https://{api}.execute-api.{region}.{suffix}/{stage}.
+    runtime = LocalRuntime(LocalConfig())
+    with mock.patch.dict(os.environ):
+        runtime._function_environment({})
+        local_url = os.environ[MANAGEMENT_URL_SETTING]
+    assert local_url == runtime.ws_management_url
+    (stage,) = (
+        s["Properties"]["StageName"]
+        for s in real.of_type("AWS::ApiGatewayV2::Stage").values()
+        if ref_id(s["Properties"]["ApiId"]) in real.apis_of_protocol("WEBSOCKET")
+    )
+    assert local_url.endswith(f"/{stage}")
+    for name, (_, props) in real.functions.items():
+        env = props.get("Environment", {}).get("Variables", {})
+        if WIRING.function(name).pushes_to_connections:
+            url = json.dumps(env[MANAGEMENT_URL_SETTING])
+            assert url.startswith('{"Fn::Join": ["", ["https://", {"Ref": ')
+            assert url.endswith(f'"/{stage}"]]}}')

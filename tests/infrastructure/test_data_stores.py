@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pulse_infra import names
+import dataclasses
+
+from aws_cdk.assertions import Template
+
+from pulse.wiring import WIRING
+from pulse_infra import access, names
+from pulse_infra.app import build_app, cdk_json_context
+from tests.infrastructure.conftest import OFFLINE
 from tests.infrastructure.synthesized import Synthesized, ref_id
 
 
@@ -29,11 +36,43 @@ def functions_group(synth: Synthesized) -> str:
     return group
 
 
-def test_no_nat_gateway_no_internet_gateway_only_isolated_subnets(real: Synthesized) -> None:
-    real.template.resource_count_is("AWS::EC2::NatGateway", 0)
-    real.template.resource_count_is("AWS::EC2::InternetGateway", 0)
+def subnet_group(synth: Synthesized, subnet_id: str) -> str:
+    """The subnet group (``private``, ``public``, ``egress``) a subnet belongs to."""
+    tags = synth.resources[subnet_id]["Properties"]["Tags"]
+    return next(t["Value"] for t in tags if t["Key"] == "aws-cdk:subnet-name")
+
+
+def test_data_stay_isolated_and_only_pushing_functions_get_a_nat(real: Synthesized) -> None:
+    # One NAT (one AZ), for the functions that must reach the public @connections API
+    assert any(access.needs_internet(fn) for fn in real.wiring.functions)
+    real.template.resource_count_is("AWS::EC2::NatGateway", 1)
     for subnet in real.of_type("AWS::EC2::Subnet").values():
         assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+    for fn in real.wiring.functions:
+        props = real.functions[fn.name][1]
+        if not access.in_vpc(fn):
+            continue
+        groups = {subnet_group(real, ref_id(s)) for s in props["VpcConfig"]["SubnetIds"]}
+        assert groups == ({"egress"} if access.needs_internet(fn) else {"private"}), fn.name
+    # Postgres and Redis sit in the isolated subnets only
+    (db_subnets,) = real.of_type("AWS::RDS::DBSubnetGroup").values()
+    (cache_subnets,) = real.of_type("AWS::ElastiCache::SubnetGroup").values()
+    for group in (db_subnets, cache_subnets):
+        ids = group["Properties"].get("SubnetIds")
+        assert {subnet_group(real, ref_id(s)) for s in ids} == {"private"}
+
+
+def test_no_nat_and_no_internet_gateway_when_no_function_needs_them() -> None:
+    wiring = dataclasses.replace(
+        WIRING,
+        functions=tuple(
+            dataclasses.replace(fn, pushes_to_connections=False) for fn in WIRING.functions
+        ),
+    )
+    _, stack = build_app({**cdk_json_context(), **OFFLINE}, wiring=wiring)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
 
 
 def test_vpc_endpoints_for_the_apis_the_functions_call(synth: Synthesized) -> None:

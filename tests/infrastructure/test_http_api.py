@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infrastructure.synthesized import Synthesized
+from tests.infrastructure.synthesized import Synthesized, ref_id
 
 
 def test_routes_equal_the_declared_routes_and_target_their_functions(
@@ -13,10 +13,12 @@ def test_routes_equal_the_declared_routes_and_target_their_functions(
 
 
 def test_one_http_api_with_an_auto_deployed_logged_throttled_stage(real: Synthesized) -> None:
-    assert len(real.of_type("AWS::ApiGatewayV2::Api")) == 1
-    (api,) = real.of_type("AWS::ApiGatewayV2::Api").values()
-    assert api["Properties"]["ProtocolType"] == "HTTP"
-    (stage,) = real.of_type("AWS::ApiGatewayV2::Stage").values()
+    (api_id,) = real.apis_of_protocol("HTTP")
+    (stage,) = [
+        s
+        for s in real.of_type("AWS::ApiGatewayV2::Stage").values()
+        if ref_id(s["Properties"]["ApiId"]) == api_id
+    ]
     props = stage["Properties"]
     assert props["StageName"] == "$default"
     assert props["AutoDeploy"] is True
@@ -30,4 +32,5 @@ def test_api_gateway_may_invoke_each_routed_function(synth: Synthesized) -> None
         for p in synth.of_type("AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
     }
-    assert allowed == {route.function for route in synth.wiring.http_routes}
+    routed = synth.wiring.http_routes + synth.wiring.websocket_routes
+    assert allowed == {route.function for route in routed}

@@ -16,12 +16,19 @@ def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
         *(names.stream_output(s.name) for s in wiring.streams),
         *(names.secret_output(s.name) for s in wiring.secrets),
         *(names.function_output(f.name) for f in wiring.functions),
+        *((names.OUTPUT_WEBSOCKET_URL,) if wiring.websocket_routes else ()),
     }
     assert set(synth.outputs) == expected
 
 
 def test_the_real_outputs_include_the_ones_documented(real: Synthesized) -> None:
-    for name in ("HttpApiUrl", "EventsStreamName", "JwtSecretArn", "MigrateFunctionName"):
+    for name in (
+        "HttpApiUrl",
+        "WebSocketUrl",
+        "EventsStreamName",
+        "JwtSecretArn",
+        "MigrateFunctionName",
+    ):
         assert name in real.outputs, name
 
 

@@ -273,6 +273,21 @@ def test_a_processor_failing_half_way_loses_and_doubles_nothing(project, db, mon
     assert len(events_of(db, project["id"])) == 12
 
 
+def test_a_record_with_an_impossible_timestamp_fails_alone(project, db) -> None:
+    from pulse.handlers.processor import handler
+
+    good = _record_payload(project["id"], 2)
+    # Well-formed JSON, but a date that does not exist.
+    bad = _record_payload(project["id"], 1)
+    bad["events"][0]["timestamp"] = "2026-13-45T99:00:00Z"
+    event = stream_event([good, bad])
+    result = handler(event, LambdaContextStub())
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]
+    }
+    assert len(events_of(db, project["id"])) == 2
+
+
 def test_redis_gets_counters_recent_events_dirty_hours_and_a_publish(project, db) -> None:
     from pulse.handlers.processor import handler
 

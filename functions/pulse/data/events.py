@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 import orjson
 import psycopg
@@ -43,8 +43,17 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 _partitions_ready: set[str] = set()
 
 
+def _months_between(lo: datetime, hi: datetime) -> set[str]:
+    lo, hi = lo.astimezone(UTC), hi.astimezone(UTC)
+    months, year, month = set(), lo.year, lo.month
+    while (year, month) <= (hi.year, hi.month):
+        months.add(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 def _months(rows: Sequence[EventRow]) -> set[str]:
-    return {row[10].strftime("%Y-%m") for row in rows}
+    return _months_between(min(r[10] for r in rows), max(r[10] for r in rows))
 
 
 def _ensure_partitions(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
@@ -57,21 +66,33 @@ def _ensure_partitions(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) 
     _partitions_ready.update(missing)
 
 
+def _stored_ids(
+    conn: psycopg.Connection[Any], spans: dict[str, tuple[list[str], datetime, datetime]]
+) -> set[tuple[str, str]]:
+    """Which of the ids (per project: ids, earliest and latest timestamp) are stored already,
+    looking ``DEDUP_WINDOW`` either side of the batch's time span."""
+    found: set[tuple[str, str]] = set()
+    for project_id, (ids, lo, hi) in spans.items():
+        cur = conn.execute(
+            "SELECT id::text AS id FROM events WHERE project_id = %s AND id = ANY(%s::uuid[]) "
+            'AND "timestamp" >= %s AND "timestamp" < %s',
+            (project_id, ids, lo - DEDUP_WINDOW, hi + DEDUP_WINDOW),
+        )
+        found.update((project_id, r["id"]) for r in cur)
+    return found
+
+
 def _existing_ids(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> set[tuple[str, str]]:
     by_project: dict[str, list[EventRow]] = {}
     for row in rows:
         by_project.setdefault(row[0], []).append(row)
-    found: set[tuple[str, str]] = set()
-    for project_id, group in by_project.items():
-        lo = min(r[10] for r in group) - DEDUP_WINDOW
-        hi = max(r[10] for r in group) + DEDUP_WINDOW
-        cur = conn.execute(
-            "SELECT id::text AS id FROM events WHERE project_id = %s AND id = ANY(%s::uuid[]) "
-            'AND "timestamp" >= %s AND "timestamp" < %s',
-            (project_id, [r[1] for r in group], lo, hi),
-        )
-        found.update((project_id, r["id"]) for r in cur)
-    return found
+    return _stored_ids(
+        conn,
+        {
+            p: ([r[1] for r in g], min(r[10] for r in g), max(r[10] for r in g))
+            for p, g in by_project.items()
+        },
+    )
 
 
 def _text(value: Any) -> str:
@@ -195,6 +216,16 @@ def write_events(
     return fresh
 
 
+class Written(NamedTuple):
+    """A freshly written event, as the live feed, counters and fan-out need it."""
+
+    project_id: str
+    hour: str  # "YYYY-MM-DDTHH:00:00Z", UTC
+    event: str
+    session_id: str | None
+    feed: str  # the feed item, JSON text (see feed_item_json)
+
+
 def feed_item_json(row: EventRow) -> str:
     """One row as the live feed shows it, as JSON text: ``{"uuid", "event", "properties",
     "distinct_id", "session_id", "page_url", "timestamp"}``. Built from the row's properties
@@ -205,3 +236,16 @@ def feed_item_json(row: EventRow) -> str:
         f'"distinct_id":{dumps(row[3]).decode()},"session_id":{dumps(row[5]).decode()},'
         f'"page_url":{dumps(row[6]).decode()},"timestamp":"{row[10].isoformat()}"}}'
     )
+
+
+def written_items(rows: Sequence[EventRow]) -> list[Written]:
+    """Rows as ``Written`` items, oldest first within each project."""
+    hours: dict[datetime, str] = {}
+    out = []
+    for row in sorted(rows, key=lambda r: (str(r[0]), r[10])):
+        hour = row[10].replace(minute=0, second=0, microsecond=0)
+        label = hours.get(hour)
+        if label is None:
+            label = hours[hour] = hour.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+        out.append(Written(str(row[0]), label, row[2], row[5], feed_item_json(row)))
+    return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulse import cache
-from pulse.data.events import EventRow, feed_item_json
+from pulse.data.events import Written
 
 RECENT_EVENTS = 100
 COUNTER_TTL_S = 2 * 24 * 3600
@@ -41,12 +41,11 @@ def channel(project_id: str) -> str:
     return cache.key("project", project_id, "events")
 
 
-def by_project(rows: Sequence[EventRow]) -> dict[str, list[EventRow]]:
-    grouped: dict[str, list[EventRow]] = defaultdict(list)
-    for row in rows:
-        grouped[str(row[0])].append(row)
-    for group in grouped.values():
-        group.sort(key=lambda r: r[10])
+def by_project(items: Sequence[Written]) -> dict[str, list[Written]]:
+    """Items grouped by project, in the order given (oldest first)."""
+    grouped: dict[str, list[Written]] = defaultdict(list)
+    for item in items:
+        grouped[item.project_id].append(item)
     return grouped
 
 
@@ -58,21 +57,20 @@ class Prepared:
     published: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(rows: Sequence[EventRow]) -> Prepared:
-    """Build the Redis updates for freshly written rows (CPU only, no I/O)."""
+def prepare(items: Sequence[Written]) -> Prepared:
+    """Build the Redis updates for freshly written events (CPU only, no I/O)."""
     out = Prepared()
     add = out.commands.append
     dirty: set[str] = set()
-    for project_id, group in by_project(rows).items():
-        feed = [feed_item_json(row) for row in group]
+    for project_id, group in by_project(items).items():
+        feed = [item.feed for item in group]
         out.published[project_id] = len(feed)
         per_hour: dict[str, Counter[str]] = defaultdict(Counter)
         sessions: dict[str, set[str]] = defaultdict(set)
-        for row in group:
-            hour = row[10].strftime("%Y-%m-%dT%H:00:00Z")
-            per_hour[hour][f"event:{row[2]}"] += 1
-            if row[5]:
-                sessions[hour].add(row[5])
+        for item in group:
+            per_hour[item.hour][f"event:{item.event}"] += 1
+            if item.session_id:
+                sessions[item.hour].add(item.session_id)
         for hour, counts in per_hour.items():
             dirty.add(f"{project_id}|{hour}")
             key = counters_key(project_id, hour)
@@ -101,6 +99,6 @@ def send(prepared: Prepared) -> dict[str, int]:
     return prepared.published
 
 
-def publish(rows: Sequence[EventRow]) -> dict[str, int]:
-    """Update Redis for freshly written rows; returns how many events each project published."""
-    return send(prepare(rows))
+def publish(items: Sequence[Written]) -> dict[str, int]:
+    """Update Redis for freshly written events; returns how many each project published."""
+    return send(prepare(items))

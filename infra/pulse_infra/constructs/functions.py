@@ -115,7 +115,7 @@ class Functions(Construct):
             )
             vpc_options = {
                 "vpc": network.vpc,
-                "vpc_subnets": network.private_subnets,
+                "vpc_subnets": network.subnets_for(spec),
                 "security_groups": [network.functions_sg],
             }
             acknowledge(

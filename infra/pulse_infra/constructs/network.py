@@ -1,10 +1,14 @@
-"""The VPC: two AZs of isolated private subnets, no NAT gateway, and only the VPC endpoints the
-functions need to reach AWS APIs from inside it.
+"""The VPC: two AZs of isolated private subnets, and only the VPC endpoints the functions need to
+reach AWS APIs from inside it; a NAT gateway only when a function in the VPC must reach a public
+endpoint that no VPC endpoint serves (``access.needs_internet``: pushing to WebSocket clients).
 
 Cost trap avoided: a NAT gateway costs ~$32/month per AZ plus $0.045/GB before any traffic.
 Functions in the VPC reach AWS services through interface endpoints instead (Secrets Manager
 always; Kinesis once a stream is declared), ~$7.30/month per endpoint per AZ. Functions that need
-neither Postgres nor Redis run outside the VPC and need no endpoint at all.
+neither Postgres nor Redis run outside the VPC and need no endpoint at all. When some function
+needs the internet (the @connections API), one NAT gateway (one AZ, ~$32/month) serves a third
+subnet group, "egress", where only those functions run; Postgres, Redis and every other function
+stay in the isolated subnets.
 """
 
 from __future__ import annotations
@@ -14,26 +18,43 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from pulse.wiring import Wiring
-from pulse_infra import names
+from pulse.wiring import Function, Wiring
+from pulse_infra import access, names
 
 
 class Network(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, wiring: Wiring) -> None:
         super().__init__(scope, construct_id)
 
+        egress = any(access.needs_internet(fn) for fn in wiring.functions)
+        subnets = [
+            ec2.SubnetConfiguration(
+                name="private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+            )
+        ]
+        if egress:
+            subnets += [
+                ec2.SubnetConfiguration(
+                    name="public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=26,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="egress", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                ),
+            ]
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
-            nat_gateways=0,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
-                )
-            ],
+            nat_gateways=1 if egress else 0,
+            subnet_configuration=subnets,
         )
         self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.egress_subnets = (
+            ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) if egress else None
+        )
 
         # Rejected traffic only: enough to debug a security group, cheap to keep.
         flow_log_group = logs.LogGroup(
@@ -82,3 +103,9 @@ class Network(Construct):
             )
             for label, service in services
         ]
+
+    def subnets_for(self, fn: Function) -> ec2.SubnetSelection:
+        """Where a function in the VPC runs: the egress subnets if it needs the internet."""
+        if access.needs_internet(fn) and self.egress_subnets is not None:
+            return self.egress_subnets
+        return self.private_subnets

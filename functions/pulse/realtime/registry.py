@@ -1,0 +1,163 @@
+"""The WebSocket connection registry in Redis, under the configured key prefix.
+
+- ``ws:conn:{connection_id}``: hash ``user_id``, ``project_id`` (the one it connected for),
+  ``connected_at`` and ``expires_at`` (epoch seconds).
+- ``ws:conn:{connection_id}:projects``: set of the projects it listens to.
+- ``ws:project:{project_id}``: sorted set of its listening connections, scored by when each
+  expires, so that a connection API Gateway closed at its 2-hour limit without a ``$disconnect``
+  reaching us is never read again (readers take scores from now on and trim the rest).
+
+Every key expires with the connection (the 2-hour limit), so Redis never keeps a dead one for
+long even if ``$disconnect`` is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pulse.cache import get_redis, key
+from pulse.realtime.protocol import CONNECTION_TTL_S
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
+
+def conn_key(connection_id: str) -> str:
+    return key("ws", "conn", connection_id)
+
+
+def conn_projects_key(connection_id: str) -> str:
+    return key("ws", "conn", connection_id, "projects")
+
+
+def project_key(project_id: str) -> str:
+    return key("ws", "project", project_id)
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    user_id: str
+    project_id: str
+    connected_at: int
+    expires_at: int
+    projects: frozenset[str]
+
+
+def register(
+    *,
+    connection_id: str,
+    user_id: str,
+    project_id: str,
+    connected_at: float | None = None,
+    ttl_s: int = CONNECTION_TTL_S,
+) -> Connection:
+    """Record a new connection listening to ``project_id`` until its 2-hour limit."""
+    now = int(connected_at if connected_at is not None else time.time())
+    expires_at = now + ttl_s
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.hset(
+        conn_key(connection_id),
+        mapping={
+            "user_id": user_id,
+            "project_id": project_id,
+            "connected_at": now,
+            "expires_at": expires_at,
+        },
+    )
+    pipe.expireat(conn_key(connection_id), expires_at)
+    pipe.sadd(conn_projects_key(connection_id), project_id)
+    pipe.expireat(conn_projects_key(connection_id), expires_at)
+    _add_listener(pipe, project_id, connection_id, expires_at)
+    pipe.execute()
+    return Connection(connection_id, user_id, project_id, now, expires_at, frozenset({project_id}))
+
+
+def _add_listener(pipe: Pipeline, project_id: str, connection_id: str, expires_at: int) -> None:
+    pk = project_key(project_id)
+    now = int(time.time())
+    pipe.zadd(pk, {connection_id: expires_at})
+    # No member can outlive a connection opened now: the set lives that long, never shorter.
+    pipe.expire(pk, max(CONNECTION_TTL_S, expires_at - now))
+    pipe.zremrangebyscore(pk, "-inf", f"({now}")
+
+
+def get(connection_id: str) -> Connection | None:
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hgetall(conn_key(connection_id))
+    pipe.smembers(conn_projects_key(connection_id))
+    fields, projects = pipe.execute()
+    if not fields or int(fields.get("expires_at", 0)) <= time.time():
+        return None
+    return Connection(
+        connection_id=connection_id,
+        user_id=fields["user_id"],
+        project_id=fields["project_id"],
+        connected_at=int(fields["connected_at"]),
+        expires_at=int(fields["expires_at"]),
+        projects=frozenset(projects),
+    )
+
+
+def subscribe(connection: Connection, project_id: str) -> None:
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.sadd(conn_projects_key(connection.connection_id), project_id)
+    _add_listener(pipe, project_id, connection.connection_id, connection.expires_at)
+    pipe.execute()
+
+
+def unsubscribe(connection: Connection, project_id: str) -> None:
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.srem(conn_projects_key(connection.connection_id), project_id)
+    pipe.zrem(project_key(project_id), connection.connection_id)
+    pipe.execute()
+
+
+def unregister(connection_ids: Iterable[str]) -> int:
+    """Forget connections (``$disconnect``, or a ``GoneException`` on a push); returns how many
+    were still registered."""
+    ids = list(dict.fromkeys(connection_ids))
+    if not ids:
+        return 0
+    redis = get_redis()
+    read = redis.pipeline(transaction=False)
+    for connection_id in ids:
+        read.smembers(conn_projects_key(connection_id))
+    memberships: list[set[str]] = read.execute()
+    pipe = redis.pipeline(transaction=False)
+    for connection_id, projects in zip(ids, memberships, strict=True):
+        for project_id in projects:
+            pipe.zrem(project_key(project_id), connection_id)
+        pipe.delete(conn_key(connection_id), conn_projects_key(connection_id))
+    results = pipe.execute()
+    return sum(1 for deleted in _deletes(results, memberships) if deleted)
+
+
+def _deletes(results: Sequence[int], memberships: Sequence[set[str]]) -> list[int]:
+    """The result of each connection's DELETE (its last command in the pipeline)."""
+    out, at = [], 0
+    for projects in memberships:
+        at += len(projects)
+        out.append(int(results[at]))
+        at += 1
+    return out
+
+
+def listeners(project_ids: Iterable[str], *, now: float | None = None) -> dict[str, list[str]]:
+    """The live connections of each project (projects with none are left out), in one round
+    trip."""
+    projects = list(dict.fromkeys(project_ids))
+    if not projects:
+        return {}
+    at = int(now if now is not None else time.time())
+    pipe = get_redis().pipeline(transaction=False)
+    for project_id in projects:
+        pipe.zrangebyscore(project_key(project_id), at, "+inf")
+    found: dict[str, list[str]] = {}
+    for project_id, members in zip(projects, pipe.execute(), strict=True):
+        if members:
+            found[project_id] = list(members)
+    return found

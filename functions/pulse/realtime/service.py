@@ -1,0 +1,164 @@
+"""The "ws" function's routes: ``$connect`` authorizes and registers, ``$disconnect`` forgets,
+and every client message (``$default``) is answered through the management API.
+
+- ``$connect`` needs ``?project_id=…&token=<access JWT>`` of a user who owns the project:
+  no or a bad token → 401, a missing or malformed ``project_id`` → 400, a project the user does
+  not own (or that does not exist) → 403. API Gateway refuses the handshake with that status.
+- Messages: ``ping`` → ``pong``; ``subscribe`` / ``unsubscribe`` another project the user owns;
+  ``backfill`` → the project's last events and its counters. Anything else gets an ``error``
+  message and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from pulse import exceptions as exc
+from pulse.auth import tokens
+from pulse.data import projects
+from pulse.observability import logger
+from pulse.realtime import feed, protocol, push, registry
+from pulse.realtime.events import WebSocketRequest
+
+Response = dict[str, Any]
+
+STATUS_BY_TYPE: tuple[tuple[type[exc.PulseError], int], ...] = (
+    (exc.AuthenticationError, 401),
+    (exc.PermissionDeniedError, 403),
+    (exc.InvalidInputError, 400),
+    (exc.DataLayerError, 503),
+    (exc.ServiceUnavailableError, 503),
+)
+
+
+def handle(event: dict[str, Any]) -> Response:
+    request = WebSocketRequest.from_event(event)
+    if request.event_type == "CONNECT":
+        return connect(request)
+    if request.event_type == "DISCONNECT":
+        return disconnect(request)
+    return message(request)
+
+
+def _status(error: exc.PulseError) -> int:
+    for cls, status in STATUS_BY_TYPE:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def _refusal(status: int, error: exc.PulseError) -> Response:
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
+    }
+
+
+def owned_project(user_id: UUID | str, project_id: UUID | str | None) -> str:
+    """``project_id`` if the user owns it; ``PermissionDeniedError`` otherwise (a project of
+    someone else and one that does not exist look the same)."""
+    if project_id is None or project_id == "":
+        raise exc.MalformedRequestError("project_id is required")
+    try:
+        pid = project_id if isinstance(project_id, UUID) else UUID(str(project_id))
+    except ValueError as error:
+        raise exc.MalformedRequestError("project_id is not a UUID") from error
+    owner = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
+    if projects.get_project(project_id=pid, owner_id=owner) is None:
+        raise exc.PermissionDeniedError("not a project of yours")
+    return str(pid)
+
+
+def connect(request: WebSocketRequest) -> Response:
+    try:
+        token = request.query.get("token")
+        if not token:
+            raise exc.AuthenticationError("missing token")
+        claims = tokens.verify_access(token)
+        project_id = owned_project(claims.user_id, request.query.get("project_id"))
+    except exc.PulseError as error:
+        status = _status(error)
+        logger.info("connection refused", extra={"status": status, "reason": error.message})
+        return _refusal(status, error)
+    connected_at = request.connected_at_ms / 1000 if request.connected_at_ms else None
+    registry.register(
+        connection_id=request.connection_id,
+        user_id=str(claims.user_id),
+        project_id=project_id,
+        connected_at=connected_at,
+    )
+    return {"statusCode": 200}
+
+
+def disconnect(request: WebSocketRequest) -> Response:
+    registry.unregister([request.connection_id])
+    return {"statusCode": 200}
+
+
+def replies(request: WebSocketRequest) -> list[bytes]:
+    """The messages that answer one client message, in order."""
+    try:
+        msg = protocol.parse_client_message(request.body)
+    except exc.MalformedRequestError as error:
+        return [protocol.error("bad_request", error.message)]
+    except exc.InvalidInputError as error:
+        return [protocol.error("invalid_input", error.message, details=error.details)]
+    if msg.action == "ping":
+        return [protocol.pong(msg.id)]
+    if msg.action not in protocol.ACTIONS:
+        return [
+            protocol.error(
+                "unknown_action",
+                f"unknown action; one of {', '.join(protocol.ACTIONS)}",
+                request_id=msg.id,
+                action=msg.action,
+            )
+        ]
+    connection = registry.get(request.connection_id)
+    if connection is None:
+        return [
+            protocol.error(
+                "not_registered",
+                "this connection is not registered (any more); reconnect",
+                request_id=msg.id,
+                action=msg.action,
+            )
+        ]
+    try:
+        if msg.action == "subscribe":
+            project_id = owned_project(connection.user_id, msg.project_id)
+            registry.subscribe(connection, project_id)
+            return [protocol.subscribed(project_id, msg.id)]
+        if msg.action == "unsubscribe":
+            if msg.project_id is None:
+                raise exc.MalformedRequestError("project_id is required")
+            registry.unsubscribe(connection, str(msg.project_id))
+            return [protocol.unsubscribed(str(msg.project_id), msg.id)]
+        # backfill
+        project_id = str(msg.project_id) if msg.project_id else connection.project_id
+        if project_id not in connection.projects:
+            raise exc.PermissionDeniedError("subscribe to the project first")
+        out = protocol.events_messages(
+            project_id, feed.recent_items(project_id, msg.limit), backfill=True
+        )
+        out.extend(feed.counters_messages([project_id]).values())
+        return out
+    except exc.PulseError as error:
+        code = "forbidden" if isinstance(error, exc.PermissionDeniedError) else error.code
+        return [protocol.error(code, error.message, request_id=msg.id, action=msg.action)]
+
+
+def message(request: WebSocketRequest) -> Response:
+    endpoint = push.endpoint_for(request.domain_name, request.stage)
+    for data in replies(request):
+        result = push.post(endpoint, request.connection_id, data)
+        if result is push.PushResult.GONE:
+            registry.unregister([request.connection_id])
+            break
+        if result is push.PushResult.FAILED:
+            break
+    return {"statusCode": 200}
