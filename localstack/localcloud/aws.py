@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets as pysecrets
-import threading
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+from a2wsgi import WSGIMiddleware
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from localcloud.servers import ThreadedServer, serve_in_thread
 from pulse.wiring import Wiring
 
 log = logging.getLogger("localcloud.aws")
@@ -27,38 +23,26 @@ def resource_name(name: str) -> str:
     return f"{RESOURCE_PREFIX}-{name}"
 
 
-class _KeepAliveHandler(MotoRequestHandler):
-    """HTTP/1.1 with keep-alive, as the AWS endpoints speak it (moto's own server closes each
-    connection, which would make every SDK call pay a TCP handshake)."""
-
-    protocol_version = "HTTP/1.1"
-
-
 class AwsEmulator:
-    """moto's AWS APIs served in this process on one port, in a background thread."""
+    """moto's AWS APIs served in this process on one port, in a background thread.
+
+    Served by uvicorn rather than moto's own (werkzeug) server, which closes every connection:
+    the SDKs keep connections alive against the real endpoints, and a TCP handshake per call
+    would make every handler look slower here than it is in AWS.
+    """
 
     def __init__(self, host: str, port: int, region: str) -> None:
         self.host, self.port, self.region = host, port, region
         self.endpoint = f"http://{host}:{port}"
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     def start(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=_KeepAliveHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="aws-emulator", daemon=True
-        )
-        self._thread.start()
+        app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=8)  # type: ignore[arg-type]
+        self._server = serve_in_thread(app, host=self.host, port=self.port, name="aws-emulator")
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread:
-            self._thread.join(10)
+            self._server.should_exit = True
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]

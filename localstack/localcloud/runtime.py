@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
-
-import uvicorn
 
 from localcloud import services
 from localcloud.aws import AwsEmulator, provision
@@ -19,28 +15,12 @@ from localcloud.http_gateway import HttpGateway
 from localcloud.lambdas import LocalFunction
 from localcloud.poller import StreamPoller
 from localcloud.scheduler import Scheduler
+from localcloud.servers import serve_in_thread
 from localcloud.static_site import StaticSite
 from localcloud.ws_gateway import WebSocketGateway
 from pulse.wiring import WIRING, Wiring
 
 log = logging.getLogger("localcloud")
-
-
-class _ThreadedServer(uvicorn.Server):
-    """uvicorn in a background thread (signals stay with the main thread)."""
-
-    def install_signal_handlers(self) -> None:
-        pass
-
-    def start_in_thread(self, name: str) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name=name, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not self.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} failed to start")
-            time.sleep(0.02)
-        return thread
 
 
 @dataclass
@@ -70,18 +50,7 @@ class LocalRuntime:
         return f"http://{self.config.host}:{self.config.static_port}"
 
     def _serve(self, app: object, port: int, name: str, **options: Any) -> None:
-        server = _ThreadedServer(
-            uvicorn.Config(
-                app,  # type: ignore[arg-type]
-                host=self.config.host,
-                port=port,
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-                **options,
-            )
-        )
-        server.start_in_thread(name)
+        server = serve_in_thread(app, host=self.config.host, port=port, name=name, **options)
         self._stoppers.append((name, lambda: setattr(server, "should_exit", True)))
 
     def _function_environment(self, extra: dict[str, str]) -> None:

@@ -1,0 +1,41 @@
+"""uvicorn servers run in background threads (signals stay with the main thread)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+
+class ThreadedServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        pass
+
+    def start_in_thread(self, name: str) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name=name, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not self.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} failed to start")
+            time.sleep(0.02)
+        return thread
+
+
+def serve_in_thread(app: Any, *, host: str, port: int, name: str, **options: Any) -> ThreadedServer:
+    """Start ``app`` on host:port in a daemon thread; set ``should_exit`` to stop it."""
+    server = ThreadedServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            **options,
+        )
+    )
+    server.start_in_thread(name)
+    return server
