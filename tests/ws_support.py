@@ -15,7 +15,7 @@ import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
 from localcloud.lambdas import LocalFunction
-from localcloud.runtime import _ThreadedServer
+from localcloud.servers import ThreadedServer
 from localcloud.ws_gateway import WebSocketGateway
 from pulse.wiring import WebSocketRoute
 from tests.apigw import load_fixture
@@ -76,7 +76,7 @@ def running_gateway(
         max_concurrency=8,
         **options,
     )
-    server = _ThreadedServer(
+    server = ThreadedServer(
         uvicorn.Config(
             gateway,
             host="127.0.0.1",
