@@ -34,16 +34,7 @@ def main() -> int:
     args = parser.parse_args()
     stack = start_local_stack(Path(tempfile.mkdtemp()), database="pulse_bench_e2e")
     try:
-        with stack.client() as c:
-            c.post("/api/v1/auth/register", json={"email": "b@x.io", "password": "bench-pass-1"})
-            token = c.post(
-                "/api/v1/auth/login", json={"email": "b@x.io", "password": "bench-pass-1"}
-            ).json()["access_token"]
-            project = c.post(
-                "/api/v1/projects",
-                json={"name": "bench"},
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()
+        project = stack.new_project("bench")
         sent = [0] * args.clients
         errors = [0] * args.clients
         stop_at = time.monotonic() + args.seconds

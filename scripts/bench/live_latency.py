@@ -45,16 +45,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def account(stack: LocalStack) -> tuple[str, dict[str, Any]]:
-    with stack.client() as c:
-        email = f"live-{uuid.uuid4().hex[:6]}@bench.io"
-        c.post("/api/v1/auth/register", json={"email": email, "password": "bench-pass-1"})
-        token = c.post(
-            "/api/v1/auth/login", json={"email": email, "password": "bench-pass-1"}
-        ).json()["access_token"]
-        project = c.post(
-            "/api/v1/projects", json={"name": "live"}, headers={"Authorization": f"Bearer {token}"}
-        ).json()
-    return token, project
+    project = stack.new_project("live")
+    return project.pop("token"), project
 
 
 def ingest_body(uuids: list[str]) -> dict[str, Any]:

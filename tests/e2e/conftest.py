@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from tests.conftest import PG_SERVER_URL, TEST_REDIS_URL
 from tests.integration.conftest import recreate_database
 
 E2E_DATABASE = "pulse_e2e"
+PASSWORD = "e2e-passw0rd"
 
 
 def free_port() -> int:
@@ -42,6 +44,21 @@ class LocalStack:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.http_url, timeout=10)
+
+    def new_project(self, name: str = "E2E") -> dict[str, Any]:
+        """Register a fresh user and create a project: the project, plus ``token`` (theirs)."""
+        email = f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:8]}@example.com"
+        with self.client() as client:
+            client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+            token = client.post(
+                "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+            ).json()["access_token"]
+            project = client.post(
+                "/api/v1/projects",
+                json={"name": name},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+        return {**project, "token": token}
 
 
 def start_local_stack(tmp: Path, database: str = E2E_DATABASE) -> LocalStack:

@@ -16,15 +16,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_ingested_events_are_rolled_up_and_reported_exactly(local_stack: LocalStack) -> None:
+    project = local_stack.new_project("Analytics")
+    auth = {"Authorization": f"Bearer {project['token']}"}
     with local_stack.client() as client:
-        email = f"an-{uuid.uuid4().hex[:6]}@example.com"
-        client.post("/api/v1/auth/register", json={"email": email, "password": "e2e-passw0rd"})
-        token = client.post(
-            "/api/v1/auth/login", json={"email": email, "password": "e2e-passw0rd"}
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        project = client.post("/api/v1/projects", json={"name": "An"}, headers=auth).json()
-
         past = datetime.now(UTC) - timedelta(hours=3)
         now = datetime.now(UTC).isoformat()
         events = [

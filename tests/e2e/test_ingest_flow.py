@@ -16,15 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def project(local_stack: LocalStack) -> dict:
-    with local_stack.client() as client:
-        email = f"ingest-{uuid.uuid4().hex[:6]}@example.com"
-        client.post("/api/v1/auth/register", json={"email": email, "password": "e2e-passw0rd"})
-        token = client.post(
-            "/api/v1/auth/login", json={"email": email, "password": "e2e-passw0rd"}
-        ).json()["access_token"]
-        return client.post(
-            "/api/v1/projects", json={"name": "E2E"}, headers={"Authorization": f"Bearer {token}"}
-        ).json()
+    return local_stack.new_project("Ingest")
 
 
 def _count(stack: LocalStack, project_id: str) -> int:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from websockets.exceptions import InvalidStatus
@@ -27,28 +26,19 @@ from tests.e2e.conftest import LocalStack
 pytestmark = pytest.mark.e2e
 
 
-def _account(client: httpx.Client) -> dict[str, Any]:
-    email = f"live-{uuid.uuid4().hex[:8]}@example.com"
-    client.post("/api/v1/auth/register", json={"email": email, "password": "e2e-passw0rd"})
-    token = client.post(
-        "/api/v1/auth/login", json={"email": email, "password": "e2e-passw0rd"}
-    ).json()["access_token"]
-    project = client.post(
-        "/api/v1/projects", json={"name": "Live"}, headers={"Authorization": f"Bearer {token}"}
-    ).json()
-    return {"token": token, "project": project}
+def _account(stack: LocalStack) -> dict[str, Any]:
+    project = stack.new_project("Live")
+    return {"token": project.pop("token"), "project": project}
 
 
 @pytest.fixture(scope="module")
 def owner(local_stack: LocalStack) -> dict[str, Any]:
-    with local_stack.client() as client:
-        return _account(client)
+    return _account(local_stack)
 
 
 @pytest.fixture(scope="module")
 def stranger(local_stack: LocalStack) -> dict[str, Any]:
-    with local_stack.client() as client:
-        return _account(client)
+    return _account(local_stack)
 
 
 def open_socket(stack: LocalStack, project_id: str, token: str | None) -> ClientConnection:

@@ -25,16 +25,7 @@ EVENTS = 500
 
 @pytest.fixture(scope="module")
 def project(local_stack: LocalStack) -> dict[str, Any]:
-    with local_stack.client() as client:
-        email = f"seed-{uuid.uuid4().hex[:6]}@example.com"
-        client.post("/api/v1/auth/register", json={"email": email, "password": "e2e-passw0rd"})
-        token = client.post(
-            "/api/v1/auth/login", json={"email": email, "password": "e2e-passw0rd"}
-        ).json()["access_token"]
-        project = client.post(
-            "/api/v1/projects", json={"name": "Seed"}, headers={"Authorization": f"Bearer {token}"}
-        ).json()
-        return {**project, "token": token}
+    return local_stack.new_project("Seed")
 
 
 def _seed(stack: LocalStack, api_key: str, now: datetime) -> subprocess.CompletedProcess[str]:

@@ -147,32 +147,58 @@ def top_events(
 _PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
 
 
+def _page_args(
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Parameters of a cursor-paginated list: the range, the page size, the cursor's (time, key)
+    as ``cs``/``ci``, and the list's own filters."""
+    return {
+        "p": project_id,
+        "s": start,
+        "e": end,
+        "lim": limit,
+        "cs": after[0] if after else None,
+        "ci": after[1] if after else None,
+        **filters,
+    }
+
+
 def _fetch(sql: str, args: dict[str, Any]) -> list[dict[str, Any]]:
     with connection() as conn:
         return [dict(r) for r in conn.execute(sql, args).fetchall()]
+
+
+# One row per session with any event in the range, from the range's events.
+_SESSIONS = (
+    'SELECT e.session_id, min(e."timestamp") AS started_at, max(e."timestamp") AS ended_at, '
+    "count(*) AS events, count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
+    '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
+    " FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
+    f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
+    'AS entry_page FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
+    'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id'
+)
 
 
 def session_summary(
     *, project_id: UUID, start: datetime, end: datetime, limit_pages: int
 ) -> dict[str, Any]:
     args = {"p": project_id, "s": start, "e": end, "lim": limit_pages}
-    base = (
-        'WITH s AS (SELECT e.session_id, min(e."timestamp") AS started, '
-        "max(e.\"timestamp\") AS ended, count(*) FILTER (WHERE e.event = 'page_view') AS pv, "
-        f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
-        'AS entry FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
-        'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id) '
-    )
     [summary] = _fetch(
-        base + "SELECT count(*) AS sessions, "
-        "coalesce(avg(extract(epoch FROM ended - started)), 0)::float AS avg_duration_s, "
-        "coalesce(avg((pv = 1)::int), 0)::float AS bounce_rate, "
-        "coalesce(avg(pv), 0)::float AS pages_per_session FROM s",
+        f"WITH s AS ({_SESSIONS}) SELECT count(*) AS sessions, "
+        "coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float AS avg_duration_s, "
+        "coalesce(avg((page_views = 1)::int), 0)::float AS bounce_rate, "
+        "coalesce(avg(page_views), 0)::float AS pages_per_session FROM s",
         args,
     )
     entries = _fetch(
-        base + "SELECT entry AS path, count(*) AS sessions FROM s WHERE entry IS NOT NULL "
-        "GROUP BY entry ORDER BY 2 DESC, 1 LIMIT %(lim)s",
+        f"WITH s AS ({_SESSIONS}) SELECT entry_page AS path, count(*) AS sessions FROM s "
+        "WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 LIMIT %(lim)s",
         args,
     )
     return {**summary, "top_entry_pages": entries}
@@ -186,26 +212,11 @@ def session_list(
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> list[dict[str, Any]]:
-    args = {
-        "p": project_id,
-        "s": start,
-        "e": end,
-        "lim": limit,
-        "cs": after[0] if after else None,
-        "ci": after[1] if after else None,
-    }
     return _fetch(
-        'SELECT * FROM (SELECT e.session_id, min(e."timestamp") AS started_at, '
-        'max(e."timestamp") AS ended_at, count(*) AS events, '
-        "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
-        '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
-        " FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
-        f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
-        'AS entry_page FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
-        'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id) x '
+        f"SELECT * FROM ({_SESSIONS}) x "
         "WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
         "ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s",
-        args,
+        _page_args(project_id, start, end, limit, after),
     )
 
 
@@ -218,15 +229,7 @@ def user_list(
     after: tuple[datetime, str] | None,
     distinct_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    args = {
-        "p": project_id,
-        "s": start,
-        "e": end,
-        "lim": limit,
-        "d": distinct_id,
-        "cs": after[0] if after else None,
-        "ci": after[1] if after else None,
-    }
+    args = _page_args(project_id, start, end, limit, after, d=distinct_id)
     return _fetch(
         "SELECT x.*, (SELECT i.properties FROM events i WHERE i.project_id = %(p)s "
         "AND i.distinct_id = x.distinct_id AND i.event = '$identify' "
@@ -252,17 +255,7 @@ def event_list(
     distinct_id: str | None,
     session_id: str | None,
 ) -> list[dict[str, Any]]:
-    args = {
-        "p": project_id,
-        "s": start,
-        "e": end,
-        "lim": limit,
-        "ev": event,
-        "d": distinct_id,
-        "sid": session_id,
-        "cs": after[0] if after else None,
-        "ci": after[1] if after else None,
-    }
+    args = _page_args(project_id, start, end, limit, after, ev=event, d=distinct_id, sid=session_id)
     return _fetch(
         "SELECT id::text AS uuid, event, distinct_id, session_id, properties, page_url, "
         'referrer, "timestamp", received_at FROM events WHERE project_id = %(p)s '
