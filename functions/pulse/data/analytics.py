@@ -29,6 +29,11 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
     ivs = [(i, a, b) for i, s in enumerate(splits) for a, b in s.raw]
     return {
         "idx": list(range(len(splits))),
+        # The hull of the buckets' closed hours, as plain values: the planner can then see how
+        # few rows the range holds and pick the (project, event, hour) index (the per-bucket
+        # bounds inside the unnest are opaque to it).
+        "lo": min(s.h1 for s in splits),
+        "hi": max(s.h2 for s in splits),
         "h1": [s.h1 for s in splits],
         "h2": [s.h2 for s in splits],
         "dirty": sorted({h for s in splits for h in s.dirty}),
@@ -61,7 +66,7 @@ def bucket_stats(
         for row in conn.execute(
             f"SELECT b.idx, sum(r.count) AS n FROM {_BUCKETS} "
             "JOIN event_rollups_hourly r ON r.project_id = %(p)s "
-            "AND r.hour >= b.h1 AND r.hour < b.h2 "
+            "AND r.hour >= b.h1 AND r.hour < b.h2 AND r.hour >= %(lo)s AND r.hour < %(hi)s "
             "WHERE NOT (r.hour = ANY(%(dirty)s::timestamptz[])) "
             "AND (%(e)s::text IS NULL OR r.event = %(e)s) GROUP BY b.idx",
             args,
@@ -70,7 +75,7 @@ def bucket_stats(
         for row in conn.execute(
             f"SELECT b.idx, c.kind, sum(c.n) AS n FROM {_BUCKETS} "
             "JOIN presence_counts c ON c.project_id = %(p)s AND c.event = %(ek)s "
-            "AND c.hour >= b.h1 AND c.hour < b.h2 "
+            "AND c.hour >= b.h1 AND c.hour < b.h2 AND c.hour >= %(lo)s AND c.hour < %(hi)s "
             "AND (c.prev_hour IS NULL OR c.prev_hour < b.h1) GROUP BY b.idx, c.kind",
             args,
         ):
