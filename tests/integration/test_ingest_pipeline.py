@@ -358,3 +358,25 @@ def test_concurrent_deliveries_of_one_batch_write_it_once(project, db) -> None:
     for t in threads:
         t.join()
     assert len(events_of(db, project["id"])) == 5
+
+
+def test_the_batch_is_published_only_to_a_channel_with_subscribers(project) -> None:
+    from pulse.data.events import written_items
+    from pulse.processor.records import rows_of
+
+    redis = cache.get_redis()
+    _, rows = rows_of(_record_payload(project["id"], 3))
+    assert live.publish(written_items(rows)) == {project["id"]: 0}  # nobody listens
+    assert len(redis.lrange(live.recent_key(project["id"]), 0, -1)) == 3  # still kept
+    pubsub = redis.pubsub()
+    pubsub.subscribe(live.channel(project["id"]))
+    pubsub.get_message(timeout=1)
+    _, more = rows_of(_record_payload(project["id"], 2))
+    assert live.publish(written_items(more)) == {project["id"]: 2}
+    message = None
+    for _ in range(20):
+        message = pubsub.get_message(timeout=0.5)
+        if message and message["type"] == "message":
+            break
+    assert message is not None and len(json.loads(message["data"])["events"]) == 2
+    pubsub.close()

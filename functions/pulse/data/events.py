@@ -223,7 +223,12 @@ class Written(NamedTuple):
     hour: str  # "YYYY-MM-DDTHH:00:00Z", UTC
     event: str
     session_id: str | None
-    feed: str  # the feed item, JSON text (see feed_item_json)
+    row: EventRow
+
+    @property
+    def feed(self) -> str:
+        """The feed item, JSON text (see ``feed_item_json``), built when someone needs it."""
+        return feed_item_json(self.row)
 
 
 def feed_item_json(row: EventRow) -> str:
@@ -247,5 +252,5 @@ def written_items(rows: Sequence[EventRow]) -> list[Written]:
         label = hours.get(hour)
         if label is None:
             label = hours[hour] = hour.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
-        out.append(Written(str(row[0]), label, row[2], row[5], feed_item_json(row)))
+        out.append(Written(str(row[0]), label, row[2], row[5], row))
     return out

@@ -57,14 +57,30 @@ class Prepared:
     published: dict[str, int] = field(default_factory=dict)
 
 
+def _subscribed(project_ids: list[str]) -> set[str]:
+    """The projects whose channel has a subscriber now (all of them if Redis cannot say)."""
+    try:
+        counts = cache.get_redis().pubsub_numsub(*(channel(p) for p in project_ids))
+    except Exception:
+        return set(project_ids)
+    listening = {str(name) for name, n in counts if int(n) > 0}
+    return {p for p in project_ids if channel(p) in listening}
+
+
 def prepare(items: Sequence[Written]) -> Prepared:
-    """Build the Redis updates for freshly written events (CPU only, no I/O)."""
+    """Build the Redis updates for freshly written events.
+
+    The feed items (JSON) are the dearest part, so only those someone reads are built: the last
+    ``RECENT_EVENTS`` of each project for the recent list, and the whole batch for the publish
+    only when the project's channel has a subscriber (a publish nobody hears does nothing).
+    """
     out = Prepared()
     add = out.commands.append
     dirty: set[str] = set()
-    for project_id, group in by_project(items).items():
-        feed = [item.feed for item in group]
-        out.published[project_id] = len(feed)
+    grouped = by_project(items)
+    subscribed = _subscribed(list(grouped))
+    for project_id, group in grouped.items():
+        out.published[project_id] = len(group) if project_id in subscribed else 0
         per_hour: dict[str, Counter[str]] = defaultdict(Counter)
         sessions: dict[str, set[str]] = defaultdict(set)
         for item in group:
@@ -81,17 +97,20 @@ def prepare(items: Sequence[Written]) -> Prepared:
         for hour, ids in sessions.items():
             add(("pfadd", (sessions_key(project_id, hour), *ids)))
             add(("expire", (sessions_key(project_id, hour), COUNTER_TTL_S)))
-        add(("lpush", (recent_key(project_id), *feed[-RECENT_EVENTS:])))
+        add(("lpush", (recent_key(project_id), *(i.feed for i in group[-RECENT_EVENTS:]))))
         add(("ltrim", (recent_key(project_id), 0, RECENT_EVENTS - 1)))
-        message = f'{{"type":"events","project_id":"{project_id}","events":[{",".join(feed)}]}}'
-        add(("publish", (channel(project_id), message)))
+        if project_id in subscribed:
+            feed = ",".join(item.feed for item in group)
+            message = f'{{"type":"events","project_id":"{project_id}","events":[{feed}]}}'
+            add(("publish", (channel(project_id), message)))
     if dirty:
         add(("sadd", (dirty_key(), *dirty)))
     return out
 
 
 def send(prepared: Prepared) -> dict[str, int]:
-    """Send prepared updates in one pipeline; returns how many events each project published."""
+    """Send prepared updates in one pipeline; returns how many events each project published
+    (0 for a project nobody subscribes to)."""
     pipe = cache.get_redis().pipeline(transaction=False)
     for method, args in prepared.commands:
         getattr(pipe, method)(*args)
