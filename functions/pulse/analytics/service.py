@@ -135,17 +135,10 @@ def user(
     )
     if not found:
         raise NotFoundError("no events from this user in the range")
-    evs = sql.event_list(
-        project_id=project_id,
-        start=period.start,
-        end=period.end,
-        limit=limit,
-        after=decode_cursor(cursor),
-        event=None,
-        distinct_id=distinct_id,
-        session_id=None,
+    page = events(
+        project_id, period, limit, cursor, event=None, distinct_id=distinct_id, session_id=None
     )
-    return {**found[0], "events": evs, "next_cursor": _page(evs, limit, "timestamp", "uuid")}
+    return {**found[0], **page}
 
 
 def events(
