@@ -41,6 +41,7 @@ def make_payloads(project_id: str, n_events: int) -> list[dict]:
                 "v": 1,
                 "project_id": project_id,
                 "received_at": datetime.now(UTC).isoformat(),
+                "check": False,
                 "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0",
                 "ip_hash": uuid.uuid4().hex,
                 "events": [

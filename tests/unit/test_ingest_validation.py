@@ -16,7 +16,7 @@ def body(events: list, **extra: object) -> bytes:
     return json.dumps({"events": events, **extra}).encode()
 
 
-def test_the_issue_example_is_accepted_with_skew_correction() -> None:
+def test_the_issue_example_is_accepted_and_a_small_skew_is_left_alone() -> None:
     raw = body(
         [
             {
@@ -35,8 +35,10 @@ def test_the_issue_example_is_accepted_with_skew_correction() -> None:
     batch = parse_body(raw, now=NOW)
     assert batch.rejected == []
     [ev] = batch.events
-    # The client clock is 4 s behind the server: its timestamp moves forward by 4 s.
-    assert ev.timestamp == datetime(2026, 2, 10, 12, 0, 4, tzinfo=UTC)
+    # server now - sent_at is 4 s: upload latency as much as clock error, under the tolerance,
+    # so the client's timestamp is kept and a retry of the event carries the very same one.
+    assert ev.timestamp == datetime(2026, 2, 10, 12, 0, 0, tzinfo=UTC)
+    assert batch.check_duplicates is False
     assert ev.id == "0f8fad5b-d9cb-469f-a165-70867728950e"
     assert (ev.event, ev.distinct_id, ev.session_id) == ("page_view", "user_42", "sess_xyz")
 
@@ -79,6 +81,49 @@ def test_missing_uuid_and_timestamp_are_filled_by_the_server() -> None:
     [ev] = parse_body(body([{"event": "x"}]), now=NOW).events
     uuid.UUID(ev.id)
     assert ev.timestamp == NOW
+
+
+@pytest.mark.parametrize(
+    ("skew_s", "moved_s", "check"),
+    [
+        (0.0, 0.0, False),
+        (3.0, 0.0, False),
+        (-4.9, 0.0, False),
+        (5.0, 0.0, True),  # near the tolerance: a retry might be corrected, so look it up
+        (-9.9, 0.0, True),
+        (10.0, 10.0, True),
+        (-75.5, -75.5, True),
+        (-7200.0, -7200.0, True),  # a client clock two hours ahead
+    ],
+)
+def test_skew_is_corrected_from_the_tolerance_on_and_checked_from_half_of_it(
+    skew_s: float, moved_s: float, check: bool
+) -> None:
+    client_ts = NOW - timedelta(minutes=5)
+    sent_at = NOW - timedelta(seconds=skew_s)
+    batch = parse_body(
+        body(
+            [{"event": "x", "timestamp": client_ts.isoformat(), "uuid": str(uuid.uuid4())}],
+            sent_at=sent_at.isoformat(),
+        ),
+        now=NOW,
+    )
+    [ev] = batch.events
+    assert ev.timestamp == client_ts + timedelta(seconds=moved_s)
+    assert batch.check_duplicates is check
+
+
+def test_a_client_uuid_stamped_with_the_servers_clock_is_checked() -> None:
+    # No timestamp: the server's "now" is the timestamp, and a retry gets another one.
+    stamped = parse_body(body([{"event": "x", "uuid": str(uuid.uuid4())}]), now=NOW)
+    assert stamped.check_duplicates is True
+    assert stamped.events[0].timestamp == NOW
+    # Without a uuid the server makes one, so a retry is a new event anyway: nothing to check.
+    assert parse_body(body([{"event": "x"}]), now=NOW).check_duplicates is False
+    # Without sent_at the client's timestamps are kept as they are.
+    kept = parse_body(body([{"event": "x", "timestamp": "2026-02-10T11:00:00Z"}]), now=NOW)
+    assert kept.check_duplicates is False
+    assert kept.events[0].timestamp == datetime(2026, 2, 10, 11, 0, tzinfo=UTC)
 
 
 def test_skew_correction_applies_before_the_window_check() -> None:

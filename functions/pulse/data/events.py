@@ -52,16 +52,12 @@ def _months_between(lo: datetime, hi: datetime) -> set[str]:
     return months
 
 
-def _months(rows: Sequence[EventRow]) -> set[str]:
-    return _months_between(min(r[10] for r in rows), max(r[10] for r in rows))
-
-
-def _ensure_partitions(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
-    missing = _months(rows) - _partitions_ready
+def _ensure_partitions(conn: psycopg.Connection[Any], lo: datetime, hi: datetime) -> None:
+    """Make the monthly partitions that rows timed from ``lo`` to ``hi`` need (known ones are
+    remembered per process, so this is usually free)."""
+    missing = _months_between(lo, hi) - _partitions_ready
     if not missing:
         return
-    lo = min(row[10] for row in rows)
-    hi = max(row[10] for row in rows)
     conn.execute("SELECT pulse_ensure_event_partitions(%s, %s)", (lo, hi + timedelta(seconds=1)))
     _partitions_ready.update(missing)
 
@@ -180,6 +176,50 @@ def _mark_dirty(conn: psycopg.Connection[Any], hours: Iterable[tuple[str, dateti
     )
 
 
+def _hour_numbers(rows: Iterable[EventRow]) -> set[tuple[str, int]]:
+    """(project_id, hours since the epoch) of each row: integer arithmetic, as this runs for
+    every row written (``datetime.replace`` costs three times as much)."""
+    return {(r[0], int(r[10].timestamp()) // 3600) for r in rows}
+
+
+def _hours(numbers: Iterable[tuple[str, int]]) -> set[tuple[str, datetime]]:
+    return {(p, datetime.fromtimestamp(h * 3600, UTC)) for p, h in numbers}
+
+
+def _unique(rows: Iterable[EventRow], seen: dict[tuple[str, str], EventRow]) -> list[EventRow]:
+    """The rows whose (project_id, id) is not in ``seen`` yet (added to it as they pass)."""
+    out = []
+    for row in rows:
+        key = (row[0], row[1])
+        if key not in seen:
+            seen[key] = row
+            out.append(row)
+    return out
+
+
+def _write_checked(
+    conn: psycopg.Connection[Any],
+    rows: Sequence[EventRow],
+    while_copying: Callable[[Sequence[EventRow]], None] | None,
+) -> list[EventRow]:
+    """Look every row's id up and write those not stored yet (the careful path)."""
+    candidates = _unique(rows, {})
+    if not candidates:
+        return []
+    _ensure_partitions(conn, min(r[10] for r in candidates), max(r[10] for r in candidates))
+    existing = _existing_ids(conn, candidates)
+    fresh = [r for r in candidates if (r[0], r[1]) not in existing]
+    if fresh:
+        try:
+            with conn.transaction():
+                _copy(conn, fresh, while_copying)
+        except psycopg.errors.UniqueViolation:
+            # A copy with the very same timestamp arrived concurrently: go row by row.
+            _insert_skipping_conflicts(conn, fresh)
+        _mark_dirty(conn, _hours(_hour_numbers(fresh)))
+    return fresh
+
+
 def write_events(
     rows: Sequence[EventRow],
     *,
@@ -192,28 +232,71 @@ def write_events(
     the rows being written while the server is still taking them in (CPU work done there costs
     no time); it is not called when the write has to fall back to row-by-row inserts.
     """
-    unique: dict[tuple[str, str], EventRow] = {}
-    for row in rows:
-        unique.setdefault((row[0], row[1]), row)
-    candidates = list(unique.values())
-    if not candidates:
-        return []
     with connection() as conn:
-        _ensure_partitions(conn, candidates)
-        existing = _existing_ids(conn, candidates)
-        fresh = [r for r in candidates if (r[0], r[1]) not in existing]
-        if fresh:
-            try:
-                with conn.transaction():
-                    _copy(conn, fresh, while_copying)
-            except psycopg.errors.UniqueViolation:
-                # A copy with the very same timestamp arrived concurrently: go row by row.
-                _insert_skipping_conflicts(conn, fresh)
-            _mark_dirty(
-                conn,
-                ((r[0], r[10].replace(minute=0, second=0, microsecond=0)) for r in fresh),
-            )
-    return fresh
+        return _write_checked(conn, rows, while_copying)
+
+
+# The months a fresh batch's rows fall in: the ingest function accepts timestamps up to 31 days
+# back and 1 hour ahead; a row outside these makes the COPY fail and the careful path run.
+_STREAM_PAST = timedelta(days=32)
+_STREAM_AHEAD = timedelta(hours=2)
+
+
+def stream_events(
+    chunks: Iterable[tuple[Sequence[EventRow], Sequence[EventRow]]],
+    *,
+    while_copying: Callable[[Sequence[EventRow]], None] | None = None,
+) -> list[EventRow]:
+    """Write a batch arriving in chunks, in one transaction; returns the rows written.
+
+    Each chunk is ``(trusted, to_check)``. Trusted rows are the same, byte for byte, in every
+    delivery of their event (Kinesis redeliveries, a client retry with the same timestamps), so
+    the primary key is their duplicate check: they go straight into a ``COPY`` that is already
+    running while the caller decodes the next chunk. The rows to check (a retry may have moved
+    their timestamps) are looked up by id after the ``COPY``, and the new ones written then. If
+    the primary key rejects a trusted row (a redelivery), or a row has no partition, the whole
+    batch is written again the careful way (``write_events``). ``while_copying`` gets the
+    trusted rows while the server is still taking them in.
+    """
+    seen: dict[tuple[str, str], EventRow] = {}
+    to_check: list[EventRow] = []
+    hours: set[tuple[str, int]] = set()
+    now = datetime.now(UTC)
+    with connection() as conn:
+        _ensure_partitions(conn, now - _STREAM_PAST, now + _STREAM_AHEAD)
+        conn.commit()
+        chunks = iter(chunks)
+        try:
+            with conn.transaction():
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy,
+                ):
+                    for trusted, check in chunks:
+                        fresh = _unique(trusted, seen)
+                        if fresh:
+                            copy.write(copy_text(fresh))
+                            hours |= _hour_numbers(fresh)
+                        to_check.extend(check)
+                    if while_copying is not None and seen:
+                        while_copying(list(seen.values()))
+                written = list(seen.values())
+                later = _unique(to_check, seen)
+                if later:
+                    existing = _existing_ids(conn, later)
+                    later = [r for r in later if (r[0], r[1]) not in existing]
+                    if later:
+                        _copy(conn, later)
+                        written.extend(later)
+                        hours |= _hour_numbers(later)
+                _mark_dirty(conn, _hours(hours))
+            return written
+        except (psycopg.errors.UniqueViolation, psycopg.errors.CheckViolation):
+            rows = list(seen.values()) + to_check
+            for trusted, check in chunks:  # whatever was not read before the failure
+                rows.extend(trusted)
+                rows.extend(check)
+            return _write_checked(conn, rows, while_copying)
 
 
 class Written(NamedTuple):
@@ -245,12 +328,18 @@ def feed_item_json(row: EventRow) -> str:
 
 def written_items(rows: Sequence[EventRow]) -> list[Written]:
     """Rows as ``Written`` items, oldest first within each project."""
-    hours: dict[datetime, str] = {}
+    labels: dict[int, str] = {}
     out = []
-    for row in sorted(rows, key=lambda r: (str(r[0]), r[10])):
-        hour = row[10].replace(minute=0, second=0, microsecond=0)
-        label = hours.get(hour)
+    for row in sorted(rows, key=_project_then_time):
+        hour = int(row[10].timestamp()) // 3600
+        label = labels.get(hour)
         if label is None:
-            label = hours[hour] = hour.astimezone(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+            label = labels[hour] = datetime.fromtimestamp(hour * 3600, UTC).strftime(
+                "%Y-%m-%dT%H:00:00Z"
+            )
         out.append(Written(str(row[0]), label, row[2], row[5], row))
     return out
+
+
+def _project_then_time(row: EventRow) -> tuple[str, datetime]:
+    return str(row[0]), row[10]

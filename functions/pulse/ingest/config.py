@@ -16,6 +16,13 @@ MAX_ID_CHARS = 200
 MAX_URL_CHARS = 2048
 MAX_PAST_S = 31 * 24 * 3600
 MAX_FUTURE_S = 3600
+# ``server now - sent_at`` is the client's clock error plus the upload's latency. Below this it is
+# mostly latency, so the client's timestamps are kept as sent: then a retry of the same events
+# carries the very same timestamps, and the stored copy's primary key rejects it.
+SKEW_TOLERANCE_S = 10.0
+# From this skew on, a retry's timestamps may have moved (it is corrected, or near the tolerance
+# and may be next time): the record asks the processor to look the events' uuids up.
+SKEW_CHECK_S = 5.0
 
 
 def _int(name: str, default: int) -> int:

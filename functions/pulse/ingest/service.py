@@ -89,6 +89,7 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
         envelope = {
             "project_id": project.project_id,
             "received_at": now.isoformat(),
+            "check": batch.check_duplicates,
             "user_agent": user_agent or None,
             "ip_hash": enrichment.ip_hash(
                 salt=enrichment.daily_salt(now),

@@ -30,6 +30,10 @@ class ParsedBatch:
     api_key: str | None
     events: list[ValidEvent] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # True when a retry of these events could carry other timestamps than this delivery (skew
+    # corrected, or a client uuid with the server's clock as timestamp): the processor must then
+    # look their uuids up instead of relying on the primary key.
+    check_duplicates: bool = False
 
 
 def parse_timestamp(value: Any, what: str) -> datetime:
@@ -55,6 +59,22 @@ def _optional_str(raw: dict[str, Any], name: str, limit: int) -> str | None:
     if len(value) > limit:
         raise ValueError(f"{name} is longer than {limit} characters")
     return value or None
+
+
+def _check_window(now: datetime, timestamp: datetime) -> None:
+    age = (now - timestamp).total_seconds()
+    if age > c.MAX_PAST_S:
+        raise ValueError("timestamp is more than 31 days in the past")
+    if -age > c.MAX_FUTURE_S:
+        raise ValueError("timestamp is more than 1 hour in the future")
+
+
+def clock_skew(now: datetime, sent_at: datetime) -> tuple[float, bool]:
+    """The correction to add to the client's timestamps, and whether a retry of the batch may
+    carry other timestamps (so that its events need their uuids looked up)."""
+    measured = (now - sent_at).total_seconds()
+    correction = measured if abs(measured) >= c.SKEW_TOLERANCE_S else 0.0
+    return correction, abs(measured) >= c.SKEW_CHECK_S
 
 
 def _one_event(raw: Any, *, now: datetime, skew_s: float) -> ValidEvent:
@@ -83,14 +103,13 @@ def _one_event(raw: Any, *, now: datetime, skew_s: float) -> ValidEvent:
             raise ValueError("uuid is not a valid UUID") from exc
     if raw.get("timestamp") is None:
         timestamp = now
+    elif skew_s == 0.0:
+        timestamp = parse_timestamp(raw["timestamp"], "timestamp")
+        _check_window(now, timestamp)
     else:
         client_ts = parse_timestamp(raw["timestamp"], "timestamp")
         timestamp = datetime.fromtimestamp(client_ts.timestamp() + skew_s, UTC)
-        age = (now - timestamp).total_seconds()
-        if age > c.MAX_PAST_S:
-            raise ValueError("timestamp is more than 31 days in the past")
-        if -age > c.MAX_FUTURE_S:
-            raise ValueError("timestamp is more than 1 hour in the future")
+        _check_window(now, timestamp)
     return ValidEvent(
         id=event_id,
         event=name,
@@ -121,10 +140,10 @@ def parse_body(body: bytes, *, now: datetime) -> ParsedBatch:
         raise InvalidInputError(
             f"at most {c.MAX_EVENTS_PER_REQUEST} events a request, got {len(events)}"
         )
-    skew_s = 0.0
+    skew_s, check = 0.0, False
     if doc.get("sent_at") is not None:
         try:
-            skew_s = (now - parse_timestamp(doc["sent_at"], "sent_at")).total_seconds()
+            skew_s, check = clock_skew(now, parse_timestamp(doc["sent_at"], "sent_at"))
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
     batch = ParsedBatch(api_key=api_key if isinstance(api_key, str) and api_key else None)
@@ -133,4 +152,8 @@ def parse_body(body: bytes, *, now: datetime) -> ParsedBatch:
             batch.events.append(_one_event(raw, now=now, skew_s=skew_s))
         except ValueError as exc:
             batch.rejected.append({"index": index, "error": str(exc)})
+            continue
+        if raw.get("timestamp") is None and raw.get("uuid") is not None:
+            check = True  # stamped with this delivery's clock; a retry gets another stamp
+    batch.check_duplicates = check
     return batch

@@ -32,6 +32,9 @@ class DecodedRecord:
     sequence_number: str
     project_id: str
     rows: list[EventRow]
+    # The ingest function's word that a retry of these events may carry other timestamps, so
+    # their uuids must be looked up (a record without the flag is treated as needing it).
+    check: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def decode(kinesis_record: dict[str, Any]) -> DecodedRecord | BadRecord:
     seq = str(kinesis.get("sequenceNumber", ""))
     try:
         raw = base64.b64decode(kinesis["data"], validate=True)
-        project_id, rows = rows_of(orjson.loads(raw))
+        doc = orjson.loads(raw)
+        project_id, rows = rows_of(doc)
     except (KeyError, binascii.Error, orjson.JSONDecodeError, RecordError) as exc:
         return BadRecord(seq, f"{type(exc).__name__}: {exc}"[:300])
-    return DecodedRecord(seq, project_id, rows)
+    return DecodedRecord(seq, project_id, rows, doc.get("check") is not False)

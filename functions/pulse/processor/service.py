@@ -10,48 +10,68 @@ Redis comes after the commit, then the live fan-out to WebSocket clients (bounde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pulse.data.events import EventRow, Written, write_events, written_items
+from pulse.data.events import EventRow, Written, stream_events, written_items
 from pulse.observability import logger
 from pulse.processor import live
 from pulse.processor.records import BadRecord, DecodedRecord, decode
 from pulse.realtime import fanout
+
+# Records decoded between two writes to the running COPY: small enough that the server starts
+# early, large enough that each write is worth a trip to the writer thread.
+DECODE_CHUNK_RECORDS = 50
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     records: list[dict[str, Any]] = event.get("Records") or []
     failures: list[str] = []
     good: list[DecodedRecord] = []
-    for raw in records:
-        decoded = decode(raw)
-        if isinstance(decoded, BadRecord):
-            logger.error(
-                "malformed record",
-                extra={"sequence_number": decoded.sequence_number, "reason": decoded.reason},
-            )
-            failures.append(decoded.sequence_number)
-        else:
-            good.append(decoded)
-    rows: list[EventRow] = [row for rec in good for row in rec.rows]
+
+    def decoded_chunks() -> Iterator[tuple[list[EventRow], list[EventRow]]]:
+        # Decoding runs while the server takes in the chunks already sent.
+        for start in range(0, len(records), DECODE_CHUNK_RECORDS):
+            trusted: list[EventRow] = []
+            to_check: list[EventRow] = []
+            for raw in records[start : start + DECODE_CHUNK_RECORDS]:
+                decoded = decode(raw)
+                if isinstance(decoded, BadRecord):
+                    logger.error(
+                        "malformed record",
+                        extra={
+                            "sequence_number": decoded.sequence_number,
+                            "reason": decoded.reason,
+                        },
+                    )
+                    failures.append(decoded.sequence_number)
+                    continue
+                good.append(decoded)
+                (to_check if decoded.check else trusted).extend(decoded.rows)
+            yield trusted, to_check
+
     written: list[Written] = []
     prepared: list[live.Prepared] = []
 
     def while_copying(copied: Sequence[EventRow]) -> None:
         # CPU work done while the server takes in the COPY costs no time.
-        written.extend(written_items(copied))
-        prepared.append(live.prepare(written))
+        written[:] = written_items(copied)
+        prepared[:] = [live.prepare(written)]
 
-    if rows:
-        try:
-            stored = write_events(rows, while_copying=while_copying)
-            if not prepared:  # the row-by-row fallback ran instead of the COPY
-                written[:] = written_items(stored)
-        except Exception:
-            logger.exception("bulk write failed; the batch will be retried")
-            failures.extend(rec.sequence_number for rec in good)
-            written, prepared = [], []
+    chunks = decoded_chunks()
+    rows = 0
+    try:
+        stored = stream_events(chunks, while_copying=while_copying)
+        rows = sum(len(rec.rows) for rec in good)
+        if len(stored) != len(written):  # rows were added after the COPY, or none were copied
+            written[:] = written_items(stored)
+            prepared.clear()
+    except Exception:
+        logger.exception("bulk write failed; the batch will be retried")
+        for _ in chunks:  # decode the rest, so that every record is accounted for
+            pass
+        failures.extend(rec.sequence_number for rec in good)
+        written, prepared = [], []
     if written:
         try:
             live.send(prepared[0] if prepared else live.prepare(written))
@@ -65,7 +85,7 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         "batch processed",
         extra={
             "records": len(records),
-            "rows": len(rows),
+            "rows": rows,
             "written": len(written),
             "failed_records": len(failures),
         },
