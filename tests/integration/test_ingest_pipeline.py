@@ -349,6 +349,22 @@ def test_a_checked_retry_with_moved_timestamps_adds_nothing(project, db) -> None
     }
 
 
+def test_a_retry_moved_across_a_month_boundary_is_found_in_the_other_partition(project, db) -> None:
+    from pulse.handlers.processor import handler
+
+    now = datetime.now(UTC)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = _record_payload(project["id"], 1, check=True)
+    first["events"][0]["timestamp"] = (month_start - timedelta(seconds=1)).isoformat()
+    handler(stream_event([first]), LambdaContextStub())
+    retry = _moved(first, 2.5)  # now in this month's partition, the stored copy in last month's
+    assert handler(stream_event([retry], first_seq=5000), LambdaContextStub()) == {
+        "batchItemFailures": []
+    }
+    [row] = events_of(db, project["id"])
+    assert row["timestamp"] == month_start - timedelta(seconds=1)
+
+
 def test_a_record_without_the_check_flag_is_checked(project, db) -> None:
     from pulse.handlers.processor import handler
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import psycopg
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from pulse.db.connection import connection
@@ -62,17 +63,40 @@ def _ensure_partitions(conn: psycopg.Connection[Any], lo: datetime, hi: datetime
     _partitions_ready.update(missing)
 
 
+def _partition_names(lo: datetime, hi: datetime) -> list[str]:
+    """The monthly partitions holding ``lo`` to ``hi``, named as
+    ``pulse_ensure_event_partitions`` names them (``events_YYYYMM``)."""
+    return [f"events_{month.replace('-', '')}" for month in sorted(_months_between(lo, hi))]
+
+
 def _stored_ids(
     conn: psycopg.Connection[Any], spans: dict[str, tuple[list[str], datetime, datetime]]
 ) -> set[tuple[str, str]]:
-    """Which of the ids (per project: ids, earliest and latest timestamp) are stored already,
-    looking ``DEDUP_WINDOW`` either side of the batch's time span."""
+    """Which of the ids (per project: ids, earliest and latest timestamp) are stored already, in
+    the months within ``DEDUP_WINDOW`` of the batch's time span.
+
+    Each month's partition is asked by name, one index probe per id on ``(project_id, id)``
+    (``LATERAL … LIMIT 1`` keeps the planner to that shape). Left to choose, it reads every row
+    the project has in the month (or in a time range) whenever its statistics have not seen the
+    newest rows yet, which is always the case for a young or fast-growing project: 7–30 ms
+    where the probes take 0.2 ms for 125 ids.
+    """
     found: set[tuple[str, str]] = set()
     for project_id, (ids, lo, hi) in spans.items():
+        lo, hi = lo - DEDUP_WINDOW, hi + DEDUP_WINDOW
+        _ensure_partitions(conn, lo, hi)
+        query = sql.SQL(" UNION ALL ").join(
+            sql.SQL(
+                "SELECT i.id::text AS id FROM unnest(%(ids)s::uuid[]) AS i(id) "
+                "CROSS JOIN LATERAL (SELECT FROM {} AS e WHERE e.project_id = %(project)s "
+                "AND e.id = i.id LIMIT 1) AS stored"
+            ).format(sql.Identifier(name))
+            for name in _partition_names(lo, hi)
+        )
+        # The ids are checked canonical UUIDs: one array literal is far cheaper to send than a
+        # list psycopg adapts item by item.
         cur = conn.execute(
-            "SELECT id::text AS id FROM events WHERE project_id = %s AND id = ANY(%s::uuid[]) "
-            'AND "timestamp" >= %s AND "timestamp" < %s',
-            (project_id, ids, lo - DEDUP_WINDOW, hi + DEDUP_WINDOW),
+            query, {"project": project_id, "ids": "{" + ",".join(map(str, ids)) + "}"}
         )
         found.update((project_id, r["id"]) for r in cur)
     return found
@@ -100,7 +124,7 @@ def _text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _row_text(row: EventRow) -> str:
+def _row_text(row: EventRow, received_text: str) -> str:
     # The common case first: ids are checked UUIDs, properties are orjson output (no raw tab,
     # newline or carriage return; a backslash only in JSON escapes), and most free text has
     # nothing COPY would misread; one search over all of it decides.
@@ -116,7 +140,7 @@ def _row_text(row: EventRow) -> str:
         user_agent,
         ip_hash,
         ts,
-        received_at,
+        _,
     ) = row
     free_text = (name, distinct_id, session_id, page_url, referrer, user_agent, ip_hash)
     if _SPECIAL.search("\x00".join(t for t in free_text if t)) is not None:
@@ -126,14 +150,20 @@ def _row_text(row: EventRow) -> str:
     return (
         f"{project_id}\t{event_id}\t{name}\t{distinct_id or _NULL}\t{props}\t"
         f"{session_id or _NULL}\t{page_url or _NULL}\t{referrer or _NULL}\t"
-        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t"
-        f"{received_at.isoformat()}\n"
+        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t{received_text}\n"
     )
 
 
 def copy_text(rows: Sequence[EventRow]) -> str:
     """Rows as the text COPY reads them."""
-    return "".join(map(_row_text, rows))
+    lines = []
+    received_at, received_text = None, ""
+    for row in rows:
+        if row[11] is not received_at:  # the events of one record share it: format it once
+            received_at = row[11]
+            received_text = received_at.isoformat()
+        lines.append(_row_text(row, received_text))
+    return "".join(lines)
 
 
 def _copy(

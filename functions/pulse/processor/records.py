@@ -7,7 +7,6 @@ check is reported as a bad record (with the reason) and nothing of it is written
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass
@@ -116,7 +115,7 @@ def decode(kinesis_record: dict[str, Any]) -> DecodedRecord | BadRecord:
     kinesis = kinesis_record.get("kinesis") or {}
     seq = str(kinesis.get("sequenceNumber", ""))
     try:
-        raw = base64.b64decode(kinesis["data"], validate=True)
+        raw = binascii.a2b_base64(kinesis["data"], strict_mode=True)
         doc = orjson.loads(raw)
         project_id, rows = rows_of(doc)
     except (KeyError, binascii.Error, orjson.JSONDecodeError, RecordError) as exc:

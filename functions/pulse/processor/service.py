@@ -21,7 +21,7 @@ from pulse.realtime import fanout
 
 # Records decoded between two writes to the running COPY: small enough that the server starts
 # early, large enough that each write is worth a trip to the writer thread.
-DECODE_CHUNK_RECORDS = 50
+DECODE_CHUNK_RECORDS = 20
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
