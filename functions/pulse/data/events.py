@@ -68,49 +68,91 @@ def _partition_names(lo: datetime, hi: datetime) -> list[str]:
     return [f"events_{month.replace('-', '')}" for month in sorted(_months_between(lo, hi))]
 
 
-def _stored_ids(
-    conn: psycopg.Connection[Any], spans: dict[str, tuple[list[str], datetime, datetime]]
-) -> set[tuple[str, str]]:
-    """Which of the ids (per project: ids, earliest and latest timestamp) are stored already, in
-    the months within ``DEDUP_WINDOW`` of the batch's time span.
+def _stored_copies(
+    conn: psycopg.Connection[Any],
+    project_id: str,
+    ids: Sequence[str],
+    lo: datetime,
+    hi: datetime,
+    *,
+    per_month: int,
+) -> list[tuple[str, datetime]]:
+    """Up to ``per_month`` stored copies (id, timestamp) of each id, in the months within
+    ``DEDUP_WINDOW`` of ``lo`` to ``hi``.
 
     Each month's partition is asked by name, one index probe per id on ``(project_id, id)``
-    (``LATERAL … LIMIT 1`` keeps the planner to that shape). Left to choose, it reads every row
+    (``LATERAL … LIMIT`` keeps the planner to that shape). Left to choose, it reads every row
     the project has in the month (or in a time range) whenever its statistics have not seen the
     newest rows yet, which is always the case for a young or fast-growing project: 7–30 ms
     where the probes take 0.2 ms for 125 ids.
     """
-    found: set[tuple[str, str]] = set()
-    for project_id, (ids, lo, hi) in spans.items():
-        lo, hi = lo - DEDUP_WINDOW, hi + DEDUP_WINDOW
-        _ensure_partitions(conn, lo, hi)
-        query = sql.SQL(" UNION ALL ").join(
-            sql.SQL(
-                "SELECT i.id::text AS id FROM unnest(%(ids)s::uuid[]) AS i(id) "
-                "CROSS JOIN LATERAL (SELECT FROM {} AS e WHERE e.project_id = %(project)s "
-                "AND e.id = i.id LIMIT 1) AS stored"
-            ).format(sql.Identifier(name))
-            for name in _partition_names(lo, hi)
-        )
-        # The ids are checked canonical UUIDs: one array literal is far cheaper to send than a
-        # list psycopg adapts item by item.
-        cur = conn.execute(
-            query, {"project": project_id, "ids": "{" + ",".join(map(str, ids)) + "}"}
-        )
-        found.update((project_id, r["id"]) for r in cur)
-    return found
+    lo, hi = lo - DEDUP_WINDOW, hi + DEDUP_WINDOW
+    _ensure_partitions(conn, lo, hi)
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL(
+            'SELECT i.id::text AS id, stored."timestamp" FROM unnest(%(ids)s::uuid[]) AS i(id) '
+            'CROSS JOIN LATERAL (SELECT e."timestamp" FROM {} AS e '
+            "WHERE e.project_id = %(project)s AND e.id = i.id LIMIT %(limit)s) AS stored"
+        ).format(sql.Identifier(name))
+        for name in _partition_names(lo, hi)
+    )
+    # The ids are checked canonical UUIDs: one array literal is far cheaper to send than a list
+    # psycopg adapts item by item.
+    cur = conn.execute(
+        query,
+        {"project": project_id, "ids": "{" + ",".join(map(str, ids)) + "}", "limit": per_month},
+    )
+    return [(r["id"], r["timestamp"]) for r in cur]
+
+
+def _by_project(rows: Iterable[EventRow]) -> dict[str, list[EventRow]]:
+    grouped: dict[str, list[EventRow]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    return grouped
 
 
 def _existing_ids(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> set[tuple[str, str]]:
-    by_project: dict[str, list[EventRow]] = {}
-    for row in rows:
-        by_project.setdefault(row[0], []).append(row)
-    return _stored_ids(
-        conn,
-        {
-            p: ([r[1] for r in g], min(r[10] for r in g), max(r[10] for r in g))
-            for p, g in by_project.items()
-        },
+    """Which of the rows' (project_id, id) are stored already."""
+    found: set[tuple[str, str]] = set()
+    for project_id, group in _by_project(rows).items():
+        copies = _stored_copies(
+            conn,
+            project_id,
+            [r[1] for r in group],
+            min(r[10] for r in group),
+            max(r[10] for r in group),
+            per_month=1,
+        )
+        found.update((project_id, event_id) for event_id, _ in copies)
+    return found
+
+
+def _copied_twice(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> list[EventRow]:
+    """Those of the rows just written (in this transaction) that have an earlier copy stored
+    at another timestamp: a retry whose timestamps moved."""
+    twice: list[EventRow] = []
+    for project_id, group in _by_project(rows).items():
+        stored: dict[str, set[datetime]] = {}
+        for event_id, ts in _stored_copies(
+            conn,
+            project_id,
+            [r[1] for r in group],
+            min(r[10] for r in group),
+            max(r[10] for r in group),
+            per_month=2,
+        ):
+            stored.setdefault(event_id, set()).add(ts)
+        twice.extend(r for r in group if stored.get(str(r[1]), set()) - {r[10]})
+    return twice
+
+
+def _delete_rows(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
+    """Delete exactly these rows (by primary key)."""
+    conn.execute(
+        'DELETE FROM events WHERE (project_id, "timestamp", id) IN '
+        "(SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[]))",
+        ([r[0] for r in rows], [r[10] for r in rows], [r[1] for r in rows]),
     )
 
 
@@ -279,14 +321,15 @@ def stream_events(
 ) -> list[EventRow]:
     """Write a batch arriving in chunks, in one transaction; returns the rows written.
 
-    Each chunk is ``(trusted, to_check)``. Trusted rows are the same, byte for byte, in every
-    delivery of their event (Kinesis redeliveries, a client retry with the same timestamps), so
-    the primary key is their duplicate check: they go straight into a ``COPY`` that is already
-    running while the caller decodes the next chunk. The rows to check (a retry may have moved
-    their timestamps) are looked up by id after the ``COPY``, and the new ones written then. If
-    the primary key rejects a trusted row (a redelivery), or a row has no partition, the whole
-    batch is written again the careful way (``write_events``). ``while_copying`` gets the
-    trusted rows while the server is still taking them in.
+    Each chunk is ``(trusted, to_check)``, and all of it goes straight into a ``COPY`` that is
+    already running while the caller decodes the next chunk. Trusted rows are the same, byte for
+    byte, in every delivery of their event (Kinesis redeliveries, a client retry with the same
+    timestamps), so the primary key is their duplicate check. The rows to check may be a retry
+    whose timestamps moved, which the key cannot see: after the ``COPY`` they are looked up by
+    id, and those with an earlier copy stored at another timestamp are deleted again, before the
+    commit. If the primary key turns a row down (a redelivery), or a row has no partition, the
+    whole batch is written again the careful way (``write_events``). ``while_copying`` gets the
+    rows while the server is still taking them in.
     """
     seen: dict[tuple[str, str], EventRow] = {}
     to_check: list[EventRow] = []
@@ -304,25 +347,24 @@ def stream_events(
                 ):
                     for trusted, check in chunks:
                         fresh = _unique(trusted, seen)
-                        if fresh:
-                            copy.write(copy_text(fresh))
-                            hours |= _hour_numbers(fresh)
-                        to_check.extend(check)
+                        checked = _unique(check, seen)
+                        if fresh or checked:
+                            copy.write(copy_text(fresh + checked))
+                            hours |= _hour_numbers(fresh + checked)
+                        to_check.extend(checked)
                     if while_copying is not None and seen:
                         while_copying(list(seen.values()))
                 written = list(seen.values())
-                later = _unique(to_check, seen)
-                if later:
-                    existing = _existing_ids(conn, later)
-                    later = [r for r in later if (r[0], r[1]) not in existing]
-                    if later:
-                        _copy(conn, later)
-                        written.extend(later)
-                        hours |= _hour_numbers(later)
+                if to_check:
+                    twice = _copied_twice(conn, to_check)
+                    if twice:
+                        _delete_rows(conn, twice)
+                        dropped = {(r[0], r[1]) for r in twice}
+                        written = [r for r in written if (r[0], r[1]) not in dropped]
                 _mark_dirty(conn, _hours(hours))
             return written
         except (psycopg.errors.UniqueViolation, psycopg.errors.CheckViolation):
-            rows = list(seen.values()) + to_check
+            rows = list(seen.values())
             for trusted, check in chunks:  # whatever was not read before the failure
                 rows.extend(trusted)
                 rows.extend(check)
