@@ -66,9 +66,10 @@
       pending = pending.filter((event) => batch.indexOf(event) < 0);
       savePending();
     },
-    // attempt: 0, 1 or 2 (three attempts in total); beacon: try navigator.sendBeacon first
+    // attempt: 0, 1 or 2 (three attempts in total), sent as "retry" so that the API looks a
+    // resend's uuids up; beacon: try navigator.sendBeacon first
     send = safe((batch, attempt, beacon) => {
-      var body = new Blob([json({ api_key: apiKey, events: batch, sent_at: isoDate() })], {
+      var body = new Blob([json({ api_key: apiKey, events: batch, sent_at: isoDate(), retry: attempt })], {
         type: "text/plain",
       });
       if (beacon && nav.sendBeacon?.(endpoint, body)) return acknowledge(batch);

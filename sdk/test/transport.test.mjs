@@ -14,7 +14,7 @@ const readBlob = (window, blob) =>
 
 for (const [variant, code] of variants) {
   describe(`transport (${variant})`, () => {
-    test("POSTs a text/plain body with api_key, events and sent_at, keepalive, no custom headers", async () => {
+    test("POSTs a text/plain body with api_key, events, sent_at and retry, keepalive, no custom headers", async () => {
       const page = await open(code, { attrs: { "data-project": "proj_abc123" } });
       page.now += 2000;
       page.window.tracker.flush();
@@ -32,7 +32,8 @@ for (const [variant, code] of variants) {
       assert.equal(text, request.text);
       assert.equal(request.blob.size, Buffer.byteLength(text));
       const body = JSON.parse(text);
-      assert.deepEqual(Object.keys(body).sort(), ["api_key", "events", "sent_at"]);
+      assert.deepEqual(Object.keys(body).sort(), ["api_key", "events", "retry", "sent_at"]);
+      assert.equal(body.retry, 0, "a first try");
       assert.equal(body.api_key, "proj_abc123");
       assert.match(body.sent_at, ISO_UTC);
       assert.equal(body.sent_at, new Date(START + 2000).toISOString());
@@ -90,6 +91,11 @@ for (const [variant, code] of variants) {
         assert.deepEqual(request.body.events, first.body.events, "the same events, unchanged");
       }
       assert.notEqual(page.requests[2].body.sent_at, first.body.sent_at, "sent_at is the time of the attempt");
+      assert.deepEqual(
+        page.requests.map((request) => request.body.retry),
+        [0, 1, 2],
+        "each resend says it is one, so the API looks its uuids up",
+      );
       assert.deepEqual(page.pendingStored(), []);
       await page.advance(60_000);
       assert.equal(page.requests.length, 3, "delivered once: no more attempts");

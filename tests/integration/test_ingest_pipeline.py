@@ -161,6 +161,26 @@ def test_a_client_clock_off_by_minutes_is_corrected_and_its_retry_adds_nothing(
     assert len(events_of(db, project["id"])) == 2
 
 
+def test_a_resend_marked_retry_is_looked_up_whatever_its_clock(kinesis, project, db) -> None:
+    # The first try measured a 12 s skew (corrected); the resend, 4 s (kept as sent): the rows
+    # differ, and only the "retry" mark makes the processor look the uuid up.
+    event_id = str(uuid.uuid4())
+    body = {
+        "api_key": project["api_key"],
+        "sent_at": now_iso(-12),
+        "events": [{"event": "x", "uuid": event_id, "timestamp": now_iso(-20)}],
+    }
+    assert ingest(body).status == 202
+    first = drain(kinesis)
+    assert process(first) == {"batchItemFailures": []}
+    body.update(sent_at=now_iso(-4), retry=1)
+    assert ingest(body).status == 202
+    resend = [r for r in drain(kinesis) if r["SequenceNumber"] != first[0]["SequenceNumber"]]
+    assert [json.loads(r["Data"])["check"] for r in resend] == [True]
+    assert process(resend) == {"batchItemFailures": []}
+    assert len(events_of(db, project["id"])) == 1
+
+
 def test_the_raw_ip_is_never_stored(kinesis, project, db) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
     process(drain(kinesis))

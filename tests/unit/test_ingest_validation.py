@@ -126,6 +126,22 @@ def test_a_client_uuid_stamped_with_the_servers_clock_is_checked() -> None:
     assert kept.events[0].timestamp == datetime(2026, 2, 10, 11, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("retry", "check"),
+    [(None, False), (0, False), (False, False), (1, True), (2, True), (True, True)],
+)
+def test_a_resend_marked_as_retry_is_checked(retry: object, check: bool) -> None:
+    extra = {} if retry is None else {"retry": retry}
+    raw = body([{"event": "x", "timestamp": NOW.isoformat()}], sent_at=NOW.isoformat(), **extra)
+    assert parse_body(raw, now=NOW).check_duplicates is check
+
+
+@pytest.mark.parametrize("retry", [-1, "yes", 1.5, [1]])
+def test_a_malformed_retry_field_is_refused(retry: object) -> None:
+    with pytest.raises(InvalidInputError, match="retry"):
+        parse_body(body([{"event": "x"}], retry=retry), now=NOW)
+
+
 def test_skew_correction_applies_before_the_window_check() -> None:
     # The client's clock is 3 hours ahead: its "now" is fine once corrected.
     client_now = (NOW + timedelta(hours=3)).isoformat()

@@ -146,6 +146,13 @@ def parse_body(body: bytes, *, now: datetime) -> ParsedBatch:
             skew_s, check = clock_skew(now, parse_timestamp(doc["sent_at"], "sent_at"))
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
+    retry = doc.get("retry")
+    if retry is not None and not (
+        isinstance(retry, bool) or (isinstance(retry, int) and retry >= 0)
+    ):
+        raise InvalidInputError('"retry" must be true/false or the attempt number (0 the first)')
+    if retry:
+        check = True  # a resend: its first try may have been stored at other timestamps
     batch = ParsedBatch(api_key=api_key if isinstance(api_key, str) and api_key else None)
     for index, raw in enumerate(events):
         try:
