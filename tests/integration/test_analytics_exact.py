@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +33,7 @@ def _row(project_id: str, ts: datetime, rng: random.Random) -> tuple[Any, ...]:
         user,
         "{}",
         session,
-        "https://shop.test/",
+        f"https://shop.test/p{rng.randint(1, 4)}?q=1",
         None,
         "UA",
         "h",
@@ -74,6 +75,52 @@ RANGES = [
     ("2026-02-01T09:00:00+00:00", "2026-02-01T11:00:00+00:00"),  # includes the open hour
 ]
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]
+
+
+def brute_sessions(rows: list[tuple[Any, ...]], start: datetime, end: datetime) -> list[dict]:
+    """Each session with an event in [start, end), from those events, latest start first."""
+    by_session: dict[str, list[tuple[Any, ...]]] = {}
+    for r in sorted(rows, key=lambda r: r[10]):
+        if start <= r[10] < end and r[5]:
+            by_session.setdefault(r[5], []).append(r)
+    out = []
+    for sid, evs in by_session.items():
+        users = [r[3] for r in evs if r[3]]
+        views = [r for r in evs if r[2] == "page_view"]
+        out.append(
+            {
+                "session_id": sid,
+                "started_at": evs[0][10],
+                "ended_at": evs[-1][10],
+                "events": len(evs),
+                "page_views": len(views),
+                "distinct_id": users[-1] if users else None,
+                "entry_page": urlsplit(views[0][6]).path if views else None,
+            }
+        )
+    return sorted(out, key=lambda x: (x["started_at"], x["session_id"]), reverse=True)
+
+
+def check_sessions(pid: uuid.UUID, period: Period, want: list[dict]) -> None:
+    got = service.sessions(pid, period, 10, None, NOW)
+    assert got["sessions"] == len(want)
+    n = max(len(want), 1)
+    durations = [(w["ended_at"] - w["started_at"]).total_seconds() for w in want]
+    assert got["avg_duration_s"] == pytest.approx(sum(durations) / n)
+    assert got["bounce_rate"] == pytest.approx(sum(w["page_views"] == 1 for w in want) / n)
+    assert got["pages_per_session"] == pytest.approx(sum(w["page_views"] for w in want) / n)
+    entries = Counter(w["entry_page"] for w in want if w["entry_page"] is not None)
+    assert [(e["path"], e["sessions"]) for e in got["top_entry_pages"]] == sorted(
+        entries.items(), key=lambda kv: (-kv[1], kv[0])
+    )[:10]
+    listed = list(got["list"])
+    cursor = got["next_cursor"]
+    while cursor:
+        page = service.sessions(pid, period, 10, cursor, NOW)
+        listed += page["list"]
+        cursor = page["next_cursor"]
+    keys = ["session_id", "started_at", "ended_at", "events", "page_views", "distinct_id"]
+    assert [{k: s[k] for k in [*keys, "entry_page"]} for s in listed] == want
 
 
 def check_everything(project_id: str, rows: list[tuple[Any, ...]]) -> None:
@@ -125,6 +172,9 @@ def check_everything(project_id: str, rows: list[tuple[Any, ...]]) -> None:
                     assert (
                         datetime.fromisoformat(point["bucket"]).utcoffset() == b.label.utcoffset()
                     )
+
+            if zone == "UTC":  # the sessions report has no buckets: the zone changes nothing
+                check_sessions(pid, period, brute_sessions(rows, start, end))
 
             top_events = service.top_events(pid, period, 10, NOW)["events"]
             want_top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]

@@ -61,3 +61,36 @@ def test_event_partitions_exist_around_now_and_are_made_on_demand(scratch_db: st
             'INSERT INTO events (project_id, id, event, "timestamp") '
             "VALUES (gen_random_uuid(), gen_random_uuid(), 'x', '2031-02-28T23:59:59Z')"
         )
+
+
+def test_the_session_parts_migration_fills_them_as_the_rollup_would(
+    scratch_db: str, monkeypatch
+) -> None:
+    from pulse.data import sessions
+
+    everything = available_migrations()
+    monkeypatch.setattr(
+        migrate, "available_migrations", lambda: [m for m in everything if m.version < 4]
+    )
+    apply_migrations(scratch_db)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
+            '"timestamp") SELECT %s, gen_random_uuid(), '
+            "CASE WHEN i %% 3 = 0 THEN 'click' ELSE 'page_view' END, "
+            "CASE WHEN i %% 4 = 0 THEN 'u' || (i %% 5) END, 's' || (i %% 7), "
+            "'https://a.test/p' || (i %% 3), now() - make_interval(mins => i * 7) "
+            "FROM generate_series(1, 300) AS i",
+            ("00000000-0000-4000-8000-000000000001",),
+        )
+    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
+    assert apply_migrations(scratch_db) == ["0004_session_hourly"]
+    query = "SELECT * FROM session_hourly ORDER BY project_id, hour, session_id"
+    with psycopg.connect(scratch_db) as conn:
+        migrated = conn.execute(query).fetchall()
+        hours = [r[0] for r in conn.execute("SELECT DISTINCT hour FROM session_hourly ORDER BY 1")]
+        sessions.recompute_hours(
+            conn, project_id="00000000-0000-4000-8000-000000000001", hours=hours
+        )
+        assert conn.execute(query).fetchall() == migrated
+    assert len(migrated) > 30

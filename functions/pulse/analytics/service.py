@@ -12,6 +12,7 @@ from pulse.analytics import periods
 from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import projects
+from pulse.data import sessions as sessions_sql
 from pulse.exceptions import InvalidInputError, NotFoundError
 
 
@@ -95,17 +96,13 @@ def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | No
     return encode_cursor(last[at], str(last[key]))
 
 
-def sessions(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
-    summary = sql.session_summary(
-        project_id=project_id, start=period.start, end=period.end, limit_pages=10
-    )
-    rows = sql.session_list(
-        project_id=project_id,
-        start=period.start,
-        end=period.end,
-        limit=limit,
-        after=decode_cursor(cursor),
-    )
+def sessions(
+    project_id: UUID, period: Period, limit: int, cursor: str | None, now: datetime
+) -> dict[str, Any]:
+    after = decode_cursor(cursor)
+    [split] = _splits(project_id, [(period.start, period.end)], now)
+    summary = sessions_sql.session_summary(project_id=project_id, split=split, limit_pages=10)
+    rows = sessions_sql.session_list(project_id=project_id, split=split, limit=limit, after=after)
     for r in rows:
         r["duration_s"] = (r["ended_at"] - r["started_at"]).total_seconds()
     return {**summary, "list": rows, "next_cursor": _page(rows, limit, "started_at", "session_id")}

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from pulse.analytics.periods import Split
+from pulse.data.sessions import PATH
 from pulse.db.connection import connection
 
 ANY_EVENT = ""
@@ -149,7 +150,7 @@ def top_events(
 # ---------------------------------------------------------------------------------------------
 # Raw-event reports (sessions, users, events, pages, referrers, UTM)
 
-_PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
+_PATH = PATH
 
 
 def _page_args(
@@ -176,54 +177,6 @@ def _page_args(
 def _fetch(sql: str, args: dict[str, Any]) -> list[dict[str, Any]]:
     with connection() as conn:
         return [dict(r) for r in conn.execute(sql, args).fetchall()]
-
-
-# One row per session with any event in the range, from the range's events.
-_SESSIONS = (
-    'SELECT e.session_id, min(e."timestamp") AS started_at, max(e."timestamp") AS ended_at, '
-    "count(*) AS events, count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
-    '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
-    " FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
-    f"(array_agg({_PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
-    'AS entry_page FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
-    'AND e."timestamp" < %(e)s AND e.session_id IS NOT NULL GROUP BY e.session_id'
-)
-
-
-def session_summary(
-    *, project_id: UUID, start: datetime, end: datetime, limit_pages: int
-) -> dict[str, Any]:
-    """Sessions in the range, their average duration, bounce rate and pages per session, and
-    the top entry pages: one pass over the range's events."""
-    [summary] = _fetch(
-        f"WITH s AS MATERIALIZED ({_SESSIONS}), "
-        "entries AS (SELECT entry_page AS path, count(*) AS sessions FROM s "
-        "  WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 LIMIT %(lim)s) "
-        "SELECT count(*) AS sessions, "
-        "coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float AS avg_duration_s, "
-        "coalesce(avg((page_views = 1)::int), 0)::float AS bounce_rate, "
-        "coalesce(avg(page_views), 0)::float AS pages_per_session, "
-        "(SELECT coalesce(json_agg(entries ORDER BY entries.sessions DESC, entries.path), "
-        "'[]'::json) FROM entries) AS top_entry_pages FROM s",
-        {"p": project_id, "s": start, "e": end, "lim": limit_pages},
-    )
-    return summary
-
-
-def session_list(
-    *,
-    project_id: UUID,
-    start: datetime,
-    end: datetime,
-    limit: int,
-    after: tuple[datetime, str] | None,
-) -> list[dict[str, Any]]:
-    return _fetch(
-        f"SELECT * FROM ({_SESSIONS}) x "
-        "WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
-        "ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s",
-        _page_args(project_id, start, end, limit, after),
-    )
 
 
 def user_list(

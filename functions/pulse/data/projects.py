@@ -100,6 +100,7 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
                 "rollup_dirty_hours",
                 "presence_hourly",
                 "presence_counts",
+                "session_hourly",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE project_id = %s", (project_id,))
     return ProjectRow.model_validate(row) if row else None

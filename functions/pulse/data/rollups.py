@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from pulse.data import sessions
 from pulse.db.connection import connection
 
 
@@ -60,7 +61,7 @@ def recompute(*, project_id: UUID, dirty: list[DirtyHour]) -> None:
     """Recompute the rollups and presence of some hours of one project, in one transaction,
     then clear the dirty marks that were read (a mark set again meanwhile stays)."""
     hours = sorted({d.hour for d in dirty})
-    lo, hi = hours[0], hours[-1].replace(minute=59, second=59, microsecond=999999)
+    lo, hi = hours[0], hours[-1] + timedelta(hours=1)
     args = {"p": project_id, "hours": hours, "lo": lo, "hi": hi}
     with connection() as conn:
         conn.execute(
@@ -77,6 +78,7 @@ def recompute(*, project_id: UUID, dirty: list[DirtyHour]) -> None:
             "GROUP BY 2, 3",
             args,
         )
+        sessions.recompute_hours(conn, project_id=project_id, hours=hours)
         conn.execute('CREATE TEMP TABLE touched (kind "char", event text, h bigint) ON COMMIT DROP')
         conn.execute(
             "WITH gone AS (DELETE FROM presence_hourly WHERE project_id = %(p)s "
@@ -137,4 +139,6 @@ def ensure_partitions_ahead(*, months: int) -> int:
 
 def refresh_statistics() -> None:
     with connection() as conn:
-        conn.execute("ANALYZE event_rollups_hourly, presence_hourly, presence_counts")
+        conn.execute(
+            "ANALYZE event_rollups_hourly, presence_hourly, presence_counts, session_hourly"
+        )

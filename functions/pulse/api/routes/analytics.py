@@ -67,7 +67,7 @@ def top_events(q: Common, limit: Limit = 10) -> dict[str, Any]:
 
 @router.get("/sessions")
 def sessions(q: Common, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
-    return service.sessions(q.project_id, q.period, limit, cursor)
+    return service.sessions(q.project_id, q.period, limit, cursor, q.now)
 
 
 @router.get("/users")
