@@ -139,8 +139,9 @@ def _sessions_from_raw_events(project_id: Any, start: datetime, end: datetime) -
     from pulse.data import sessions
 
     split = periods.split(start, end, open_hour=start, dirty_hours=set())
-    sessions.session_summary(project_id=project_id, split=split, limit_pages=10)
-    sessions.session_list(project_id=project_id, split=split, limit=50, after=None)
+    sessions.session_report(
+        project_id=project_id, split=split, limit_pages=10, limit=50, after=None
+    )
 
 
 RAW_CALLS = {"sessions": _sessions_from_raw_events}

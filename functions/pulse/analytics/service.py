@@ -101,8 +101,9 @@ def sessions(
 ) -> dict[str, Any]:
     after = decode_cursor(cursor)
     [split] = _splits(project_id, [(period.start, period.end)], now)
-    summary = sessions_sql.session_summary(project_id=project_id, split=split, limit_pages=10)
-    rows = sessions_sql.session_list(project_id=project_id, split=split, limit=limit, after=after)
+    summary, rows = sessions_sql.session_report(
+        project_id=project_id, split=split, limit_pages=10, limit=limit, after=after
+    )
     for r in rows:
         r["duration_s"] = (r["ended_at"] - r["started_at"]).total_seconds()
     return {**summary, "list": rows, "next_cursor": _page(rows, limit, "started_at", "session_id")}

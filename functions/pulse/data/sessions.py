@@ -55,38 +55,53 @@ def recompute_hours(
     )
 
 
-# One row per session with any event in the range, folded from its parts.
-_SESSIONS = (
-    "WITH iv AS (SELECT * FROM unnest(%(iv_a)s::timestamptz[], %(iv_b)s::timestamptz[]) "
-    "  AS iv(a, b)), "
-    "parts AS ("
-    "  SELECT session_id, started_at, ended_at, events, page_views, distinct_id, distinct_at, "
-    "    entry_page, entry_at FROM session_hourly "
-    "  WHERE project_id = %(p)s AND hour >= %(h1)s AND hour < %(h2)s "
-    "    AND NOT (hour = ANY(%(dirty)s::timestamptz[])) "
-    "  UNION ALL "
-    f"  SELECT e.session_id, {_PART} FROM iv JOIN events e ON e.project_id = %(p)s "
-    '    AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
-    "  WHERE e.session_id IS NOT NULL GROUP BY e.session_id), "
-    "s AS MATERIALIZED (SELECT session_id, min(started_at) AS started_at, "
-    "  max(ended_at) AS ended_at, sum(events)::bigint AS events, "
-    "  sum(page_views)::bigint AS page_views, "
-    "  (array_agg(distinct_id ORDER BY distinct_at DESC) "
-    "    FILTER (WHERE distinct_at IS NOT NULL))[1] AS distinct_id, "
-    "  (array_agg(entry_page ORDER BY entry_at) FILTER (WHERE entry_at IS NOT NULL))[1] "
-    "    AS entry_page "
-    "  FROM parts GROUP BY session_id) "
-)
+# A time as fixed-width text that sorts as the time does (UTC: no repeated local hours).
+_SORTABLE = "to_char({} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')"
+
+
+def _sessions(split: Split) -> str:
+    """``WITH … s AS (…)``: one row per session with any event in the range, folded from its
+    parts. The raw intervals go in as plain bounds, one ``OR`` term each, so that the planner
+    prunes partitions and reads only their time ranges (joined to a list of intervals instead,
+    it scanned every event of the project)."""
+    raw = " OR ".join(
+        f'(e."timestamp" >= %(a{i})s AND e."timestamp" < %(b{i})s)' for i in range(len(split.raw))
+    )
+    raw_parts = (
+        f" UNION ALL SELECT e.session_id, {_PART} FROM events e WHERE e.project_id = %(p)s "
+        f"AND ({raw}) AND e.session_id IS NOT NULL GROUP BY e.session_id"
+        if raw
+        else ""
+    )
+    return (
+        "WITH parts AS ("
+        "  SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+        "    distinct_at, entry_page, entry_at FROM session_hourly "
+        "  WHERE project_id = %(p)s AND hour >= %(h1)s AND hour < %(h2)s "
+        f"    AND NOT (hour = ANY(%(dirty)s::timestamptz[])){raw_parts}), "
+        "s AS MATERIALIZED (SELECT session_id, min(started_at) AS started_at, "
+        "  max(ended_at) AS ended_at, sum(events)::bigint AS events, "
+        "  sum(page_views)::bigint AS page_views, "
+        # The value at the latest / earliest time, as the max / min of [time, value] text
+        # arrays: plain aggregates, which can hash (an ordered array_agg sorts per session).
+        f"  (max(ARRAY[{_SORTABLE.format('distinct_at')}, distinct_id]) "
+        "    FILTER (WHERE distinct_at IS NOT NULL))[2] AS distinct_id, "
+        f"  (min(ARRAY[{_SORTABLE.format('entry_at')}, entry_page]) "
+        "    FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page "
+        "  FROM parts GROUP BY session_id) "
+    )
 
 
 def _args(project_id: UUID, split: Split, **more: Any) -> dict[str, Any]:
+    bounds = {}
+    for i, (a, b) in enumerate(split.raw):
+        bounds[f"a{i}"], bounds[f"b{i}"] = a, b
     return {
         "p": project_id,
         "h1": split.h1,
         "h2": split.h2,
         "dirty": list(split.dirty),
-        "iv_a": [a for a, _ in split.raw],
-        "iv_b": [b for _, b in split.raw],
+        **bounds,
         **more,
     }
 
@@ -96,37 +111,54 @@ def _fetch(query: str, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(query, args).fetchall()]
 
 
-def session_summary(*, project_id: UUID, split: Split, limit_pages: int) -> dict[str, Any]:
-    """Sessions in the range, their average duration, bounce rate and pages per session, and
-    the top entry pages."""
-    [summary] = _fetch(
-        _SESSIONS + ", entries AS (SELECT entry_page AS path, count(*) AS sessions FROM s "
-        "  WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 LIMIT %(lim)s) "
-        "SELECT count(*) AS sessions, "
-        "coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float AS avg_duration_s, "
-        "coalesce(avg((page_views = 1)::int), 0)::float AS bounce_rate, "
-        "coalesce(avg(page_views), 0)::float AS pages_per_session, "
-        "(SELECT coalesce(json_agg(entries ORDER BY entries.sessions DESC, entries.path), "
-        "'[]'::json) FROM entries) AS top_entry_pages FROM s",
-        _args(project_id, split, lim=limit_pages),
-    )
-    return summary
+_SUMMARY = ("sessions", "avg_duration_s", "bounce_rate", "pages_per_session", "top_entry_pages")
+_LISTED = (
+    "session_id",
+    "started_at",
+    "ended_at",
+    "events",
+    "page_views",
+    "distinct_id",
+    "entry_page",
+)
 
 
-def session_list(
-    *, project_id: UUID, split: Split, limit: int, after: tuple[datetime, str] | None
-) -> list[dict[str, Any]]:
-    """One page of the range's sessions, latest start first."""
-    return _fetch(
-        _SESSIONS + "SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
-        "entry_page FROM s "
-        "WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
-        "ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s",
+def session_report(
+    *,
+    project_id: UUID,
+    split: Split,
+    limit_pages: int,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The range's sessions in one pass: their count, average duration, bounce rate, pages per
+    session and top entry pages, and one page of the list (latest start first)."""
+    rows = _fetch(
+        _sessions(split) + ", entries AS (SELECT entry_page AS path, count(*) AS sessions FROM s "
+        "  WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 "
+        "  LIMIT %(lim_pages)s), "
+        "summary AS (SELECT count(*) AS sessions, "
+        "  coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float AS avg_duration_s, "
+        "  coalesce(avg((page_views = 1)::int), 0)::float AS bounce_rate, "
+        "  coalesce(avg(page_views), 0)::float AS pages_per_session, "
+        "  (SELECT coalesce(json_agg(entries ORDER BY entries.sessions DESC, entries.path), "
+        "  '[]'::json) FROM entries) AS top_entry_pages FROM s), "
+        "page AS (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+        "  entry_page FROM s "
+        "  WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
+        "  ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s) "
+        # The summary row joined to each listed session (or alone, when the page is empty).
+        "SELECT * FROM summary LEFT JOIN page ON true "
+        "ORDER BY page.started_at DESC, page.session_id DESC",
         _args(
             project_id,
             split,
+            lim_pages=limit_pages,
             lim=limit,
             cs=after[0] if after else None,
             ci=after[1] if after else None,
         ),
     )
+    summary = {key: rows[0][key] for key in _SUMMARY}
+    listed = [{key: r[key] for key in _LISTED} for r in rows if r["session_id"] is not None]
+    return summary, listed
