@@ -61,14 +61,6 @@ def _optional_str(raw: dict[str, Any], name: str, limit: int) -> str | None:
     return value or None
 
 
-def _check_window(now: datetime, timestamp: datetime) -> None:
-    age = (now - timestamp).total_seconds()
-    if age > c.MAX_PAST_S:
-        raise ValueError("timestamp is more than 31 days in the past")
-    if -age > c.MAX_FUTURE_S:
-        raise ValueError("timestamp is more than 1 hour in the future")
-
-
 def clock_skew(now: datetime, sent_at: datetime) -> tuple[float, bool]:
     """The correction to add to the client's timestamps, and whether a retry of the batch may
     carry other timestamps (so that its events need their uuids looked up)."""
@@ -103,13 +95,15 @@ def _one_event(raw: Any, *, now: datetime, skew_s: float) -> ValidEvent:
             raise ValueError("uuid is not a valid UUID") from exc
     if raw.get("timestamp") is None:
         timestamp = now
-    elif skew_s == 0.0:
-        timestamp = parse_timestamp(raw["timestamp"], "timestamp")
-        _check_window(now, timestamp)
     else:
-        client_ts = parse_timestamp(raw["timestamp"], "timestamp")
-        timestamp = datetime.fromtimestamp(client_ts.timestamp() + skew_s, UTC)
-        _check_window(now, timestamp)
+        timestamp = parse_timestamp(raw["timestamp"], "timestamp")
+        if skew_s:
+            timestamp = datetime.fromtimestamp(timestamp.timestamp() + skew_s, UTC)
+        age = (now - timestamp).total_seconds()
+        if age > c.MAX_PAST_S:
+            raise ValueError("timestamp is more than 31 days in the past")
+        if -age > c.MAX_FUTURE_S:
+            raise ValueError("timestamp is more than 1 hour in the future")
     return ValidEvent(
         id=event_id,
         event=name,

@@ -20,7 +20,7 @@ from pulse.processor.records import BadRecord, DecodedRecord, decode
 from pulse.realtime import fanout
 
 # Records decoded between two writes to the running COPY: small enough that the server starts
-# early, large enough that each write is worth a trip to the writer thread.
+# early, large enough that each write is worth a call into libpq.
 DECODE_CHUNK_RECORDS = 20
 
 
@@ -59,11 +59,9 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         prepared[:] = [live.prepare(written)]
 
     chunks = decoded_chunks()
-    rows = 0
     try:
         stored = stream_events(chunks, while_copying=while_copying)
-        rows = sum(len(rec.rows) for rec in good)
-        if len(stored) != len(written):  # rows were added after the COPY, or none were copied
+        if len(stored) != len(written):  # copies were deleted after the COPY, or none was run
             written[:] = written_items(stored)
             prepared.clear()
     except Exception:
@@ -85,7 +83,7 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         "batch processed",
         extra={
             "records": len(records),
-            "rows": rows,
+            "rows": sum(len(rec.rows) for rec in good),
             "written": len(written),
             "failed_records": len(failures),
         },
