@@ -186,21 +186,29 @@ def copy_text(rows: Sequence[EventRow]) -> str:
 
 def _copy(
     conn: psycopg.Connection[Any],
-    rows: Sequence[EventRow],
+    chunks: Iterable[Sequence[EventRow]],
     while_copying: Callable[[Sequence[EventRow]], None] | None = None,
 ) -> None:
-    """COPY the rows, formatting each chunk while the server parses the one before it (on the
-    other core; the socket takes a chunk without waiting). ``while_copying`` runs once every
-    chunk is sent, while the server is still busy with them. A writer thread
+    """COPY rows chunk by chunk, formatting each while the server parses the ones before it (on
+    the other core; the socket takes a chunk without waiting). ``while_copying`` gets every row
+    once all chunks are sent, while the server is still busy with them. A writer thread
     (``QueuedLibpqWriter``) measured slower: its start and hand-offs cost more than they hide."""
+    copied: list[EventRow] = []
     with (
         conn.cursor() as cur,
         cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy,
     ):
-        for start in range(0, len(rows), COPY_CHUNK_ROWS):
-            copy.write(copy_text(rows[start : start + COPY_CHUNK_ROWS]))
-        if while_copying is not None:
-            while_copying(rows)
+        for chunk in chunks:
+            if chunk:
+                copy.write(copy_text(chunk))
+                copied.extend(chunk)
+        if while_copying is not None and copied:
+            while_copying(copied)
+
+
+def _chunked(rows: Sequence[EventRow]) -> Iterator[Sequence[EventRow]]:
+    for start in range(0, len(rows), COPY_CHUNK_ROWS):
+        yield rows[start : start + COPY_CHUNK_ROWS]
 
 
 def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
@@ -261,7 +269,7 @@ def _write_checked(
     if fresh:
         try:
             with conn.transaction():
-                _copy(conn, fresh, while_copying)
+                _copy(conn, _chunked(fresh), while_copying)
         except psycopg.errors.UniqueViolation:
             # A copy with the very same timestamp arrived concurrently: go row by row.
             _insert_skipping_conflicts(conn, fresh)
@@ -311,26 +319,23 @@ def stream_events(
     seen: dict[tuple[str, str], EventRow] = {}
     to_check: list[EventRow] = []
     hours: set[tuple[str, int]] = set()
+    chunks = iter(chunks)
+
+    def new_rows() -> Iterator[list[EventRow]]:
+        for trusted, check in chunks:
+            fresh = _unique(trusted, seen)
+            checked = _unique(check, seen)
+            to_check.extend(checked)
+            hours.update(_hour_numbers(fresh + checked))
+            yield fresh + checked
+
     now = datetime.now(UTC)
     with connection() as conn:
         _ensure_partitions(conn, now - _STREAM_PAST, now + _STREAM_AHEAD)
         conn.commit()
-        chunks = iter(chunks)
         try:
             with conn.transaction():
-                with (
-                    conn.cursor() as cur,
-                    cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as copy,
-                ):
-                    for trusted, check in chunks:
-                        fresh = _unique(trusted, seen)
-                        checked = _unique(check, seen)
-                        if fresh or checked:
-                            copy.write(copy_text(fresh + checked))
-                            hours |= _hour_numbers(fresh + checked)
-                        to_check.extend(checked)
-                    if while_copying is not None and seen:
-                        while_copying(list(seen.values()))
+                _copy(conn, new_rows(), while_copying)
                 written = list(seen.values())
                 if to_check:
                     twice = _copied_twice(conn, to_check)
