@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pulse.analytics.periods import Split
 from pulse.data.sessions import PATH
-from pulse.db.connection import connection
+from pulse.db.connection import connection, fetch_all
 
 ANY_EVENT = ""
 
@@ -148,9 +148,7 @@ def top_events(
 
 
 # ---------------------------------------------------------------------------------------------
-# Raw-event reports (sessions, users, events, pages, referrers, UTM)
-
-_PATH = PATH
+# Raw-event reports (users, events, pages, referrers, UTM; sessions are in data/sessions.py)
 
 
 def _page_args(
@@ -174,11 +172,6 @@ def _page_args(
     }
 
 
-def _fetch(sql: str, args: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection() as conn:
-        return [dict(r) for r in conn.execute(sql, args).fetchall()]
-
-
 def user_list(
     *,
     project_id: UUID,
@@ -189,7 +182,7 @@ def user_list(
     distinct_id: str | None = None,
 ) -> list[dict[str, Any]]:
     args = _page_args(project_id, start, end, limit, after, d=distinct_id)
-    return _fetch(
+    return fetch_all(
         "SELECT x.*, (SELECT i.properties FROM events i WHERE i.project_id = %(p)s "
         "AND i.distinct_id = x.distinct_id AND i.event = '$identify' "
         'ORDER BY i."timestamp" DESC LIMIT 1) AS properties FROM ('
@@ -215,7 +208,7 @@ def event_list(
     session_id: str | None,
 ) -> list[dict[str, Any]]:
     args = _page_args(project_id, start, end, limit, after, ev=event, d=distinct_id, sid=session_id)
-    return _fetch(
+    return fetch_all(
         "SELECT id::text AS uuid, event, distinct_id, session_id, properties, page_url, "
         'referrer, "timestamp", received_at FROM events WHERE project_id = %(p)s '
         'AND "timestamp" >= %(s)s AND "timestamp" < %(e)s '
@@ -233,12 +226,12 @@ def breakdown(
 ) -> list[dict[str, Any]]:
     """page_view counts and unique sessions by page path, referrer domain or UTM source."""
     expr = {
-        "path": _PATH,
+        "path": PATH,
         "referrer": "coalesce(lower(substring(e.referrer from '^[a-z]+://(?:www\\.)?([^/:?#]+)')),"
         " '(direct)')",
         "utm_source": "coalesce(e.properties->>'utm_source', '(none)')",
     }[dimension]
-    return _fetch(
+    return fetch_all(
         f"SELECT {expr} AS value, count(*) AS count, count(DISTINCT e.session_id) AS "
         "unique_sessions FROM events e WHERE e.project_id = %(p)s AND e.event = 'page_view' "
         'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s GROUP BY 1 '

@@ -17,7 +17,7 @@ from uuid import UUID
 import psycopg
 
 from pulse.analytics.periods import HOUR, Split
-from pulse.db.connection import connection
+from pulse.db.connection import fetch_all
 
 # The page path of an event: its "path" property, else the path of its URL.
 PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
@@ -106,11 +106,6 @@ def _args(project_id: UUID, split: Split, **more: Any) -> dict[str, Any]:
     }
 
 
-def _fetch(query: str, args: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection() as conn:
-        return [dict(r) for r in conn.execute(query, args).fetchall()]
-
-
 _SUMMARY = ("sessions", "avg_duration_s", "bounce_rate", "pages_per_session", "top_entry_pages")
 _LISTED = (
     "session_id",
@@ -133,7 +128,7 @@ def session_report(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The range's sessions in one pass: their count, average duration, bounce rate, pages per
     session and top entry pages, and one page of the list (latest start first)."""
-    rows = _fetch(
+    rows = fetch_all(
         _sessions(split) + ", entries AS (SELECT entry_page AS path, count(*) AS sessions FROM s "
         "  WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 "
         "  LIMIT %(lim_pages)s), "

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -93,3 +94,9 @@ def connection() -> Iterator[psycopg.Connection[dict[str, object]]]:
         raise ConflictError("already exists") from exc
     except psycopg.Error as exc:
         raise DataLayerError(f"database error: {exc.__class__.__name__}") from exc
+
+
+def fetch_all(query: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of one read, as dicts, on a pooled connection."""
+    with connection() as conn:
+        return [dict(r) for r in conn.execute(query, args).fetchall()]
