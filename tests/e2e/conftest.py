@@ -21,7 +21,8 @@ import pytest
 from tests.conftest import PG_SERVER_URL, TEST_REDIS_URL
 from tests.integration.conftest import recreate_database
 
-E2E_DATABASE = "pulse_e2e"
+# Another name lets two checkouts run their e2e suites side by side.
+E2E_DATABASE = os.environ.get("PULSE_E2E_DATABASE", "pulse_e2e")
 PASSWORD = "e2e-passw0rd"
 
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.conftest import LocalStack, start_local_stack, stop_local_stack
+from tests.e2e.conftest import E2E_DATABASE, LocalStack, start_local_stack, stop_local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +75,7 @@ def test_gateway_answers_like_api_gateway_outside_the_routes(local_stack: LocalS
 
 
 def test_ctrl_c_stops_everything_cleanly(tmp_path) -> None:
-    stack = start_local_stack(tmp_path, database="pulse_e2e_stop")
+    stack = start_local_stack(tmp_path, database=f"{E2E_DATABASE}_stop")
     with stack.client() as client:
         assert client.get("/api/v1/health").status_code == 200
     assert stop_local_stack(stack) == 0
