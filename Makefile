@@ -29,7 +29,13 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The local Kinesis (kinesalite) runs on Node.
+KINESIS_MODULES := localstack/kinesis/node_modules/.package-lock.json
+$(KINESIS_MODULES): localstack/kinesis/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the local Kinesis needs Node.js >= 18 and npm (apt-get install nodejs npm)"; exit 1; }
+	cd localstack/kinesis && npm ci --no-audit --no-fund --loglevel=error
+
+install: $(STAMP) $(KINESIS_MODULES)
 
 up: install
 	$(PY) -m localcloud up

@@ -24,20 +24,26 @@ def resource_name(name: str) -> str:
 
 
 class AwsEmulator:
-    """moto's AWS APIs served in this process on one port, in a background thread.
+    """moto's AWS APIs served in this process on one port, in a background thread, plus the
+    services that run elsewhere (``endpoints``: Kinesis is kinesalite, ``localcloud.kinesis``).
 
     Served by uvicorn rather than moto's own (werkzeug) server, which closes every connection:
     the SDKs keep connections alive against the real endpoints, and a TCP handshake per call
-    would make every handler look slower here than it is in AWS.
+    would make every handler look slower here than it is in AWS. moto's backends are not safe
+    under concurrent calls (its Kinesis lost records that way), so one worker thread runs every
+    request, one at a time; what is left on moto (Secrets Manager) is read at cold starts only.
     """
 
-    def __init__(self, host: str, port: int, region: str) -> None:
+    def __init__(
+        self, host: str, port: int, region: str, endpoints: dict[str, str] | None = None
+    ) -> None:
         self.host, self.port, self.region = host, port, region
         self.endpoint = f"http://{host}:{port}"
+        self.endpoints = dict(endpoints or {})
         self._server: ThreadedServer | None = None
 
     def start(self) -> None:
-        app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=8)  # type: ignore[arg-type]
+        app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=1)  # type: ignore[arg-type]
         self._server = serve_in_thread(app, host=self.host, port=self.port, name="aws-emulator")
 
     def stop(self) -> None:
@@ -47,7 +53,7 @@ class AwsEmulator:
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
             service,
-            endpoint_url=self.endpoint,
+            endpoint_url=self.endpoints.get(service, self.endpoint),
             region_name=self.region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
@@ -55,12 +61,18 @@ class AwsEmulator:
 
 
 def provision(aws: AwsEmulator, wiring: Wiring, data_dir: Path) -> dict[str, str]:
-    """Create what the wiring declares; returns the environment the functions need."""
+    """Create what the wiring declares; returns the environment the functions need.
+
+    Streams outlive the runtime (they are on disk), so one that exists is kept as it is, with
+    the records it still holds for the consumers."""
     env: dict[str, str] = {}
     kinesis = aws.client("kinesis")
     for stream in wiring.streams:
         name = resource_name(stream.name)
-        kinesis.create_stream(StreamName=name, ShardCount=stream.shard_count)
+        try:
+            kinesis.create_stream(StreamName=name, ShardCount=stream.shard_count)
+        except kinesis.exceptions.ResourceInUseException:
+            log.info("stream %s kept from the last run", name)
         kinesis.get_waiter("stream_exists").wait(
             StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
         )

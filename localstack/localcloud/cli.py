@@ -37,7 +37,7 @@ def _up(config: LocalConfig) -> int:
         f"  Site           {site}/   (SDK: {site}/sdk/tracker.min.js; /api/* forwarded)\n"
         f"  Demo shop      {site}/demo/?key={demo.api_key}\n"
         f"  Demo login     {demo.email} / {demo.password}   ({note})\n"
-        f"  AWS emulator   {config.aws_endpoint}\n"
+        f"  AWS emulator   {config.aws_endpoint}   (Kinesis: {runtime.kinesis_url}, on disk)\n"
         f"  Postgres       {config.database_url}\n"
         f"  Redis          {config.redis_url}\n"
         "ready",

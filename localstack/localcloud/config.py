@@ -18,6 +18,8 @@ class LocalConfig(BaseSettings):
     ws_port: int = 8001
     static_port: int = 3000
     aws_port: int = 4566
+    # The local Kinesis (kinesalite, its own process; 0 picks a free port).
+    kinesis_port: int = 4567
     data_dir: Path = REPO_ROOT / ".local"
 
     database_url: str = Field(

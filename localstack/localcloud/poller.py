@@ -6,6 +6,10 @@ numbers, approximate arrival time); checkpoint only past success. With ReportBat
 the batch is retried from the lowest failed sequence number; a function error bisects the batch
 (when configured); past ``maximum_retry_attempts`` the batch's description goes to the on-failure
 destination (a JSON-lines file under the data folder) and the shard moves on.
+
+Checkpoints are kept in files (``CheckpointStore``), as Lambda keeps them for a mapping: after a
+crash or a restart each shard resumes after the last batch the function finished, so a record is
+delivered at least once, and the processor's idempotent writes make that exactly once in Postgres.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +61,50 @@ def kinesis_event(
     }
 
 
+@dataclass(frozen=True)
+class CheckpointStore:
+    """Each shard's last sequence number processed for good, one small file per shard.
+
+    A file is replaced whole (written aside, then renamed), so a crash leaves the old checkpoint
+    or the new one, never a torn one. It is not fsynced: losing the newest checkpoint (the
+    machine's power, not a crash of the runtime) only delivers a batch again. A checkpoint names
+    the stream's creation time, so a stream made anew does not resume at an old position.
+    """
+
+    folder: Path
+
+    def _path(self, stream_name: str, shard_id: str) -> Path:
+        return self.folder / f"{stream_name}.{shard_id}.json"
+
+    def load(self, stream_name: str, shard_id: str, stream_created: str) -> str | None:
+        try:
+            saved = json.loads(self._path(stream_name, shard_id).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict) or saved.get("stream_created") != stream_created:
+            return None
+        sequence_number = saved.get("sequence_number")
+        return sequence_number if isinstance(sequence_number, str) else None
+
+    def save(
+        self, stream_name: str, shard_id: str, stream_created: str, sequence_number: str
+    ) -> None:
+        path = self._path(stream_name, shard_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_suffix(".tmp")
+        aside.write_text(
+            json.dumps({"stream_created": stream_created, "sequence_number": sequence_number})
+        )
+        os.replace(aside, path)
+
+
 class ShardConsumer:
     def __init__(self, mapping: StreamPoller, shard_id: str) -> None:
         self.mapping = mapping
         self.shard_id = shard_id
-        self.checkpoint: str | None = None  # last sequence number processed for good
+        # The last sequence number processed for good (read and written by this consumer's
+        # thread only).
+        self.checkpoint: str | None = mapping.load_checkpoint(shard_id)
         self.invocations = 0
         self._thread = threading.Thread(target=self._run, name=f"poller-{shard_id}", daemon=True)
 
@@ -94,7 +139,10 @@ class ShardConsumer:
                 batch, iterator = self._read_batch(iterator)
                 if batch:
                     self._deliver(batch)
+                    if stop.is_set():
+                        return  # the batch may not be done: it is delivered again next start
                     self.checkpoint = batch[-1]["SequenceNumber"]
+                    self.mapping.save_checkpoint(self.shard_id, self.checkpoint)
             except Exception:
                 if stop.is_set():
                     return
@@ -173,6 +221,7 @@ class StreamPoller:
         stream_name: str,
         function: LocalFunction,
         failure_log: Path,
+        checkpoints: CheckpointStore | None = None,
     ) -> None:
         self.trigger = trigger
         self.stream_name = stream_name
@@ -180,9 +229,12 @@ class StreamPoller:
         self.region = aws.region
         self.failure_log = failure_log
         self.kinesis = aws.client("kinesis")
-        self.stream_arn = self.kinesis.describe_stream_summary(StreamName=stream_name)[
+        self.checkpoints = checkpoints
+        summary = self.kinesis.describe_stream_summary(StreamName=stream_name)[
             "StreamDescriptionSummary"
-        ]["StreamARN"]
+        ]
+        self.stream_arn = summary["StreamARN"]
+        self.stream_created = summary["StreamCreationTimestamp"].isoformat()
         self.stopping = threading.Event()
         self.consumers: list[ShardConsumer] = []
         self.failed_batches = 0
@@ -197,6 +249,15 @@ class StreamPoller:
         self.stopping.set()
         for consumer in self.consumers:
             consumer.join(10)
+
+    def load_checkpoint(self, shard_id: str) -> str | None:
+        if self.checkpoints is None:
+            return None
+        return self.checkpoints.load(self.stream_name, shard_id, self.stream_created)
+
+    def save_checkpoint(self, shard_id: str, sequence_number: str) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.save(self.stream_name, shard_id, self.stream_created, sequence_number)
 
     def send_to_failure_destination(self, shard_id: str, batch: list[dict[str, Any]]) -> None:
         """What Lambda sends an on-failure destination: where the batch was, not its data."""

@@ -12,8 +12,9 @@ from localcloud.aws import AwsEmulator, provision
 from localcloud.config import LocalConfig
 from localcloud.demo_account import DemoAccount, ensure_demo_account
 from localcloud.http_gateway import HttpGateway
+from localcloud.kinesis import KinesisServer
 from localcloud.lambdas import LocalFunction
-from localcloud.poller import StreamPoller
+from localcloud.poller import CheckpointStore, StreamPoller
 from localcloud.scheduler import Scheduler
 from localcloud.servers import serve_in_thread
 from localcloud.static_site import StaticSite
@@ -30,6 +31,7 @@ class LocalRuntime:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     pollers: list[StreamPoller] = field(default_factory=list)
     demo: DemoAccount | None = None
+    kinesis: KinesisServer | None = None
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
 
     @property
@@ -44,6 +46,10 @@ class LocalRuntime:
     def ws_management_url(self) -> str:
         """The local WebSocket gateway's ``@connections`` API, under the declared stage."""
         return f"http://{self.config.host}:{self.config.ws_port}/{self.wiring.websocket_stage}"
+
+    @property
+    def kinesis_url(self) -> str:
+        return self.kinesis.endpoint if self.kinesis else ""
 
     @property
     def static_url(self) -> str:
@@ -95,10 +101,16 @@ class LocalRuntime:
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
 
-            aws = AwsEmulator(cfg.host, cfg.aws_port, cfg.region)
+            self.kinesis = KinesisServer(cfg.host, cfg.kinesis_port, cfg.data_dir / "kinesis")
+            self.kinesis.start()
+            self._stoppers.append(("local Kinesis", self.kinesis.stop))
+            aws = AwsEmulator(
+                cfg.host, cfg.aws_port, cfg.region, endpoints={"kinesis": self.kinesis.endpoint}
+            )
             aws.start()
             self._stoppers.append(("AWS emulator", aws.stop))
             env = provision(aws, self.wiring, cfg.data_dir)
+            env["AWS_ENDPOINT_URL_KINESIS"] = self.kinesis.endpoint
             self._function_environment(env)
 
             self.functions = {
@@ -134,6 +146,7 @@ class LocalRuntime:
                     stream_name=env[f"PULSE_{trigger.stream.upper()}_STREAM"],
                     function=self.functions[trigger.function],
                     failure_log=cfg.data_dir / "failed-batches.jsonl",
+                    checkpoints=CheckpointStore(cfg.data_dir / "kinesis" / "checkpoints"),
                 )
                 poller.start()
                 self.pollers.append(poller)

@@ -87,6 +87,7 @@ async function startPlatform(dataDir, databaseUrl) {
     LOCAL_WS_PORT: String(ws),
     LOCAL_STATIC_PORT: String(site),
     LOCAL_AWS_PORT: String(aws),
+    LOCAL_KINESIS_PORT: "0", // the local Kinesis picks a free port itself
     PULSE_ENVIRONMENT: "development",
     PYTHONUNBUFFERED: "1",
   };

@@ -62,8 +62,11 @@ class LocalStack:
         return {**project, "token": token}
 
 
-def start_local_stack(tmp: Path, database: str = E2E_DATABASE) -> LocalStack:
-    recreate_database(database)
+def start_local_stack(tmp: Path, database: str = E2E_DATABASE, fresh: bool = True) -> LocalStack:
+    """Start ``make up``'s runtime with its data under ``tmp``; ``fresh=False`` keeps the
+    database and whatever ``tmp`` holds (a restart)."""
+    if fresh:
+        recreate_database(database)
     ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS")}
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
     database_url = f"{PG_SERVER_URL}/{database}"
@@ -77,6 +80,7 @@ def start_local_stack(tmp: Path, database: str = E2E_DATABASE) -> LocalStack:
         "LOCAL_WS_PORT": str(ports["WS"]),
         "LOCAL_STATIC_PORT": str(ports["STATIC"]),
         "LOCAL_AWS_PORT": str(ports["AWS"]),
+        "LOCAL_KINESIS_PORT": "0",  # the local Kinesis picks a free port itself
         "PULSE_ENVIRONMENT": "development",
         # The rollup schedule fires every 2 s instead of hourly, so its work is observable.
         "LOCAL_SCHEDULE_EVERY_S": "2",

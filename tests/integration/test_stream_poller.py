@@ -1,4 +1,4 @@
-"""The local event source mapping against a real Kinesis API (moto server)."""
+"""The local event source mapping against the local Kinesis (kinesalite, as `make up` runs it)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from localcloud.aws import AwsEmulator
+from localcloud.kinesis import KinesisServer
 from localcloud.lambdas import LocalFunction
-from localcloud.poller import StreamPoller
+from localcloud.poller import CheckpointStore, StreamPoller
 from pulse.wiring import Function, StreamTrigger
 
 
@@ -24,11 +25,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def aws() -> Any:
-    emulator = AwsEmulator("127.0.0.1", _free_port(), "us-east-1")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    kinesis = KinesisServer("127.0.0.1", 0, tmp_path_factory.mktemp("kinesis"))
+    kinesis.start()
+    emulator = AwsEmulator(
+        "127.0.0.1", _free_port(), "us-east-1", endpoints={"kinesis": kinesis.endpoint}
+    )
     emulator.start()
     yield emulator
     emulator.stop()
+    kinesis.stop()
 
 
 class Recorder:
@@ -58,10 +64,18 @@ class Recorder:
 
 
 def _start(
-    aws: AwsEmulator, tmp_path: Path, name: str, recorder: Recorder, **trigger_kwargs: Any
+    aws: AwsEmulator,
+    tmp_path: Path,
+    name: str,
+    recorder: Recorder,
+    checkpoints: CheckpointStore | None = None,
+    **trigger_kwargs: Any,
 ) -> tuple[StreamPoller, Any]:
     kinesis = aws.client("kinesis")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
+    try:
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+    except kinesis.exceptions.ResourceInUseException:
+        pass  # a restart of the mapping on the same stream
     fn = LocalFunction(Function(name="rec", handler="x.y", description=""), "us-east-1")
     fn._handler = recorder
     trigger = StreamTrigger(function="rec", stream=name, **trigger_kwargs)
@@ -71,6 +85,7 @@ def _start(
         stream_name=name,
         function=fn,
         failure_log=tmp_path / "failed.jsonl",
+        checkpoints=checkpoints,
     )
     poller.start()
     return poller, kinesis
@@ -174,3 +189,42 @@ def test_a_function_error_bisects_the_batch(aws, tmp_path) -> None:
         ]
     finally:
         poller.stop()
+
+
+def test_a_restarted_mapping_resumes_after_its_checkpoint(aws, tmp_path) -> None:
+    # Given a mapping that processed two batches and kept its checkpoints in files
+    store = CheckpointStore(tmp_path / "checkpoints")
+    first = Recorder()
+    poller, kinesis = _start(
+        aws, tmp_path, "s-resume", first, store, batch_size=10, max_batching_window_s=0.2
+    )
+    try:
+        _put(kinesis, "s-resume", ["a", "b"])
+        _wait(lambda: sum(len(b) for b in first.batches) == 2)
+        _put(kinesis, "s-resume", ["c"])
+        _wait(lambda: sum(len(b) for b in first.batches) == 3)
+    finally:
+        poller.stop()
+    # When records arrive while it is down, and a new mapping starts on the same checkpoints
+    _put(kinesis, "s-resume", ["d", "e"])
+    second = Recorder()
+    poller, _ = _start(
+        aws, tmp_path, "s-resume", second, store, batch_size=10, max_batching_window_s=0.2
+    )
+    try:
+        # Then it gets only what came after the last finished batch, once
+        _wait(lambda: sum(len(b) for b in second.batches) >= 2)
+        time.sleep(0.5)
+        assert [p for b in second.batches for p in _payloads(b)] == ["d", "e"]
+    finally:
+        poller.stop()
+
+
+def test_a_checkpoint_of_a_stream_made_anew_is_not_used(tmp_path) -> None:
+    store = CheckpointStore(tmp_path)
+    store.save("s", "shardId-000000000000", "2026-11-30T10:00:00+00:00", "4960")
+    assert store.load("s", "shardId-000000000000", "2026-11-30T10:00:00+00:00") == "4960"
+    assert store.load("s", "shardId-000000000000", "2026-11-30T11:00:00+00:00") is None
+    assert store.load("s", "shardId-000000000001", "2026-11-30T10:00:00+00:00") is None
+    (tmp_path / "s.shardId-000000000000.json").write_text("{torn")
+    assert store.load("s", "shardId-000000000000", "2026-11-30T10:00:00+00:00") is None
