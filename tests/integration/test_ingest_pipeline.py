@@ -204,6 +204,35 @@ def test_a_rotated_key_stops_at_once(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=rotated.json()["api_key"]).status == 202
 
 
+def test_a_key_looked_up_across_a_rotation_is_not_kept_for_later_requests(
+    kinesis, project, api, monkeypatch
+) -> None:
+    from pulse.ingest import keys
+
+    old_key = project["api_key"]
+    lookup = keys._from_database
+    rotated: list[str] = []
+
+    def lookup_then_rotate(api_key: str) -> keys.ProjectKey | None:
+        # A request reads the key from Postgres; before it finishes, the key is rotated and
+        # a request on another thread sees the rotation.
+        found = lookup(api_key)
+        if api_key == old_key and not rotated:
+            res = api(
+                "POST", f"/api/v1/projects/{project['id']}/rotate-key", token=project["token"]
+            )
+            rotated.append(res.json()["api_key"])
+            assert ingest({"events": [{"event": "x"}]}, key=rotated[0]).status == 202
+        return found
+
+    monkeypatch.setattr(keys, "_from_database", lookup_then_rotate)
+    # The request that began before the rotation is accepted
+    assert ingest({"events": [{"event": "x"}]}, key=old_key).status == 202
+    assert rotated
+    # and every request after it refuses the old key
+    assert ingest({"events": [{"event": "x"}]}, key=old_key).status == 401
+
+
 def test_a_deleted_projects_key_stops_at_once(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
     api("DELETE", f"/api/v1/projects/{project['id']}", token=project["token"])
