@@ -460,6 +460,46 @@ def test_an_event_outside_the_premade_partitions_is_still_written(project, db) -
     assert len(events_of(db, project["id"])) == 2
 
 
+def test_a_partition_is_remembered_only_once_other_threads_can_write_to_it(
+    project, db, monkeypatch
+) -> None:
+    from pulse.data import events
+    from pulse.processor.records import rows_of
+
+    # Given rows in a month no partition exists for yet, and a second writer on another thread
+    # that runs the moment the first has made the partition and remembered it
+    when = datetime(2041, 6, 15, tzinfo=UTC)
+    payload = _record_payload(project["id"], 2)
+    for n, ev in enumerate(payload["events"]):
+        ev["timestamp"] = (when + timedelta(minutes=n)).isoformat()
+    _, (first, second) = rows_of(payload)
+    outcome: list[Any] = []
+
+    def write_second() -> None:
+        try:
+            outcome.append(len(events.write_events([second])))
+        except Exception as error:
+            outcome.append(error)
+
+    class Remembered(set[str]):
+        def update(self, *months: Any) -> None:
+            super().update(*months)
+            if not outcome:
+                other = threading.Thread(target=write_second)
+                other.start()
+                other.join(30)
+
+    monkeypatch.setattr(events, "_partitions_ready", Remembered(events._partitions_ready))
+    try:
+        # When the first writer makes the partition
+        assert len(events.write_events([first])) == 1
+        # Then the second, trusting it, finds it there
+        assert outcome == [1]
+        assert len(events_of(db, project["id"])) == 2
+    finally:
+        db.execute("DROP TABLE IF EXISTS events_204106")
+
+
 def test_a_record_with_an_impossible_timestamp_fails_alone(project, db) -> None:
     from pulse.handlers.processor import handler
 
