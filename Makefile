@@ -4,8 +4,11 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
+# Stops a target at once, with one line, when a tool it needs is missing (scripts/require.sh).
+REQUIRE := $(SHELL) scripts/require.sh
 
 .PHONY: help install up tail synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: require-python require-pg require-node require-chromium
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
@@ -22,7 +25,18 @@ help:
 	@echo "make openapi  regenerate docs/openapi.json from the app"
 	@echo "make lock     re-resolve requirements/lock.txt from pyproject.toml"
 
+# Listed first where a target needs them, so that they run before anything else.
+require-python:
+	@$(REQUIRE) python3
+require-pg:
+	@$(REQUIRE) pg_isready
+require-node:
+	@$(REQUIRE) node npm
+require-chromium:
+	@$(REQUIRE) chromium
+
 $(STAMP): pyproject.toml requirements/lock.txt
+	@$(REQUIRE) python3
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip uv
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements/lock.txt
@@ -32,12 +46,12 @@ $(STAMP): pyproject.toml requirements/lock.txt
 # The local Kinesis (kinesalite) runs on Node.
 KINESIS_MODULES := localstack/kinesis/node_modules/.package-lock.json
 $(KINESIS_MODULES): localstack/kinesis/package-lock.json
-	@command -v npm >/dev/null || { echo "npm not found: the local Kinesis needs Node.js >= 18 and npm (apt-get install nodejs npm)"; exit 1; }
+	@$(REQUIRE) node npm
 	cd localstack/kinesis && npm ci --no-audit --no-fund --loglevel=error
 
 install: $(STAMP) $(KINESIS_MODULES)
 
-up: install
+up: require-python require-node install
 	$(PY) -m localcloud up
 
 migrate: install
@@ -58,25 +72,26 @@ fmt: install
 typecheck: install
 	$(PY) -m mypy
 
-test-python: install
+test-python: require-python require-pg install
 	bash scripts/ensure_services.sh
 	$(PY) -m pytest tests
 
 sdk/node_modules/.package-lock.json: sdk/package-lock.json
+	@$(REQUIRE) node npm
 	cd sdk && npm ci --no-audit --no-fund --loglevel=error
 
-sdk: sdk/node_modules/.package-lock.json
+sdk: require-node sdk/node_modules/.package-lock.json
 	cd sdk && npm run build
 
-test-sdk: sdk/node_modules/.package-lock.json
+test-sdk: require-node sdk/node_modules/.package-lock.json
 	cd sdk && npm test
 
 CDK := CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --yes aws-cdk@2
 
-synth: install
+synth: require-node install
 	$(CDK) synth --no-notices -q -c pulse:skipBundling=true
 
-deploy: install
+deploy: require-node install
 	$(CDK) deploy Pulse --no-notices
 
 rollup: install
@@ -85,7 +100,7 @@ rollup: install
 seed: install
 	$(PY) scripts/seed_events.py $(ARGS)
 
-bench: install
+bench: require-pg install
 	bash scripts/ensure_services.sh
 	$(PY) scripts/bench/processor_throughput.py
 	$(PY) scripts/bench/ingest_handler.py
@@ -93,13 +108,17 @@ bench: install
 	$(PY) scripts/bench/live_latency.py
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	@$(REQUIRE) node npm
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
-test-browser: install tests/browser/node_modules/.package-lock.json
+test-browser: require-chromium require-node require-pg require-python install \
+		tests/browser/node_modules/.package-lock.json
 	bash scripts/ensure_services.sh
 	cd tests/browser && npm test
 
-test: lint typecheck test-python test-sdk test-browser
+# Every tool first, so that a missing one stops the run before minutes of other suites.
+test: require-python require-pg require-node require-chromium lint typecheck test-python test-sdk \
+		test-browser
 
 openapi: install
 	$(PY) scripts/export_openapi.py

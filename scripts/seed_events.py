@@ -5,7 +5,9 @@
         [--api-key proj_…] [--url http://127.0.0.1:8000/api/v1/events/ingest] [--concurrency 8]
 
 (``make seed ARGS="--events 5000"``.) Without ``--api-key`` it uses the demo project that
-``make up`` creates (``.local/demo.json``). See docs/seed.md.
+``make up`` creates (``.local/demo.json``). Once sent, it waits for the stream to drain and prints
+``stored N of M accepted`` from Postgres (``--database-url``; ``--no-check`` skips it), exiting
+non-zero when they differ. See docs/seed.md.
 
 The traffic: visitors (a share of them returning) arrive from direct traffic, search, social
 sites and UTM-tagged campaigns, with the daily and weekly rhythm of a real site; sessions of
@@ -17,7 +19,8 @@ is idempotent.
 
 The generator (``generate_traffic``, ``make_batches``) is pure: the same arguments give the same
 events. Sending (``send_batches``) is separate: batches of at most 100 events, a ``sent_at`` on
-every request, 429 honoured (Retry-After), 5xx and network errors retried with backoff.
+every request, 429 honoured (Retry-After), 5xx and network errors retried with backoff. The
+check (``wait_until_stored``, ``stored_report``) is separate too.
 """
 
 from __future__ import annotations
@@ -623,6 +626,7 @@ class SendStats:
     retries: int = 0
     rate_limited: int = 0
     errors: list[str] = field(default_factory=list)
+    accepted_ids: list[str] = field(default_factory=list)  # the uuids of the accepted events
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -682,6 +686,12 @@ async def send_batch(
             stats.accepted += accepted
             stats.rejected += len(rejected)
             stats.errors.extend(f"rejected: {item}" for item in rejected[:3])
+            refused = {item.get("index") for item in rejected if isinstance(item, dict)}
+            stats.accepted_ids.extend(
+                str(event["uuid"])
+                for index, event in enumerate(batch.events)
+                if index not in refused and event.get("uuid")
+            )
             break
         if response is not None:
             error = f"HTTP {status}: {response.text[:300]}"
@@ -767,6 +777,80 @@ async def send_batches(
         if own_client:
             await http.aclose()
     return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# The check: every accepted event stored
+# ---------------------------------------------------------------------------------------------
+
+
+def wait_until_stored(
+    count: Callable[[], int],
+    accepted: int,
+    *,
+    timeout_s: float = 120.0,
+    settle_s: float = 15.0,
+    poll_s: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll ``count`` (the accepted events stored so far) until it reaches ``accepted``, has not
+    grown for ``settle_s``, or ``timeout_s`` has passed; returns the last count."""
+    started = clock()
+    last, grown_at = -1, started
+    while True:
+        stored = count()
+        now = clock()
+        if stored != last:
+            last, grown_at = stored, now
+        if stored >= accepted or now - grown_at >= settle_s or now - started >= timeout_s:
+            return stored
+        sleep(poll_s)
+
+
+def stored_report(stored: int, accepted: int) -> tuple[str, int]:
+    """The line ``stored N of M accepted``, and the exit status: 0 only when they are equal."""
+    return f"stored {stored} of {accepted} accepted", 0 if stored == accepted else 1
+
+
+def check_stored(
+    database_url: str,
+    api_key: str,
+    accepted_ids: Sequence[str],
+    *,
+    timeout_s: float = 120.0,
+    settle_s: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, int]:
+    """Wait for the stream to drain, then report how many of the accepted events (by uuid) the
+    key's project holds in Postgres."""
+    import psycopg
+
+    ids = sorted(set(accepted_ids))
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SELECT id FROM projects WHERE api_key = %s", (api_key,)).fetchone()
+        if row is None:
+            return "no project with this key in that database (--database-url)", 1
+
+        def count() -> int:
+            found = conn.execute(
+                "SELECT count(DISTINCT id) FROM events WHERE project_id = %s"
+                " AND id = ANY(%s::uuid[])",
+                (row[0], ids),
+            ).fetchone()
+            return int(found[0]) if found else 0
+
+        stored = wait_until_stored(
+            count, len(ids), timeout_s=timeout_s, settle_s=settle_s, sleep=sleep
+        )
+    return stored_report(stored, len(ids))
+
+
+def default_database_url() -> str:
+    """The local runtime's database (``DATABASE_URL``, as ``make up`` reads it)."""
+    from localcloud.config import LocalConfig
+
+    return LocalConfig().database_url
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,6 +994,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--dry-run", action="store_true", help="generate, print, send nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="Postgres to check the stored events in (default: the local runtime's, $DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not wait for the events to reach Postgres (a database you cannot reach)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait at most for the stream to drain (120)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.batch_size <= MAX_BATCH:
         parser.error(f"--batch-size must be in [1, {MAX_BATCH}]")
@@ -956,7 +1056,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     progress.close(stats)
     print(summary(traffic, stats, time.monotonic() - started, url=url, seed=seed))
-    return 0 if stats.accepted == stats.events else 1
+    status = 0 if stats.accepted == stats.events else 1
+    if args.no_check:
+        return status
+    if not args.quiet:
+        print("waiting for the stream to drain into Postgres…", file=sys.stderr)
+    import psycopg
+
+    try:
+        line, stored_status = check_stored(
+            args.database_url or default_database_url(),
+            api_key,
+            stats.accepted_ids,
+            timeout_s=args.drain_timeout,
+        )
+    except psycopg.Error as exc:
+        print(f"could not check Postgres ({exc}); --no-check skips the check", file=sys.stderr)
+        return 1
+    print(line)
+    return status or stored_status
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ class LocalFunction:
         self.region = region
         self._handler: Callable[[Any, Any], Any] | None = None
         self._lock = threading.Lock()
-        self.invocations = 0
+        self.invocations = 0  # invoked from many threads at once: counted under its own lock
+        self._count_lock = threading.Lock()
 
     @property
     def handler(self) -> Callable[[Any, Any], Any]:
@@ -79,7 +80,8 @@ class LocalFunction:
         if check_size and len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(f"request payload over {MAX_PAYLOAD_BYTES} bytes")
         context = self.context()
-        self.invocations += 1
+        with self._count_lock:
+            self.invocations += 1
         result = self.handler(event, context)
         if context.get_remaining_time_in_millis() <= 0:
             raise FunctionTimeout(f"{context.function_name} ran past {self.spec.timeout_s} s")

@@ -32,7 +32,10 @@ class LocalRuntime:
     pollers: list[StreamPoller] = field(default_factory=list)
     demo: DemoAccount | None = None
     kinesis: KinesisServer | None = None
+    # What runs the functions (gateways, pollers, scheduler), stopped first, newest first; then
+    # the functions' connection pools close; then the services they connect to stop.
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
+    _services: list[tuple[str, object]] = field(default_factory=list)
 
     @property
     def http_url(self) -> str:
@@ -88,10 +91,10 @@ class LocalRuntime:
         try:
             pg = services.ensure_postgres(cfg.database_url, cfg.data_dir)
             if pg:
-                self._stoppers.append(("embedded Postgres", pg.stop))
+                self._services.append(("embedded Postgres", pg.stop))
             redis_server = services.ensure_redis(cfg.redis_url, cfg.data_dir)
             if redis_server:
-                self._stoppers.append(("embedded Redis", redis_server.stop))
+                self._services.append(("embedded Redis", redis_server.stop))
             if services.ensure_database(cfg.database_url):
                 log.info("created database %s", services.database_name(cfg.database_url))
 
@@ -103,12 +106,12 @@ class LocalRuntime:
 
             self.kinesis = KinesisServer(cfg.host, cfg.kinesis_port, cfg.data_dir / "kinesis")
             self.kinesis.start()
-            self._stoppers.append(("local Kinesis", self.kinesis.stop))
+            self._services.append(("local Kinesis", self.kinesis.stop))
             aws = AwsEmulator(
                 cfg.host, cfg.aws_port, cfg.region, endpoints={"kinesis": self.kinesis.endpoint}
             )
             aws.start()
-            self._stoppers.append(("AWS emulator", aws.stop))
+            self._services.append(("AWS emulator", aws.stop))
             env = provision(aws, self.wiring, cfg.data_dir)
             env["AWS_ENDPOINT_URL_KINESIS"] = self.kinesis.endpoint
             self._function_environment(env)
@@ -167,11 +170,19 @@ class LocalRuntime:
         from pulse.cache import reset_redis
         from pulse.db.connection import close_pool
 
+        # The pools last: a function still running (a poller's batch, a request) must not find
+        # them closed, nor open new ones that nothing closes.
+        _stop_all(self._stoppers)
         close_pool()
         reset_redis()
-        while self._stoppers:
-            name, stopper = self._stoppers.pop()
-            try:
-                stopper()  # type: ignore[operator]
-            except Exception as exc:  # keep stopping the rest
-                log.warning("stopping %s failed: %s", name, exc)
+        _stop_all(self._services)
+
+
+def _stop_all(stoppers: list[tuple[str, object]]) -> None:
+    """Run the stoppers, newest first, each even if one before it failed."""
+    while stoppers:
+        name, stopper = stoppers.pop()
+        try:
+            stopper()  # type: ignore[operator]
+        except Exception as exc:  # keep stopping the rest
+            log.warning("stopping %s failed: %s", name, exc)

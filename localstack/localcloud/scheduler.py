@@ -57,7 +57,9 @@ class Scheduler:
         ]
         self.region = region
         self.stopping = threading.Event()
+        # Runs per function; several schedules may name one function, each on its own thread.
         self.fired: dict[str, int] = {}
+        self._fired_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     def _loop(self, schedule: Schedule, function: LocalFunction, every_s: int) -> None:
@@ -67,7 +69,8 @@ class Scheduler:
                 function.invoke(scheduled_event(rule, self.region), check_size=False)
             except Exception:
                 log.exception("scheduled run of %s failed", schedule.function)
-            self.fired[schedule.function] = self.fired.get(schedule.function, 0) + 1
+            with self._fired_lock:
+                self.fired[schedule.function] = self.fired.get(schedule.function, 0) + 1
             self.stopping.wait(every_s)
 
     def start(self) -> None:

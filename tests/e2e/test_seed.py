@@ -1,5 +1,6 @@
 """scripts/seed_events.py against the running local stack: every generated event lands in
-Postgres once, with its user agent; running it again with the same seed adds nothing."""
+Postgres once, with its user agent, and the script says so (``stored N of M accepted``); running
+it again with the same seed adds nothing."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def _seed(stack: LocalStack, api_key: str, now: datetime) -> subprocess.Complete
             f"{stack.http_url}/api/v1/events/ingest",
             "--concurrency",
             "4",
+            "--database-url",
+            stack.database_url,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -96,6 +99,8 @@ def test_seed_script_sends_every_event_once(local_stack: LocalStack, project: di
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{EVENTS:,} sent, {EVENTS:,} accepted, 0 rejected, 0 not delivered" in run.stdout
     assert "100.0%" in run.stderr  # the progress, on stderr
+    # it waited for the stream to drain: every accepted event is in Postgres
+    assert f"stored {EVENTS} of {EVENTS} accepted" in run.stdout.splitlines()
 
     _wait_for(local_stack, project["id"], EVENTS)
     rows = _rows(local_stack, project["id"])
@@ -117,6 +122,7 @@ def test_seed_script_sends_every_event_once(local_stack: LocalStack, project: di
     # the same seed and --now again: the same uuids, which the pipeline drops as duplicates
     again = _seed(local_stack, project["api_key"], now)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert f"stored {EVENTS} of {EVENTS} accepted" in again.stdout.splitlines()
     _sentinel(local_stack, project["api_key"], project["id"])
     assert len(_rows(local_stack, project["id"])) == EVENTS
 

@@ -204,6 +204,35 @@ def test_a_rotated_key_stops_at_once(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=rotated.json()["api_key"]).status == 202
 
 
+def test_a_key_looked_up_across_a_rotation_is_not_kept_for_later_requests(
+    kinesis, project, api, monkeypatch
+) -> None:
+    from pulse.ingest import keys
+
+    old_key = project["api_key"]
+    lookup = keys._from_database
+    rotated: list[str] = []
+
+    def lookup_then_rotate(api_key: str) -> keys.ProjectKey | None:
+        # A request reads the key from Postgres; before it finishes, the key is rotated and
+        # a request on another thread sees the rotation.
+        found = lookup(api_key)
+        if api_key == old_key and not rotated:
+            res = api(
+                "POST", f"/api/v1/projects/{project['id']}/rotate-key", token=project["token"]
+            )
+            rotated.append(res.json()["api_key"])
+            assert ingest({"events": [{"event": "x"}]}, key=rotated[0]).status == 202
+        return found
+
+    monkeypatch.setattr(keys, "_from_database", lookup_then_rotate)
+    # The request that began before the rotation is accepted
+    assert ingest({"events": [{"event": "x"}]}, key=old_key).status == 202
+    assert rotated
+    # and every request after it refuses the old key
+    assert ingest({"events": [{"event": "x"}]}, key=old_key).status == 401
+
+
 def test_a_deleted_projects_key_stops_at_once(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
     api("DELETE", f"/api/v1/projects/{project['id']}", token=project["token"])
@@ -429,6 +458,46 @@ def test_an_event_outside_the_premade_partitions_is_still_written(project, db) -
     payload["events"][1]["timestamp"] = (datetime.now(UTC) + timedelta(days=400)).isoformat()
     assert handler(stream_event([payload]), LambdaContextStub()) == {"batchItemFailures": []}
     assert len(events_of(db, project["id"])) == 2
+
+
+def test_a_partition_is_remembered_only_once_other_threads_can_write_to_it(
+    project, db, monkeypatch
+) -> None:
+    from pulse.data import events
+    from pulse.processor.records import rows_of
+
+    # Given rows in a month no partition exists for yet, and a second writer on another thread
+    # that runs the moment the first has made the partition and remembered it
+    when = datetime(2041, 6, 15, tzinfo=UTC)
+    payload = _record_payload(project["id"], 2)
+    for n, ev in enumerate(payload["events"]):
+        ev["timestamp"] = (when + timedelta(minutes=n)).isoformat()
+    _, (first, second) = rows_of(payload)
+    outcome: list[Any] = []
+
+    def write_second() -> None:
+        try:
+            outcome.append(len(events.write_events([second])))
+        except Exception as error:
+            outcome.append(error)
+
+    class Remembered(set[str]):
+        def update(self, *months: Any) -> None:
+            super().update(*months)
+            if not outcome:
+                other = threading.Thread(target=write_second)
+                other.start()
+                other.join(30)
+
+    monkeypatch.setattr(events, "_partitions_ready", Remembered(events._partitions_ready))
+    try:
+        # When the first writer makes the partition
+        assert len(events.write_events([first])) == 1
+        # Then the second, trusting it, finds it there
+        assert outcome == [1]
+        assert len(events_of(db, project["id"])) == 2
+    finally:
+        db.execute("DROP TABLE IF EXISTS events_204106")
 
 
 def test_a_record_with_an_impossible_timestamp_fails_alone(project, db) -> None:

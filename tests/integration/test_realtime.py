@@ -21,6 +21,7 @@ from pulse.cache import get_redis
 from pulse.data.events import written_items
 from pulse.processor import live
 from pulse.realtime import fanout, push, registry
+from pulse.wiring import WebSocketRoute
 from tests.apigw import LambdaContextStub
 from tests.integration.conftest import ApiCall
 from tests.kinesis_events import stream_event
@@ -265,8 +266,43 @@ def test_without_a_setting_replies_go_to_the_events_domain_and_stage(
 # Fan-out -------------------------------------------------------------------------------------
 
 
-def _register(project_id: str, conn_id: str) -> None:
+def test_a_push_before_the_handshake_completes_does_not_forget_the_connection(
+    monkeypatch, ws_handler, owner
+) -> None:
+    # Given a gateway whose $connect runs the real ws function, and a batch fanned out right
+    # after $connect registered the connection, before the gateway completes the handshake
+    # (the gateway answers that push GoneException, as API Gateway does)
+    project_id = owner["project"]["id"]
+    reports: list[fanout.FanoutReport] = []
+
+    class ConnectThenFanOut:
+        def invoke(self, event: dict[str, Any], **_: Any) -> Any:
+            result = ws_handler(event, LambdaContextStub(function_name="pulse-ws"))
+            if event["requestContext"]["eventType"] == "CONNECT":
+                reports.append(fanout.fan_out(written_items([_row(project_id, 1)])))
+            return result
+
+    routes = (WebSocketRoute("$connect", "ws"),)
+    with running_gateway(routes, {"ws": ConnectThenFanOut()}) as running:  # type: ignore[dict-item]
+        _configure(monkeypatch, running.management_url)
+        client, conn_id = running.connect_with_id(
+            f"project_id={project_id}&token={owner['access_token']}"
+        )
+        assert [(r.connections, r.gone) for r in reports] == [(1, 1)]
+        # Then the connection stays registered, and the next batch reaches it
+        assert registry.listeners([project_id]) == {project_id: [conn_id]}
+        report = fanout.fan_out(written_items([_row(project_id, 2)]))
+        assert report.delivered == 1
+        assert recv(client)["events"][0]["properties"]["n"] == 2
+        client.close()
+    pulse_settings.get_settings.cache_clear()
+    push.reset_clients()
+
+
+def _register(project_id: str, conn_id: str, *, age_s: int = 60) -> None:
+    """Register a connection as its ``$connect`` did ``age_s`` ago (past the handshake)."""
     registry.register(connection_id=conn_id, user_id=str(uuid.uuid4()), project_id=project_id)
+    get_redis().hset(registry.conn_key(conn_id), "registered_at", int(time.time()) - age_s)
 
 
 def test_fan_out_reaches_every_listener_and_forgets_the_gone(gateway) -> None:

@@ -361,3 +361,102 @@ def test_bad_flags_are_refused() -> None:
     for argv in (["--batch-size", "101"], ["--days", "45"], ["--events", "0"], ["--now", "x"]):
         with pytest.raises(SystemExit):
             seed.parse_args(argv)
+
+
+# --- stored N of M accepted ----------------------------------------------------------------
+
+
+def test_the_report_fails_when_an_accepted_event_is_not_stored() -> None:
+    assert seed.stored_report(19_915, 20_000) == ("stored 19915 of 20000 accepted", 1)
+    assert seed.stored_report(500, 500) == ("stored 500 of 500 accepted", 0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("counts", "accepted", "expected", "waited"),
+    [
+        ([0, 40, 90, 100], 100, 100, 1.5),  # all stored: done at once
+        ([0, 40, 90] + [95] * 100, 100, 95, 1.5 + 15),  # stopped growing for 15 s
+        (list(range(0, 1000, 2)), 1000, 480, 120),  # still growing at the timeout
+    ],
+)
+def test_the_wait_ends_when_all_are_stored_or_the_count_stops_growing(
+    counts: list[int], accepted: int, expected: int, waited: float
+) -> None:
+    clock = FakeClock()
+    polls = iter(counts)
+    stored = seed.wait_until_stored(lambda: next(polls), accepted, clock=clock, sleep=clock.sleep)
+    assert (stored, clock.now) == (expected, waited)
+
+
+def test_only_the_events_the_api_accepted_are_looked_for() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        events = json.loads(request.content)["events"]
+        return httpx.Response(
+            202, json={"accepted": len(events) - 1, "rejected": [{"index": 1, "error": "x"}]}
+        )
+
+    async def run() -> SendStats:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await seed.send_batches(
+                small_batches(20, 10), url=URL, api_key="k", client=client
+            )
+
+    batches = small_batches(20, 10)
+    stats = asyncio.run(run())
+    expected = [e["uuid"] for b in batches for i, e in enumerate(b.events) if i != 1]
+    assert (stats.accepted, sorted(stats.accepted_ids)) == (18, sorted(expected))
+
+
+@pytest.mark.parametrize("lost", [0, 1])
+def test_a_run_exits_non_zero_when_postgres_lacks_an_accepted_event(
+    lost: int,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pulse.data import projects, users
+    from pulse.data.events import write_events
+    from pulse.domain.projects import new_api_key
+
+    # Given a project, and an ingest API that accepts everything it is sent
+    owner = users.insert_user(email=f"seed-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    project = projects.insert_project(
+        owner_id=owner.id, name="Seed", domain=None, api_key=new_api_key()
+    )
+    fake = FakeIngest()
+    real_send = seed.send_batches
+
+    async def send_to_fake(batches: list[Batch], **kwargs: Any) -> SendStats:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)) as client:
+            return await real_send(batches, client=client, **kwargs)
+
+    monkeypatch.setattr(seed, "send_batches", send_to_fake)
+    # and a pipeline that stored all of its events but ``lost``
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = generate_traffic(30, days=1, now=now, seed=5).events
+    write_events(
+        [
+            (str(project.id), e.payload["uuid"], e.payload["event"], None, "{}", None, None, None,
+             None, None, ts(e), now)
+            for e in events[lost:]
+        ]
+    )  # fmt: skip
+    # When the seed runs
+    argv = ["--events", "30", "--days", "1", "--seed", "5", "--now", seed.iso(now), "--quiet"]
+    argv += ["--api-key", project.api_key, "--url", URL, "--database-url", database]
+    status = seed.main([*argv, "--drain-timeout", "0"])
+    # Then it says how many of the accepted events Postgres holds, and fails if not all
+    out = capsys.readouterr().out
+    assert f"stored {30 - lost} of 30 accepted" in out.splitlines()
+    assert status == (1 if lost else 0)

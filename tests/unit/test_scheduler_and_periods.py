@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from localcloud.scheduler import rate_seconds, scheduled_event
+from localcloud.scheduler import Scheduler, rate_seconds, scheduled_event
 from pulse.analytics import periods
 from pulse.exceptions import InvalidInputError
-from pulse.wiring import WIRING
+from pulse.wiring import WIRING, Schedule
 
 
 def test_rates_parse_and_the_wiring_uses_only_rates() -> None:
@@ -95,3 +97,50 @@ def test_split_reads_edges_dirty_and_open_hours_raw() -> None:
         (h + timedelta(hours=2), h + timedelta(hours=3)),
         (h + timedelta(hours=4), h + timedelta(hours=4, minutes=5)),
     )
+
+
+class _Rounds:
+    """The scheduler's stop event, for a test: each thread starts with the others, fires
+    ``rounds`` times, and never waits between runs."""
+
+    def __init__(self, threads: int, rounds: int) -> None:
+        self.barrier = threading.Barrier(threads)
+        self.rounds = rounds
+        self.done = threading.local()
+
+    def is_set(self) -> bool:
+        done = getattr(self.done, "n", None)
+        if done is None:
+            self.barrier.wait()
+            done = 0
+        self.done.n = done + 1
+        return done >= self.rounds
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return False
+
+    def set(self) -> None:
+        pass
+
+
+class _NoOp:
+    def invoke(self, event: dict, *, check_size: bool = True) -> None:
+        return None
+
+
+def test_runs_of_one_function_from_several_schedules_are_all_counted() -> None:
+    # Given eight schedules of one function, each on its own thread, switching threads often
+    schedules = tuple(Schedule("rollup", "rate(1 hour)", f"run {n}") for n in range(8))
+    scheduler = Scheduler(schedules, {"rollup": _NoOp()}, "us-east-1")  # type: ignore[dict-item]
+    scheduler.stopping = _Rounds(len(schedules), 20_000)  # type: ignore[assignment]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        # When each fires 20,000 times at once
+        scheduler.start()
+        for thread in scheduler._threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    # Then every run is counted
+    assert scheduler.fired == {"rollup": 8 * 20_000}

@@ -54,12 +54,20 @@ def _months_between(lo: datetime, hi: datetime) -> set[str]:
 
 def _ensure_partitions(conn: psycopg.Connection[Any], lo: datetime, hi: datetime) -> None:
     """Make the monthly partitions that rows timed from ``lo`` to ``hi`` need (known ones are
-    remembered per process, so this is usually free)."""
+    remembered per process, so this is usually free).
+
+    Called between transactions, it commits them and then remembers them: the other threads skip
+    the call on the strength of what is remembered, so it must be there for them, and a rollback
+    must not take away a partition the process believes in. Called inside a transaction, it makes
+    them in that transaction and remembers nothing."""
     missing = _months_between(lo, hi) - _partitions_ready
     if not missing:
         return
+    between = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     conn.execute("SELECT pulse_ensure_event_partitions(%s, %s)", (lo, hi + timedelta(seconds=1)))
-    _partitions_ready.update(missing)
+    if between:
+        conn.commit()
+        _partitions_ready.update(missing)
 
 
 def _partition_names(lo: datetime, hi: datetime) -> list[str]:
@@ -332,7 +340,6 @@ def stream_events(
     now = datetime.now(UTC)
     with connection() as conn:
         _ensure_partitions(conn, now - _STREAM_PAST, now + _STREAM_AHEAD)
-        conn.commit()
         try:
             with conn.transaction():
                 _copy(conn, new_rows(), while_copying)

@@ -4,6 +4,11 @@ Three layers: an in-process cache (short TTL), Redis (``apikey:{key}``), Postgre
 sends one pipeline that counts it against the key's rate limit and reads the key generation
 (``apikeys:gen``); a rotation or deletion bumps the generation and leaves a tombstone in Redis,
 so every warm container drops its cached keys on its next request: the old key stops at once.
+
+Requests run on several threads of one process, and one may read the generation before a
+rotation and finish after another has seen the next one. So the in-process cache serves and
+takes keys only for a request that read the same generation as the cache holds: what a request
+from before a rotation looked up never reaches a request from after it.
 """
 
 from __future__ import annotations
@@ -47,8 +52,9 @@ def _from_database(api_key: str) -> ProjectKey | None:
     return ProjectKey(str(row.id), row.domain) if row else None
 
 
-def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> None:
-    """One round trip: count this request, and drop local keys if the generation moved."""
+def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> str | None:
+    """One round trip: count this request, and drop local keys if the generation moved;
+    returns the generation read."""
     global _local_generation
     window = int(time.time() // 60)
     rate_key = cache.key("ratelimit", "ingest", api_key, window)
@@ -56,7 +62,8 @@ def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> None:
     pipe.incr(rate_key)
     pipe.expire(rate_key, 120)
     pipe.get(generation_key())
-    count, _, generation = pipe.execute()
+    count, _, raw_generation = pipe.execute()
+    generation = None if raw_generation is None else str(raw_generation)
     with _lock:
         if generation != _local_generation:
             _local.clear()
@@ -66,6 +73,7 @@ def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> None:
             "rate limit for this project key exceeded",
             retry_after_s=60 - int(time.time()) % 60,
         )
+    return generation
 
 
 def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> ProjectKey:
@@ -74,15 +82,17 @@ def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> Project
         raise AuthenticationError("unknown API key")
     import redis
 
+    generation: str | None = None
     try:
-        _check_rate_and_generation(api_key, limit_per_minute)
+        generation = _check_rate_and_generation(api_key, limit_per_minute)
         redis_up = True
     except redis.RedisError as exc:
         logger.warning("redis unavailable for key check; using Postgres", extra={"error": str(exc)})
         redis_up = False
     now = time.monotonic()
     if redis_up:
-        hit = _local.get(api_key)
+        with _lock:
+            hit = _local.get(api_key) if generation == _local_generation else None
         if hit and hit[1] > now:
             return hit[0]
     project: ProjectKey | None = None
@@ -114,7 +124,10 @@ def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> Project
                 pass
     if redis_up:
         with _lock:
-            _local[api_key] = (project, now + LOCAL_TTL_S)
+            # Not if the generation moved since this request read it: the key may have been
+            # read before a rotation's tombstone.
+            if generation == _local_generation:
+                _local[api_key] = (project, now + LOCAL_TTL_S)
     return project
 
 

@@ -12,7 +12,8 @@ long:
   and not retried;
 - the whole fan-out waits at most ``PULSE_WEBSOCKET_FANOUT_DEADLINE_S`` (2 s): at the deadline,
   tasks not yet started are cancelled and the batch moves on (those clients can ``backfill``);
-- a ``GoneException`` removes the connection from the registry.
+- a ``GoneException`` removes the connection from the registry, unless it was registered in the
+  last seconds (``registry.forget_gone``: its handshake may not be complete yet).
 
 The caller logs and swallows anything this raises; the events are already safe in Postgres.
 """
@@ -114,7 +115,7 @@ def fan_out(items: Sequence[Written], *, deadline_s: float | None = None) -> Fan
         if outcome == "gone":
             gone.append(tasks[future])
     if gone:
-        registry.unregister(gone)
+        registry.forget_gone(gone)
     report = FanoutReport(
         connections=len(tasks),
         messages=sent,

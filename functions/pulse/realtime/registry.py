@@ -1,7 +1,8 @@
 """The WebSocket connection registry in Redis, under the configured key prefix.
 
 - ``ws:conn:{connection_id}``: hash ``user_id``, ``project_id`` (the one it connected for),
-  ``connected_at`` and ``expires_at`` (epoch seconds).
+  ``connected_at``, ``expires_at`` and ``registered_at`` (epoch seconds; ``$connect`` may take a
+  while, so registration can come well after the connection started).
 - ``ws:conn:{connection_id}:projects``: set of the projects it listens to.
 - ``ws:project:{project_id}``: sorted set of its listening connections, scored by when each
   expires, so that a connection API Gateway closed at its 2-hour limit without a ``$disconnect``
@@ -9,6 +10,10 @@
 
 Every key expires with the connection (the 2-hour limit), so Redis never keeps a dead one for
 long even if ``$disconnect`` is lost.
+
+A connection is registered by its ``$connect``, before API Gateway completes the handshake, and a
+push in between is answered ``GoneException`` like a push to a closed connection. So a push that
+finds a connection gone forgets it only once it is ``CONNECT_GRACE_S`` old (``forget_gone``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from pulse.realtime.protocol import CONNECTION_TTL_S
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
+
+# How long after its registration a connection may still be completing its handshake.
+CONNECT_GRACE_S = 10
 
 
 def conn_key(connection_id: str) -> str:
@@ -56,7 +64,8 @@ def register(
     ttl_s: int = CONNECTION_TTL_S,
 ) -> Connection:
     """Record a new connection listening to ``project_id`` until its 2-hour limit."""
-    now = int(connected_at if connected_at is not None else time.time())
+    registered_at = int(time.time())
+    now = int(connected_at) if connected_at is not None else registered_at
     expires_at = now + ttl_s
     pipe = get_redis().pipeline(transaction=True)
     pipe.hset(
@@ -66,6 +75,7 @@ def register(
             "project_id": project_id,
             "connected_at": now,
             "expires_at": expires_at,
+            "registered_at": registered_at,
         },
     )
     pipe.expireat(conn_key(connection_id), expires_at)
@@ -134,6 +144,28 @@ def unregister(connection_ids: Iterable[str]) -> int:
         pipe.delete(conn_key(connection_id), conn_projects_key(connection_id))
     results = pipe.execute()
     return sum(1 for deleted in _deletes(results, memberships) if deleted)
+
+
+def forget_gone(
+    connection_ids: Iterable[str], *, grace_s: float = CONNECT_GRACE_S, now: float | None = None
+) -> list[str]:
+    """Forget connections a push found gone (``GoneException``), except those registered less
+    than ``grace_s`` ago: their handshake may still be under way. Returns those forgotten (one
+    without a registration time is: it is unknown, or was registered before that was kept)."""
+    ids = list(dict.fromkeys(connection_ids))
+    if not ids:
+        return []
+    pipe = get_redis().pipeline(transaction=False)
+    for connection_id in ids:
+        pipe.hget(conn_key(connection_id), "registered_at")
+    cutoff = (now if now is not None else time.time()) - grace_s
+    gone = [
+        connection_id
+        for connection_id, registered_at in zip(ids, pipe.execute(), strict=True)
+        if registered_at is None or int(registered_at) <= cutoff
+    ]
+    unregister(gone)
+    return gone
 
 
 def _deletes(results: Sequence[int], memberships: Sequence[set[str]]) -> list[int]:
