@@ -24,6 +24,9 @@ class Function:
     # Posts to WebSocket clients through the @connections management API
     # (execute-api:ManageConnections and PULSE_WEBSOCKET_MANAGEMENT_URL).
     pushes_to_connections: bool = False
+    # At most this many invocations at once: reserved concurrency in AWS, and the number of
+    # execution environments locally (None: unreserved; the local runtime's default).
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ WIRING = Wiring(
             memory_mb=1024,
             timeout_s=900,
             needs_redis=True,
+            # One run at a time: a late run never overlaps the next hour's.
+            reserved_concurrency=1,
         ),
         Function(
             name="migrate",
@@ -156,6 +161,7 @@ WIRING = Wiring(
             description="Applies the database migrations",
             timeout_s=300,
             needs_redis=False,
+            reserved_concurrency=1,
         ),
     ),
     http_routes=(

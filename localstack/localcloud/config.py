@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from localcloud.environments import default_concurrency
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,6 +36,11 @@ class LocalConfig(BaseSettings):
     region: str = "us-east-1"
     # How many requests the local API Gateway runs at once (each a Lambda invocation).
     max_concurrency: int = 32
+    # Run each function in execution environments of its own (worker processes), as Lambda does;
+    # false runs every handler in the runtime's process (for comparison and debugging).
+    isolate_functions: bool = True
+    # Execution environments a function may have at once, unless the wiring reserves a number.
+    function_concurrency: int = Field(default_factory=default_concurrency, ge=1)
     # Fire every schedule this often instead of its declared rate (0: as declared). For tests and
     # demos that cannot wait an hour for the rollup.
     schedule_every_s: int = 0

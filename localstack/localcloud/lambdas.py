@@ -1,7 +1,13 @@
-"""In-process Lambda invocation: the same ``handler(event, context)`` that runs in AWS."""
+"""Lambda invocation: the same ``handler(event, context)`` that runs in AWS.
+
+``make up`` runs each function in execution environments of its own (worker processes,
+``localcloud.environments``); ``LocalFunction`` without ``concurrency`` calls the handler in this
+process instead (one-shot commands such as ``localcloud rollup``, and tests that hand it a
+handler)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import threading
@@ -11,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.environments import EnvironmentPool, EnvironmentTimeout
 from pulse.wiring import Function
 
 # A synchronous invocation's request and response payloads are capped at 6 MB in AWS.
@@ -44,11 +51,17 @@ class LambdaContext:
 
 
 class LocalFunction:
-    """One declared function: resolves its handler once (a cold start) and invokes it."""
+    """One declared function: resolves its handler once (a cold start) and invokes it, in this
+    process, or, given a ``concurrency``, in up to that many execution environments."""
 
-    def __init__(self, spec: Function, region: str) -> None:
+    def __init__(self, spec: Function, region: str, concurrency: int | None = None) -> None:
         self.spec = spec
         self.region = region
+        self.environments = (
+            EnvironmentPool(f"pulse-{spec.name}", spec.handler, concurrency)
+            if concurrency
+            else None
+        )
         self._handler: Callable[[Any, Any], Any] | None = None
         self._lock = threading.Lock()
         self.invocations = 0  # invoked from many threads at once: counted under its own lock
@@ -75,16 +88,36 @@ class LocalFunction:
             deadline_ms=time.time() * 1000 + self.spec.timeout_s * 1000,
         )
 
+    def warm(self) -> float | None:
+        """Start one execution environment now (its cold start, in ms), or import the handler."""
+        if self.environments is None:
+            self.handler  # noqa: B018
+            return None
+        return self.environments.warm()
+
+    def shutdown(self) -> None:
+        if self.environments is not None:
+            self.environments.shutdown()
+
     def invoke(self, event: dict[str, Any], *, check_size: bool = True) -> Any:
         """Invoke synchronously, with the request and response payload limits of AWS."""
         if check_size and len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(f"request payload over {MAX_PAYLOAD_BYTES} bytes")
-        context = self.context()
         with self._count_lock:
             self.invocations += 1
-        result = self.handler(event, context)
-        if context.get_remaining_time_in_millis() <= 0:
-            raise FunctionTimeout(f"{context.function_name} ran past {self.spec.timeout_s} s")
+        if self.environments is not None:
+            # The environment stops an invocation at its timeout, from when it took the event.
+            try:
+                result = self.environments.invoke(
+                    event, lambda: dataclasses.asdict(self.context()), float(self.spec.timeout_s)
+                )
+            except EnvironmentTimeout as exc:
+                raise FunctionTimeout(str(exc)) from exc
+        else:
+            context = self.context()
+            result = self.handler(event, context)
+            if context.get_remaining_time_in_millis() <= 0:
+                raise FunctionTimeout(f"{context.function_name} ran past {self.spec.timeout_s} s")
         if check_size and len(json.dumps(result, default=str)) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(f"response payload over {MAX_PAYLOAD_BYTES} bytes")
         return result

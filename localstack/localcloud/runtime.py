@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from localcloud.scheduler import Scheduler
 from localcloud.servers import serve_in_thread
 from localcloud.static_site import StaticSite
 from localcloud.ws_gateway import WebSocketGateway
-from pulse.wiring import WIRING, Wiring
+from pulse.wiring import WIRING, Function, Wiring
 
 log = logging.getLogger("localcloud")
 
@@ -50,6 +51,12 @@ class LocalRuntime:
         """The local WebSocket gateway's ``@connections`` API, under the declared stage."""
         return f"http://{self.config.host}:{self.config.ws_port}/{self.wiring.websocket_stage}"
 
+    def _concurrency(self, spec: Function) -> int | None:
+        """Execution environments a function may have at once (None: run it in this process)."""
+        if not self.config.isolate_functions:
+            return None
+        return spec.reserved_concurrency or self.config.function_concurrency or None
+
     @property
     def kinesis_url(self) -> str:
         return self.kinesis.endpoint if self.kinesis else ""
@@ -69,7 +76,11 @@ class LocalRuntime:
             "PULSE_DATABASE_URL": cfg.database_url,
             "PULSE_REDIS_URL": cfg.redis_url,
             "PULSE_REDIS_KEY_PREFIX": cfg.redis_key_prefix,
-            "PULSE_DB_POOL_MAX": str(max(4, cfg.max_concurrency // 2)),
+            # An execution environment serves one invocation at a time, as in Lambda: a small
+            # pool each. In-process functions share one pool across the gateway's threads.
+            "PULSE_DB_POOL_MAX": (
+                "2" if cfg.isolate_functions else str(max(4, cfg.max_concurrency // 2))
+            ),
             "AWS_ENDPOINT_URL": cfg.aws_endpoint,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -117,7 +128,8 @@ class LocalRuntime:
             self._function_environment(env)
 
             self.functions = {
-                fn.name: LocalFunction(fn, cfg.region) for fn in self.wiring.functions
+                fn.name: LocalFunction(fn, cfg.region, self._concurrency(fn))
+                for fn in self.wiring.functions
             }
             gateway = HttpGateway(
                 self.wiring.http_routes,
@@ -159,9 +171,15 @@ class LocalRuntime:
             )
             scheduler.start()
             self._stoppers.append(("scheduler", scheduler.stop))
-            # Warm every function (its cold start) before saying ready.
-            for function in self.functions.values():
-                function.handler  # noqa: B018
+            # Warm every function (one cold start each, side by side) before saying ready.
+            with ThreadPoolExecutor(len(self.functions)) as warming:
+                for name, init_ms in zip(
+                    self.functions,
+                    warming.map(lambda f: f.warm(), self.functions.values()),
+                    strict=True,
+                ):
+                    if init_ms is not None:
+                        log.info("%s: cold start %.0f ms", name, init_ms)
         except BaseException:
             self.stop()
             raise
@@ -173,6 +191,8 @@ class LocalRuntime:
         # The pools last: a function still running (a poller's batch, a request) must not find
         # them closed, nor open new ones that nothing closes.
         _stop_all(self._stoppers)
+        for function in self.functions.values():
+            function.shutdown()
         close_pool()
         reset_redis()
         _stop_all(self._services)

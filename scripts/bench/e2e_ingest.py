@@ -1,11 +1,12 @@
 """Sustained events/s from HTTP to rows in Postgres, through the local stack as `make up` runs it.
 
-    .venv/bin/python scripts/bench/e2e_ingest.py [--seconds 20] [--clients 8]
+    .venv/bin/python scripts/bench/e2e_ingest.py [--seconds 20] [--clients 8] [--batch 10]
 
 Starts the local runtime on free ports with its own database, then several client threads post
-10-event batches for the given time; the figure is events / (time from the first request to
-the moment the last row is in Postgres). Then it prints ``stored N of M accepted`` (the rows of
-the bench's project, once the stream has drained) and exits non-zero when they differ.
+batches of ``--batch`` events for the given time; the figure is events / (time from the first
+request to the moment the last row is in Postgres). Then it prints ``stored N of M accepted``
+(the rows of the bench's project, once the stream has drained) and exits non-zero when they
+differ.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=10, help="events a request (1-100)")
     args = parser.parse_args()
     # One project takes all the load here; its per-key limit (6,000 requests a minute) would
     # otherwise be what is measured.
@@ -60,7 +62,7 @@ def main() -> int:
                                 "properties": {"path": "/x"},
                                 "timestamp": now,
                             }
-                            for _ in range(10)
+                            for _ in range(args.batch)
                         ],
                     }
                     r = c.post(
@@ -97,7 +99,11 @@ def main() -> int:
             f"{args.clients} clients for {args.seconds:.0f} s: {total:,} events accepted, "
             f"{sum(errors)} failed requests, {n:,} rows in Postgres"
         )
-        print(f"HTTP accept rate:            {total / (posted_at - started):,.0f} events/s")
+        requests = total // args.batch
+        print(
+            f"HTTP accept rate:            {total / (posted_at - started):,.0f} events/s, "
+            f"{requests / (posted_at - started):,.0f} requests/s of {args.batch} events"
+        )
         print(
             f"HTTP -> Postgres sustained:  {n / (done - started):,.0f} events/s "
             f"(stream drained {done - posted_at:.1f} s after the last request)"

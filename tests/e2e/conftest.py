@@ -129,6 +129,31 @@ def start_local_stack(tmp: Path, database: str = E2E_DATABASE, fresh: bool = Tru
     return stack
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still running: the functions' execution
+    environments and the local Kinesis."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and has not exited (an exited orphan nobody reaped yet is a
+    zombie, state Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
+    """Wait for the processes to end; those still running after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while any(running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [p for p in pids if running(p)]
+
+
 def stop_local_stack(stack: LocalStack, timeout: float = 30) -> int:
     stack.process.send_signal(signal.SIGINT)
     try:

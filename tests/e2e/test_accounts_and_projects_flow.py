@@ -7,7 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.conftest import E2E_DATABASE, LocalStack, start_local_stack, stop_local_stack
+from pulse.wiring import WIRING
+from tests.e2e.conftest import (
+    E2E_DATABASE,
+    LocalStack,
+    children,
+    start_local_stack,
+    stop_local_stack,
+    wait_gone,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +86,11 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path) -> None:
     stack = start_local_stack(tmp_path, database=f"{E2E_DATABASE}_stop")
     with stack.client() as client:
         assert client.get("/api/v1/health").status_code == 200
+    # every function's execution environment and the local Kinesis run as its children
+    started = children(stack.process.pid)
+    assert len(started) >= len(WIRING.functions) + 1
     assert stop_local_stack(stack) == 0
+    assert wait_gone(started, timeout=0) == [], "processes outlived Ctrl-C"
     assert "stopped" in "".join(stack.output)
     for url in (stack.http_url, stack.aws_url):
         with pytest.raises(httpx.ConnectError):

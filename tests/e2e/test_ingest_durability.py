@@ -15,7 +15,14 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.conftest import E2E_DATABASE, LocalStack, start_local_stack, stop_local_stack
+from tests.e2e.conftest import (
+    E2E_DATABASE,
+    LocalStack,
+    children,
+    start_local_stack,
+    stop_local_stack,
+    wait_gone,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -132,6 +139,7 @@ def test_a_kill_of_the_runtime_under_load_loses_no_accepted_event(tmp_path: Path
         threads = load.run(clients=8, requests=10_000)
         _wait_until(lambda: len(load.accepted) > 3000, 60)
         # When the whole runtime is killed with SIGKILL in the middle of it
+        started = children(stack.process.pid)
         stack.process.kill()
         stack.process.wait(10)
     finally:
@@ -142,6 +150,8 @@ def test_a_kill_of_the_runtime_under_load_loses_no_accepted_event(tmp_path: Path
         t.join(30)
     accepted = set(load.accepted)
     assert len(accepted) > 3000
+    # (what it started, its functions' environments and the local Kinesis, ends by itself)
+    assert wait_gone(started) == [], "processes outlived the killed runtime"
 
     # Then a restart on the same data delivers what the stream held, and each event once
     restarted = start_local_stack(tmp_path, database=database, fresh=False)

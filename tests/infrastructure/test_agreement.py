@@ -60,6 +60,7 @@ def test_every_template_function_runs_locally_with_the_same_handler_and_limits(
     real: Synthesized,
 ) -> None:
     local = {spec.name: LocalFunction(spec, REGION) for spec in WIRING.functions}
+    runtime = LocalRuntime(LocalConfig())
     assert set(real.functions) == set(local)
     log_groups = real.of_type("AWS::Logs::LogGroup")
     for name, (_, props) in real.functions.items():
@@ -69,6 +70,10 @@ def test_every_template_function_runs_locally_with_the_same_handler_and_limits(
         assert props["FunctionName"] == context.function_name
         assert props["MemorySize"] == context.memory_limit_in_mb
         assert props["Timeout"] == fn.spec.timeout_s
+        # a function AWS runs one at a time has one execution environment locally too
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            assert runtime._concurrency(fn.spec) == reserved
         group = log_groups[props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
         assert group["LogGroupName"] == context.log_group_name
 

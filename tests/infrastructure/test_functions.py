@@ -16,6 +16,7 @@ def test_one_function_per_declared_function_with_its_handler(synth: Synthesized)
         assert props["Timeout"] == fn.timeout_s
         assert props["Runtime"] == f"python{names.PYTHON_VERSION}"
         assert props["Architectures"] == [names.ARCHITECTURE]
+        assert props.get("ReservedConcurrentExecutions") == fn.reserved_concurrency
 
 
 def test_no_other_function_than_the_declared_ones_and_cdk_providers(real: Synthesized) -> None:

@@ -140,6 +140,7 @@ class Functions(Construct):
             environment=environment,
             role=role,
             log_group=log_group,
+            reserved_concurrent_executions=spec.reserved_concurrency,
             **vpc_options,
         )
         acknowledge(
