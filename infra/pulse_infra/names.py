@@ -47,6 +47,21 @@ HTTP_API_BURST_LIMIT = 2000
 WEBSOCKET_RATE_LIMIT = 500
 WEBSOCKET_BURST_LIMIT = 1000
 
+# Hosting: the dashboard's static export and the SDK behind CloudFront (``constructs.hosting``).
+SDK_PATH = "/sdk/tracker.min.js"
+SDK_PREFIX = "sdk/"
+CONFIG_FILE = "config.json"
+# Next.js puts every content-hashed file under _next/static/: a changed file gets a new name.
+HASHED_ASSETS_PATTERN = "_next/static/*"
+# What each kind of object says to browsers and to CloudFront (``Cache-Control`` on the object).
+CACHE_HASHED = "public, max-age=31536000, immutable"  # a year: the name changes with the bytes
+# HTML and config.json: revalidated on every load, so a deploy shows at once (the deploy also
+# invalidates CloudFront's copies).
+CACHE_HTML = "public, max-age=0, must-revalidate"
+# The SDK is loaded on every page view of every tracked site: five minutes of browser and edge
+# cache absorb most loads, and a new SDK reaches every page within five minutes.
+CACHE_SDK = "public, max-age=300"
+
 # Context keys.
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
@@ -57,6 +72,9 @@ OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
 OUTPUT_DATABASE_ENDPOINT = "DatabaseProxyEndpoint"
 OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
 OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"
+OUTPUT_DASHBOARD_URL = "DashboardUrl"
+OUTPUT_SDK_SNIPPET = "SdkSnippet"
+OUTPUT_SITE_BUCKET = "SiteBucketName"
 
 
 def resource_name(name: str) -> str:

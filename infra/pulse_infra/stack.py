@@ -14,6 +14,7 @@ from pulse_infra.bundling import function_code
 from pulse_infra.constructs.cache import Cache
 from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.functions import Functions
+from pulse_infra.constructs.hosting import Hosting
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.migration import Migration
 from pulse_infra.constructs.network import Network
@@ -76,7 +77,10 @@ class PulseStack(Stack):
                 after=[network, database],
             )
 
+        hosting = Hosting(self, "Hosting", http_api=http_api, websocket_api=websocket_api)
+
         self.functions = functions
+        self.hosting = hosting
         self.http_api = http_api
         self.websocket_api = websocket_api
 
@@ -86,6 +90,9 @@ class PulseStack(Stack):
         CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
         CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
         CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
+        CfnOutput(self, names.OUTPUT_DASHBOARD_URL, value=hosting.url)
+        CfnOutput(self, names.OUTPUT_SDK_SNIPPET, value=hosting.sdk_snippet)
+        CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
         for name, stream in streams.streams.items():
             CfnOutput(self, names.stream_output(name), value=stream.stream_name)
         for name, secret in secrets.secrets.items():
