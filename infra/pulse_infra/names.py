@@ -62,7 +62,12 @@ CACHE_HTML = "public, max-age=0, must-revalidate"
 # cache absorb most loads, and a new SDK reaches every page within five minutes.
 CACHE_SDK = "public, max-age=300"
 
+# How functions in the VPC reach the WebSocket API's @connections (``constructs.network``):
+# "ipv6" (egress-only internet gateway, no NAT) or "nat" (one NAT gateway).
+PUSH_EGRESS = "ipv6"
+
 # Context keys.
+CONTEXT_PUSH_EGRESS = "pulse:pushEgress"
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 

@@ -118,6 +118,8 @@ class Functions(Construct):
                 "vpc_subnets": network.subnets_for(spec),
                 "security_groups": [network.functions_sg],
             }
+            if access.needs_internet(spec) and network.ipv6_egress:
+                vpc_options["ipv6_allowed_for_dual_stack"] = True
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
