@@ -66,7 +66,23 @@ CACHE_SDK = "public, max-age=300"
 # "ipv6" (egress-only internet gateway, no NAT) or "nat" (one NAT gateway).
 PUSH_EGRESS = "ipv6"
 
+# Alarm thresholds (``constructs.operations``; each alarm's description gives the reason).
+ALARM_ITERATOR_AGE_MS = 120_000  # 2 minutes behind the stream's newest record, for 5 minutes
+ALARM_ERROR_RATE_PERCENT = 1  # of a function's invocations, for 15 minutes
+ALARM_HTTP_5XX_PERCENT = 1  # of the HTTP API's answers, for 15 minutes
+ALARM_DATABASE_CPU_PERCENT = 80  # average, for 15 minutes
+ALARM_DATABASE_CONNECTIONS = 80  # ~80 % of db.t4g.micro's max_connections (~100)
+
+# The Powertools metrics the functions emit (namespace and service as set in their environment).
+METRICS_NAMESPACE = "Pulse"
+METRICS_SERVICE = "pulse"
+METRIC_EVENTS_ACCEPTED = "EventsAccepted"  # ingest: events put on the stream
+METRIC_EVENTS_REJECTED = "EventsRejected"  # ingest: events refused (invalid, over limits)
+METRIC_EVENTS_WRITTEN = "EventsWritten"  # processor: rows written to Postgres
+METRIC_BATCH_DURATION = "BatchDuration"  # processor: milliseconds per stream batch
+
 # Context keys.
+CONTEXT_ALARM_EMAIL = "pulse:alarmEmail"
 CONTEXT_PUSH_EGRESS = "pulse:pushEgress"
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
@@ -80,6 +96,7 @@ OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"
 OUTPUT_DASHBOARD_URL = "DashboardUrl"
 OUTPUT_SDK_SNIPPET = "SdkSnippet"
 OUTPUT_SITE_BUCKET = "SiteBucketName"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 
 
 def resource_name(name: str) -> str:

@@ -18,6 +18,7 @@ from pulse_infra.constructs.hosting import Hosting
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.migration import Migration
 from pulse_infra.constructs.network import Network
+from pulse_infra.constructs.operations import Operations
 from pulse_infra.constructs.schedules import Schedules
 from pulse_infra.constructs.secrets import Secrets
 from pulse_infra.constructs.stream_triggers import StreamTriggers
@@ -60,7 +61,7 @@ class PulseStack(Stack):
             if wiring.websocket_routes
             else None
         )
-        StreamTriggers(
+        stream_triggers = StreamTriggers(
             self,
             "StreamTriggers",
             wiring=wiring,
@@ -78,9 +79,20 @@ class PulseStack(Stack):
             )
 
         hosting = Hosting(self, "Hosting", http_api=http_api, websocket_api=websocket_api)
+        operations = Operations(
+            self,
+            "Operations",
+            wiring=wiring,
+            functions=functions.functions,
+            streams=streams.streams,
+            failure_queues=stream_triggers.failure_queues,
+            http_api=http_api,
+            database=database,
+        )
 
         self.functions = functions
         self.hosting = hosting
+        self.operations = operations
         self.http_api = http_api
         self.websocket_api = websocket_api
 
@@ -93,6 +105,7 @@ class PulseStack(Stack):
         CfnOutput(self, names.OUTPUT_DASHBOARD_URL, value=hosting.url)
         CfnOutput(self, names.OUTPUT_SDK_SNIPPET, value=hosting.sdk_snippet)
         CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
+        CfnOutput(self, names.OUTPUT_ALARM_TOPIC, value=operations.topic.topic_arn)
         for name, stream in streams.streams.items():
             CfnOutput(self, names.stream_output(name), value=stream.stream_name)
         for name, secret in secrets.secrets.items():

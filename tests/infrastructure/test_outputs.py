@@ -16,6 +16,7 @@ def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
         names.OUTPUT_DASHBOARD_URL,
         names.OUTPUT_SDK_SNIPPET,
         names.OUTPUT_SITE_BUCKET,
+        names.OUTPUT_ALARM_TOPIC,
         *(names.stream_output(s.name) for s in wiring.streams),
         *(names.secret_output(s.name) for s in wiring.secrets),
         *(names.function_output(f.name) for f in wiring.functions),

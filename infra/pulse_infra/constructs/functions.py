@@ -88,8 +88,8 @@ class Functions(Construct):
 
         environment = {
             "PULSE_ENVIRONMENT": "production",
-            "POWERTOOLS_SERVICE_NAME": "pulse",
-            "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
+            "POWERTOOLS_SERVICE_NAME": names.METRICS_SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             # X-Ray from inside the VPC would need another interface endpoint; off until wanted.
             "POWERTOOLS_TRACE_DISABLED": "true",
