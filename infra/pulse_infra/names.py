@@ -81,7 +81,13 @@ METRIC_EVENTS_REJECTED = "EventsRejected"  # ingest: events refused (invalid, ov
 METRIC_EVENTS_WRITTEN = "EventsWritten"  # processor: rows written to Postgres
 METRIC_BATCH_DURATION = "BatchDuration"  # processor: milliseconds per stream batch
 
+# The LocalStack variant (``-c pulse:local=true``): the compose file's Postgres and Redis, by
+# their service names on the compose network (``localstack/compose.yaml``).
+LOCAL_DATABASE_URL = "postgresql://pulse:pulse@postgres:5432/pulse"
+LOCAL_REDIS_URL = "redis://redis:6379/0"
+
 # Context keys.
+CONTEXT_LOCAL = "pulse:local"
 CONTEXT_ALARM_EMAIL = "pulse:alarmEmail"
 CONTEXT_PUSH_EGRESS = "pulse:pushEgress"
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"

@@ -12,6 +12,7 @@ from pulse.wiring import WIRING, Wiring
 from pulse_infra import names
 from pulse_infra.bundling import function_code
 from pulse_infra.constructs.cache import Cache
+from pulse_infra.constructs.compose_stores import ComposeStores, is_local
 from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.functions import Functions
 from pulse_infra.constructs.hosting import Hosting
@@ -40,8 +41,21 @@ class PulseStack(Stack):
         self.wiring = wiring
 
         network = Network(self, "Network", wiring=wiring)
-        database = Database(self, "Database", network=network)
-        cache = Cache(self, "Cache", network=network)
+        # RDS and ElastiCache, or (LocalStack variant) the compose file's Postgres and Redis.
+        self.local = is_local(self)
+        database: Database | None = None
+        cache: Cache | None = None
+        if self.local:
+            compose = ComposeStores(self, "ComposeStores")
+            database_url, database_secret, redis_url = (
+                compose.database_url,
+                compose.database_secret,
+                compose.redis_url,
+            )
+        else:
+            database = Database(self, "Database", network=network)
+            cache = Cache(self, "Cache", network=network)
+            database_url, database_secret, redis_url = database.url, database.secret, cache.url
         streams = Streams(self, "Streams", wiring=wiring)
         secrets = Secrets(self, "Secrets", wiring=wiring)
         functions = Functions(
@@ -50,8 +64,9 @@ class PulseStack(Stack):
             wiring=wiring,
             code=code or function_code(),
             network=network,
-            database=database,
-            cache=cache,
+            database_url=database_url,
+            database_secret=database_secret,
+            redis_url=redis_url,
             secrets=secrets.secrets,
             streams=streams.streams,
         )
@@ -75,7 +90,7 @@ class PulseStack(Stack):
                 "Migration",
                 spec=wiring.function(names.MIGRATE_FUNCTION),
                 function=functions.functions[names.MIGRATE_FUNCTION],
-                after=[network, database],
+                after=[network, *([database] if database is not None else [])],
             )
 
         hosting = Hosting(self, "Hosting", http_api=http_api, websocket_api=websocket_api)
@@ -99,9 +114,10 @@ class PulseStack(Stack):
         CfnOutput(self, names.OUTPUT_HTTP_API_URL, value=http_api.url)
         if websocket_api is not None:
             CfnOutput(self, names.OUTPUT_WEBSOCKET_URL, value=websocket_api.url)
-        CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
-        CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
-        CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
+        if database is not None and cache is not None:
+            CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
+            CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
+            CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
         CfnOutput(self, names.OUTPUT_DASHBOARD_URL, value=hosting.url)
         CfnOutput(self, names.OUTPUT_SDK_SNIPPET, value=hosting.sdk_snippet)
         CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
