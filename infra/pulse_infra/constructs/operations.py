@@ -94,10 +94,10 @@ class Operations(Construct):
 
         # The stream's consumers: how far behind the newest record they read.
         for trigger in wiring.stream_triggers:
-            fn = functions[trigger.function]
+            consumer = functions[trigger.function]
             self._alarm(
                 f"{trigger.function}-{trigger.stream}-iterator-age",
-                fn.metric(
+                consumer.metric(
                     "IteratorAge", statistic="Maximum", period=ONE_MINUTE, label="iterator age"
                 ),
                 threshold=names.ALARM_ITERATOR_AGE_MS,
