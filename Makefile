@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Stops a target at once, with one line, when a tool it needs is missing (scripts/require.sh).
 REQUIRE := $(SHELL) scripts/require.sh
 
-.PHONY: help install up tail synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up tail synth synth-local deploy deploy-local destroy-local rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
 .PHONY: require-python require-pg require-node require-chromium
 
 help:
@@ -15,6 +15,7 @@ help:
 	@echo "make test     set up and run every test suite, with lint and type checks"
 	@echo "make tail PROJECT=<id>  print a project's live events as they arrive (make up running)"
 	@echo "make synth    synthesize the CDK app offline (no bundling); make deploy deploys it"
+	@echo "make deploy-local  deploy the CDK app to LocalStack with cdklocal (Docker, LOCALSTACK_AUTH_TOKEN)"
 	@echo "make rollup   roll up dirty hours now; FROM=… TO=… [PROJECT=…] recomputes a range"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
@@ -93,6 +94,25 @@ synth: require-node install
 
 deploy: require-node install
 	$(CDK) deploy Pulse --no-notices
+
+# The LocalStack route (Docker and a LocalStack auth token): compose Postgres and Redis instead
+# of RDS and ElastiCache (-c pulse:local=true). `make synth-local` proves the variant offline.
+LOCAL_COMPOSE := docker compose -f localstack/compose.yaml
+CDKLOCAL := CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+	npx --yes --package aws-cdk@2 --package aws-cdk-local@3 cdklocal
+
+synth-local: install
+	$(CDK) synth --no-notices -q -c pulse:skipBundling=true -c pulse:local=true
+
+deploy-local: install
+	@test -n "$$LOCALSTACK_AUTH_TOKEN" || { echo "LOCALSTACK_AUTH_TOKEN is not set: API Gateway v2 needs a LocalStack account (docs/local.md)"; exit 2; }
+	$(LOCAL_COMPOSE) up -d --wait
+	$(CDKLOCAL) bootstrap --no-notices -c pulse:local=true
+	$(CDKLOCAL) deploy Pulse --no-notices --require-approval never -c pulse:local=true
+
+destroy-local:
+	$(CDKLOCAL) destroy Pulse --no-notices --force -c pulse:local=true
+	$(LOCAL_COMPOSE) down -v
 
 rollup: install
 	$(PY) -m localcloud rollup $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(PROJECT),--project $(PROJECT))

@@ -39,5 +39,6 @@ def in_vpc(fn: Function) -> bool:
 def needs_internet(fn: Function) -> bool:
     """Functions in the VPC that must reach a public endpoint no interface endpoint serves: the
     @connections API of a (public) WebSocket API cannot be called through an ``execute-api``
-    VPC endpoint (that serves private REST APIs only), so pushing to clients needs a NAT."""
+    VPC endpoint (that serves private REST APIs only), so pushing to clients needs a way out of
+    the VPC: IPv6 through an egress-only internet gateway, or a NAT (``constructs.network``)."""
     return in_vpc(fn) and fn.pushes_to_connections

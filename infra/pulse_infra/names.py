@@ -47,7 +47,49 @@ HTTP_API_BURST_LIMIT = 2000
 WEBSOCKET_RATE_LIMIT = 500
 WEBSOCKET_BURST_LIMIT = 1000
 
+# Hosting: the dashboard's static export and the SDK behind CloudFront (``constructs.hosting``).
+SDK_PATH = "/sdk/tracker.min.js"
+SDK_PREFIX = "sdk/"
+CONFIG_FILE = "config.json"
+# Next.js puts every content-hashed file under _next/static/: a changed file gets a new name.
+HASHED_ASSETS_PATTERN = "_next/static/*"
+# What each kind of object says to browsers and to CloudFront (``Cache-Control`` on the object).
+CACHE_HASHED = "public, max-age=31536000, immutable"  # a year: the name changes with the bytes
+# HTML and config.json: revalidated on every load, so a deploy shows at once (the deploy also
+# invalidates CloudFront's copies).
+CACHE_HTML = "public, max-age=0, must-revalidate"
+# The SDK is loaded on every page view of every tracked site: five minutes of browser and edge
+# cache absorb most loads, and a new SDK reaches every page within five minutes.
+CACHE_SDK = "public, max-age=300"
+
+# How functions in the VPC reach the WebSocket API's @connections (``constructs.network``):
+# "ipv6" (egress-only internet gateway, no NAT) or "nat" (one NAT gateway).
+PUSH_EGRESS = "ipv6"
+
+# Alarm thresholds (``constructs.operations``; each alarm's description gives the reason).
+ALARM_ITERATOR_AGE_MS = 120_000  # 2 minutes behind the stream's newest record, for 5 minutes
+ALARM_ERROR_RATE_PERCENT = 1  # of a function's invocations, for 15 minutes
+ALARM_HTTP_5XX_PERCENT = 1  # of the HTTP API's answers, for 15 minutes
+ALARM_DATABASE_CPU_PERCENT = 80  # average, for 15 minutes
+ALARM_DATABASE_CONNECTIONS = 80  # ~80 % of db.t4g.micro's max_connections (~100)
+
+# The Powertools metrics the functions emit (namespace and service as set in their environment).
+METRICS_NAMESPACE = "Pulse"
+METRICS_SERVICE = "pulse"
+METRIC_EVENTS_ACCEPTED = "EventsAccepted"  # ingest: events put on the stream
+METRIC_EVENTS_REJECTED = "EventsRejected"  # ingest: events refused (invalid, over limits)
+METRIC_EVENTS_WRITTEN = "EventsWritten"  # processor: rows written to Postgres
+METRIC_BATCH_DURATION = "BatchDuration"  # processor: milliseconds per stream batch
+
+# The LocalStack variant (``-c pulse:local=true``): the compose file's Postgres and Redis, by
+# their service names on the compose network (``localstack/compose.yaml``).
+LOCAL_DATABASE_URL = "postgresql://pulse:pulse@postgres:5432/pulse"
+LOCAL_REDIS_URL = "redis://redis:6379/0"
+
 # Context keys.
+CONTEXT_LOCAL = "pulse:local"
+CONTEXT_ALARM_EMAIL = "pulse:alarmEmail"
+CONTEXT_PUSH_EGRESS = "pulse:pushEgress"
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
@@ -57,6 +99,10 @@ OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
 OUTPUT_DATABASE_ENDPOINT = "DatabaseProxyEndpoint"
 OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
 OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"
+OUTPUT_DASHBOARD_URL = "DashboardUrl"
+OUTPUT_SDK_SNIPPET = "SdkSnippet"
+OUTPUT_SITE_BUCKET = "SiteBucketName"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 
 
 def resource_name(name: str) -> str:

@@ -12,11 +12,14 @@ from pulse.wiring import WIRING, Wiring
 from pulse_infra import names
 from pulse_infra.bundling import function_code
 from pulse_infra.constructs.cache import Cache
+from pulse_infra.constructs.compose_stores import ComposeStores, is_local
 from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.functions import Functions
+from pulse_infra.constructs.hosting import Hosting
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.migration import Migration
 from pulse_infra.constructs.network import Network
+from pulse_infra.constructs.operations import Operations
 from pulse_infra.constructs.schedules import Schedules
 from pulse_infra.constructs.secrets import Secrets
 from pulse_infra.constructs.stream_triggers import StreamTriggers
@@ -38,8 +41,21 @@ class PulseStack(Stack):
         self.wiring = wiring
 
         network = Network(self, "Network", wiring=wiring)
-        database = Database(self, "Database", network=network)
-        cache = Cache(self, "Cache", network=network)
+        # RDS and ElastiCache, or (LocalStack variant) the compose file's Postgres and Redis.
+        self.local = is_local(self)
+        database: Database | None = None
+        cache: Cache | None = None
+        if self.local:
+            compose = ComposeStores(self, "ComposeStores")
+            database_url, database_secret, redis_url = (
+                compose.database_url,
+                compose.database_secret,
+                compose.redis_url,
+            )
+        else:
+            database = Database(self, "Database", network=network)
+            cache = Cache(self, "Cache", network=network)
+            database_url, database_secret, redis_url = database.url, database.secret, cache.url
         streams = Streams(self, "Streams", wiring=wiring)
         secrets = Secrets(self, "Secrets", wiring=wiring)
         functions = Functions(
@@ -48,8 +64,9 @@ class PulseStack(Stack):
             wiring=wiring,
             code=code or function_code(),
             network=network,
-            database=database,
-            cache=cache,
+            database_url=database_url,
+            database_secret=database_secret,
+            redis_url=redis_url,
             secrets=secrets.secrets,
             streams=streams.streams,
         )
@@ -59,7 +76,7 @@ class PulseStack(Stack):
             if wiring.websocket_routes
             else None
         )
-        StreamTriggers(
+        stream_triggers = StreamTriggers(
             self,
             "StreamTriggers",
             wiring=wiring,
@@ -73,19 +90,38 @@ class PulseStack(Stack):
                 "Migration",
                 spec=wiring.function(names.MIGRATE_FUNCTION),
                 function=functions.functions[names.MIGRATE_FUNCTION],
-                after=[network, database],
+                after=[network, *([database] if database is not None else [])],
             )
 
+        hosting = Hosting(self, "Hosting", http_api=http_api, websocket_api=websocket_api)
+        operations = Operations(
+            self,
+            "Operations",
+            wiring=wiring,
+            functions=functions.functions,
+            streams=streams.streams,
+            failure_queues=stream_triggers.failure_queues,
+            http_api=http_api,
+            database=database,
+        )
+
         self.functions = functions
+        self.hosting = hosting
+        self.operations = operations
         self.http_api = http_api
         self.websocket_api = websocket_api
 
         CfnOutput(self, names.OUTPUT_HTTP_API_URL, value=http_api.url)
         if websocket_api is not None:
             CfnOutput(self, names.OUTPUT_WEBSOCKET_URL, value=websocket_api.url)
-        CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
-        CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
-        CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
+        if database is not None and cache is not None:
+            CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
+            CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
+            CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
+        CfnOutput(self, names.OUTPUT_DASHBOARD_URL, value=hosting.url)
+        CfnOutput(self, names.OUTPUT_SDK_SNIPPET, value=hosting.sdk_snippet)
+        CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
+        CfnOutput(self, names.OUTPUT_ALARM_TOPIC, value=operations.topic.topic_arn)
         for name, stream in streams.streams.items():
             CfnOutput(self, names.stream_output(name), value=stream.stream_name)
         for name, secret in secrets.secrets.items():

@@ -1,10 +1,11 @@
 """One synthesized template per wiring for the whole session (a synth costs seconds).
 
 ``real``: the app exactly as ``cdk synth`` builds it from ``WIRING`` (cdk.json's context, cdk-nag
-on), minus bundling. ``sample``: the same app from a wiring with what ``WIRING`` does not declare
-yet (schedules, a second trigger with non-default settings, a function outside the VPC, a
-WebSocket route selected by a message's action), so that every generic path is exercised whatever
-``WIRING`` holds today.
+on), minus bundling. ``local``: the same app as ``make deploy-local`` builds it for LocalStack
+(compose Postgres and Redis instead of RDS and ElastiCache). ``sample``: the same app from a
+wiring with what ``WIRING`` does not declare yet (schedules, a second trigger with non-default
+settings, a function outside the VPC, a WebSocket route selected by a message's action), so that
+every generic path is exercised whatever ``WIRING`` holds today.
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def real() -> Synthesized:
 @pytest.fixture(scope="session")
 def sample() -> Synthesized:
     app, stack = build_app({**cdk_json_context(), **OFFLINE}, wiring=sample_wiring())
+    return synthesize(app, stack)
+
+
+@pytest.fixture(scope="session")
+def local() -> Synthesized:
+    """The LocalStack variant (``-c pulse:local=true``) of the real app."""
+    app, stack = build_app({**cdk_json_context(), **OFFLINE, names.CONTEXT_LOCAL: True})
     return synthesize(app, stack)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+import pytest
 from aws_cdk.assertions import Template
 
-from pulse.wiring import WIRING
+from pulse.wiring import WIRING, Wiring
 from pulse_infra import access, names
 from pulse_infra.app import build_app, cdk_json_context
 from tests.infrastructure.conftest import OFFLINE
@@ -42,24 +44,86 @@ def subnet_group(synth: Synthesized, subnet_id: str) -> str:
     return next(t["Value"] for t in tags if t["Key"] == "aws-cdk:subnet-name")
 
 
-def test_data_stay_isolated_and_only_pushing_functions_get_a_nat(real: Synthesized) -> None:
-    # One NAT (one AZ), for the functions that must reach the public @connections API
+def routes_of(synth: Synthesized, group: str) -> list[dict[str, Any]]:
+    """The routes of the route tables of a subnet group's subnets."""
+    tables = {
+        ref_id(a["Properties"]["RouteTableId"])
+        for a in synth.of_type("AWS::EC2::SubnetRouteTableAssociation").values()
+        if subnet_group(synth, ref_id(a["Properties"]["SubnetId"])) == group
+    }
+    return [
+        r["Properties"]
+        for r in synth.of_type("AWS::EC2::Route").values()
+        if ref_id(r["Properties"]["RouteTableId"]) in tables
+    ]
+
+
+def test_no_nat_gateway_pushes_leave_over_ipv6_only(real: Synthesized) -> None:
+    # Given functions in the VPC that push to the public @connections API
     assert any(access.needs_internet(fn) for fn in real.wiring.functions)
-    real.template.resource_count_is("AWS::EC2::NatGateway", 1)
+    # Then there is no NAT gateway and no public subnet; an egress-only gateway is the way out
+    real.template.resource_count_is("AWS::EC2::NatGateway", 0)
+    real.template.resource_count_is("AWS::EC2::EgressOnlyInternetGateway", 1)
+    (eigw,) = real.of_type("AWS::EC2::EgressOnlyInternetGateway")
     for subnet in real.of_type("AWS::EC2::Subnet").values():
         assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+    groups = {subnet_group(real, s) for s in real.of_type("AWS::EC2::Subnet")}
+    assert groups == {"private", "egress"}
+    # The egress subnets route ::/0 to the egress-only gateway, and nothing else out
+    egress_routes = routes_of(real, "egress")
+    assert egress_routes and all(
+        r
+        == {
+            "DestinationIpv6CidrBlock": "::/0",
+            "EgressOnlyInternetGatewayId": {"Ref": eigw},
+            "RouteTableId": r["RouteTableId"],
+        }
+        for r in egress_routes
+    ), egress_routes
+    assert routes_of(real, "private") == []
+    # Only the pushing functions run there, with outbound IPv6 allowed
     for fn in real.wiring.functions:
         props = real.functions[fn.name][1]
         if not access.in_vpc(fn):
             continue
         groups = {subnet_group(real, ref_id(s)) for s in props["VpcConfig"]["SubnetIds"]}
         assert groups == ({"egress"} if access.needs_internet(fn) else {"private"}), fn.name
+        allowed = props["VpcConfig"].get("Ipv6AllowedForDualStack", False)
+        assert allowed is access.needs_internet(fn), fn.name
+    # Their security group lets IPv6 out, and the WebSocket API answers over IPv6
+    egress_rules = real.resources[functions_group(real)]["Properties"]["SecurityGroupEgress"]
+    assert any(rule.get("CidrIpv6") == "::/0" for rule in egress_rules)
+    (ws_api,) = real.apis_of_protocol("WEBSOCKET")
+    assert real.resources[ws_api]["Properties"]["IpAddressType"] == "dualstack"
     # Postgres and Redis sit in the isolated subnets only
     (db_subnets,) = real.of_type("AWS::RDS::DBSubnetGroup").values()
     (cache_subnets,) = real.of_type("AWS::ElastiCache::SubnetGroup").values()
     for group in (db_subnets, cache_subnets):
         ids = group["Properties"].get("SubnetIds")
         assert {subnet_group(real, ref_id(s)) for s in ids} == {"private"}
+
+
+def test_the_nat_route_remains_a_context_switch_away() -> None:
+    # Given the app with -c pulse:pushEgress=nat (one pushing function keeps the synth small)
+    wiring = Wiring(
+        functions=(WIRING.function("processor"),), http_routes=(), streams=WIRING.streams
+    )
+    context = {**cdk_json_context(), **OFFLINE, names.CONTEXT_PUSH_EGRESS: "nat"}
+    _, stack = build_app(context, wiring=wiring)
+    template = Template.from_stack(stack)
+    # Then one NAT gateway (one AZ) serves the egress subnets, over IPv4, without IPv6
+    template.resource_count_is("AWS::EC2::NatGateway", 1)
+    template.resource_count_is("AWS::EC2::EgressOnlyInternetGateway", 0)
+    (fn,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"FunctionName": "pulse-processor"}}
+    ).values()
+    assert "Ipv6AllowedForDualStack" not in fn["Properties"]["VpcConfig"]
+
+
+def test_an_unknown_push_egress_is_refused() -> None:
+    context = {**cdk_json_context(), **OFFLINE, names.CONTEXT_PUSH_EGRESS: "carrier-pigeon"}
+    with pytest.raises(ValueError, match="pushEgress"):
+        build_app(context, wiring=Wiring((WIRING.function("processor"),), ()))
 
 
 def test_no_nat_and_no_internet_gateway_when_no_function_needs_them() -> None:
@@ -73,6 +137,7 @@ def test_no_nat_and_no_internet_gateway_when_no_function_needs_them() -> None:
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::EC2::NatGateway", 0)
     template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    template.resource_count_is("AWS::EC2::EgressOnlyInternetGateway", 0)
 
 
 def test_vpc_endpoints_for_the_apis_the_functions_call(synth: Synthesized) -> None:

@@ -13,6 +13,10 @@ def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
         names.OUTPUT_DATABASE_ENDPOINT,
         names.OUTPUT_DATABASE_SECRET_ARN,
         names.OUTPUT_REDIS_ENDPOINT,
+        names.OUTPUT_DASHBOARD_URL,
+        names.OUTPUT_SDK_SNIPPET,
+        names.OUTPUT_SITE_BUCKET,
+        names.OUTPUT_ALARM_TOPIC,
         *(names.stream_output(s.name) for s in wiring.streams),
         *(names.secret_output(s.name) for s in wiring.secrets),
         *(names.function_output(f.name) for f in wiring.functions),
@@ -28,6 +32,8 @@ def test_the_real_outputs_include_the_ones_documented(real: Synthesized) -> None
         "EventsStreamName",
         "JwtSecretArn",
         "MigrateFunctionName",
+        "DashboardUrl",
+        "SdkSnippet",
     ):
         assert name in real.outputs, name
 

@@ -20,8 +20,6 @@ from constructs import Construct
 
 from pulse.wiring import Function, Wiring
 from pulse_infra import access, names
-from pulse_infra.constructs.cache import Cache
-from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.network import Network
 from pulse_infra.nag import acknowledge
 
@@ -41,16 +39,22 @@ class Functions(Construct):
         wiring: Wiring,
         code: lambda_.Code,
         network: Network,
-        database: Database,
-        cache: Cache,
+        database_url: str,
+        database_secret: secretsmanager.ISecret | None,
+        redis_url: str,
         secrets: dict[str, secretsmanager.Secret],
         streams: dict[str, kinesis.Stream],
     ) -> None:
+        """``database_secret``: the secret holding the password of ``database_url``'s user
+        (RDS); ``None`` when the URL carries it (the LocalStack variant's compose Postgres)."""
         super().__init__(scope, construct_id)
+        self._database_url = database_url
+        self._database_secret = database_secret
+        self._redis_url = redis_url
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         for spec in wiring.functions:
-            self._add(spec, wiring, code, network, database, cache, secrets, streams)
+            self._add(spec, wiring, code, network, secrets, streams)
 
     def _add(
         self,
@@ -58,8 +62,6 @@ class Functions(Construct):
         wiring: Wiring,
         code: lambda_.Code,
         network: Network,
-        database: Database,
-        cache: Cache,
         secrets: dict[str, secretsmanager.Secret],
         streams: dict[str, kinesis.Stream],
     ) -> None:
@@ -88,18 +90,19 @@ class Functions(Construct):
 
         environment = {
             "PULSE_ENVIRONMENT": "production",
-            "POWERTOOLS_SERVICE_NAME": "pulse",
-            "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
+            "POWERTOOLS_SERVICE_NAME": names.METRICS_SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             # X-Ray from inside the VPC would need another interface endpoint; off until wanted.
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
         if spec.needs_database:
-            environment["PULSE_DATABASE_URL"] = database.url
-            environment["PULSE_DATABASE_SECRET_ARN"] = database.secret.secret_arn
-            database.secret.grant_read(role)
+            environment["PULSE_DATABASE_URL"] = self._database_url
+            if self._database_secret is not None:
+                environment["PULSE_DATABASE_SECRET_ARN"] = self._database_secret.secret_arn
+                self._database_secret.grant_read(role)
         if spec.needs_redis:
-            environment["PULSE_REDIS_URL"] = cache.url
+            environment["PULSE_REDIS_URL"] = self._redis_url
         settings = {declared.name: declared.setting for declared in wiring.secrets}
         for secret_name in access.secrets_read_by(wiring, spec):
             environment[settings[secret_name]] = secrets[secret_name].secret_arn
@@ -118,6 +121,8 @@ class Functions(Construct):
                 "vpc_subnets": network.subnets_for(spec),
                 "security_groups": [network.functions_sg],
             }
+            if access.needs_internet(spec) and network.ipv6_egress:
+                vpc_options["ipv6_allowed_for_dual_stack"] = True
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",

@@ -1,14 +1,25 @@
 """The VPC: two AZs of isolated private subnets, and only the VPC endpoints the functions need to
-reach AWS APIs from inside it; a NAT gateway only when a function in the VPC must reach a public
-endpoint that no VPC endpoint serves (``access.needs_internet``: pushing to WebSocket clients).
+reach AWS APIs from inside it. No NAT gateway by default.
 
-Cost trap avoided: a NAT gateway costs ~$32/month per AZ plus $0.045/GB before any traffic.
+Cost trap avoided: a NAT gateway costs ~$32.85/month per AZ plus $0.045/GB before any traffic.
 Functions in the VPC reach AWS services through interface endpoints instead (Secrets Manager
 always; Kinesis once a stream is declared), ~$7.30/month per endpoint per AZ. Functions that need
-neither Postgres nor Redis run outside the VPC and need no endpoint at all. When some function
-needs the internet (the @connections API), one NAT gateway (one AZ, ~$32/month) serves a third
-subnet group, "egress", where only those functions run; Postgres, Redis and every other function
-stay in the isolated subnets.
+neither Postgres nor Redis run outside the VPC and need no endpoint at all.
+
+The one public endpoint a function in the VPC must reach is the ``@connections`` API of the
+WebSocket API (``access.needs_internet``: pushing to clients), which no VPC endpoint serves. How
+they reach it is ``names.CONTEXT_PUSH_EGRESS`` (``-c pulse:pushEgress=...``):
+
+- ``ipv6`` (default): the VPC is dual-stack; the pushing functions run in an "egress" subnet
+  group whose only way out is ``::/0`` through an egress-only internet gateway (no hourly charge,
+  no per-GB processing charge, nothing can connect in), with outbound IPv6 allowed
+  (``Ipv6AllowedForDualStack``); the WebSocket API is dual-stack, so its ``@connections`` host
+  answers over IPv6. No NAT gateway, no public subnet.
+- ``nat``: the earlier design, one NAT gateway (one AZ, ~$32.85/month + $0.045/GB) in a public
+  subnet serving the "egress" subnet group over IPv4; for regions or accounts where the IPv6
+  route is not wanted.
+
+Postgres, Redis and every other function stay in the isolated subnets either way.
 """
 
 from __future__ import annotations
@@ -21,18 +32,41 @@ from constructs import Construct
 from pulse.wiring import Function, Wiring
 from pulse_infra import access, names
 
+PUSH_EGRESS_MODES = ("ipv6", "nat")
+
+
+def push_egress(scope: Construct) -> str:
+    """How functions in the VPC reach ``@connections``: context ``pulse:pushEgress``."""
+    mode = str(scope.node.try_get_context(names.CONTEXT_PUSH_EGRESS) or names.PUSH_EGRESS)
+    if mode not in PUSH_EGRESS_MODES:
+        raise ValueError(
+            f"{names.CONTEXT_PUSH_EGRESS}={mode!r}: expected one of {PUSH_EGRESS_MODES}"
+        )
+    return mode
+
 
 class Network(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, wiring: Wiring) -> None:
         super().__init__(scope, construct_id)
 
         egress = any(access.needs_internet(fn) for fn in wiring.functions)
+        self.push_egress = push_egress(self)
+        self.ipv6_egress = egress and self.push_egress == "ipv6"
+        nat = egress and self.push_egress == "nat"
         subnets = [
             ec2.SubnetConfiguration(
                 name="private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
             )
         ]
-        if egress:
+        if self.ipv6_egress:
+            # Routes ::/0 to an egress-only internet gateway (cdk.json's
+            # requirePrivateSubnetsForEgressOnlyInternetGateway), and nothing else out.
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name="egress", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                )
+            )
+        if nat:
             subnets += [
                 ec2.SubnetConfiguration(
                     name="public",
@@ -48,8 +82,9 @@ class Network(Construct):
             self,
             "Vpc",
             max_azs=2,
-            nat_gateways=1 if egress else 0,
+            nat_gateways=1 if nat else 0,
             subnet_configuration=subnets,
+            ip_protocol=ec2.IpProtocol.DUAL_STACK if self.ipv6_egress else ec2.IpProtocol.IPV4_ONLY,
         )
         self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.egress_subnets = (
@@ -77,6 +112,8 @@ class Network(Construct):
             vpc=self.vpc,
             description="Pulse functions in the VPC",
             allow_all_outbound=True,
+            # Only the egress subnets route IPv6 anywhere (to the egress-only gateway).
+            allow_all_ipv6_outbound=self.ipv6_egress,
         )
 
         endpoint_sg = ec2.SecurityGroup(

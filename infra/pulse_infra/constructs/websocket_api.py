@@ -55,6 +55,9 @@ class WebSocketApi(Construct):
             api_name=names.resource_name("ws"),
             description="Pulse WebSocket API: live events for the dashboard",
             route_selection_expression=WEBSOCKET_ROUTE_SELECTION,
+            # Reachable over IPv6 too: the functions in the VPC push to @connections over IPv6
+            # (``constructs.network``), and dual-stack browsers connect over either.
+            ip_address_type=apigwv2.IpAddressType.DUAL_STACK,
         )
         # One integration per function, shared by all its routes.
         targets: dict[str, integrations.WebSocketLambdaIntegration] = {}
