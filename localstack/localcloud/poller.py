@@ -156,7 +156,12 @@ class ShardConsumer:
             lowest = min(int(s) for s in failed)
             batch = [r for r in batch if int(r["SequenceNumber"]) >= lowest]
             if attempts_left <= 0:
-                self.mapping.send_to_failure_destination(self.shard_id, batch)
+                # Only what the last invocation reported failed (an identifier that is not in
+                # the batch fails all of it, as in Lambda).
+                reported = set(failed)
+                self.mapping.send_to_failure_destination(
+                    self.shard_id, [r for r in batch if r["SequenceNumber"] in reported] or batch
+                )
                 return
             attempts_left -= 1
             stop.wait(RETRY_BACKOFF_S)
@@ -198,8 +203,10 @@ class StreamPoller:
         for consumer in self.consumers:
             consumer.join(10)
 
-    def send_to_failure_destination(self, shard_id: str, batch: list[dict[str, Any]]) -> None:
-        """What Lambda sends an on-failure destination: where the batch was, not its data."""
+    def send_to_failure_destination(self, shard_id: str, failed: list[dict[str, Any]]) -> None:
+        """What Lambda sends an on-failure destination (where the records were, not their data),
+        for the records the last invocation reported failed; locally, ``failedRecords`` adds
+        each one's sequence number, partition key and data (base64), so that none is lost."""
         self.failed_batches += 1
         info = {
             "requestContext": {
@@ -208,14 +215,22 @@ class StreamPoller:
             },
             "KinesisBatchInfo": {
                 "shardId": shard_id,
-                "startSequenceNumber": batch[0]["SequenceNumber"],
-                "endSequenceNumber": batch[-1]["SequenceNumber"],
-                "batchSize": len(batch),
+                "startSequenceNumber": failed[0]["SequenceNumber"],
+                "endSequenceNumber": failed[-1]["SequenceNumber"],
+                "batchSize": len(failed),
                 "streamArn": self.stream_arn,
             },
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        log.error("shard %s: batch sent to the on-failure destination: %s", shard_id, info)
+        log.error("shard %s: records sent to the on-failure destination: %s", shard_id, info)
+        info["failedRecords"] = [
+            {
+                "sequenceNumber": r["SequenceNumber"],
+                "partitionKey": r["PartitionKey"],
+                "data": base64.b64encode(r["Data"]).decode(),
+            }
+            for r in failed
+        ]
         self.failure_log.parent.mkdir(parents=True, exist_ok=True)
         with self.failure_log.open("a") as fh:
             fh.write(json.dumps(info) + "\n")

@@ -152,10 +152,62 @@ def test_exhausted_retries_go_to_the_failure_destination_and_the_shard_moves_on(
         _wait(lambda: any("later" in _payloads(b) for b in rec.batches))
         assert len(rec.batches) == 1 + 2 + 1  # first try, two retries, then the next batch
         [info] = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
-        assert info["KinesisBatchInfo"]["batchSize"] == 2
+        assert info["KinesisBatchInfo"]["batchSize"] == 1  # "ok2" was processed fine
         assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
     finally:
         poller.stop()
+
+
+def test_only_the_records_reported_failed_reach_the_failure_file_with_their_data(
+    aws, tmp_path
+) -> None:
+    import base64
+
+    # Given a batch where the function keeps reporting two records failed, the others fine
+    rec = Recorder()
+    rec.fail_item = {"poison-1": 99, "poison-2": 99}
+    poller, kinesis = _start(
+        aws,
+        tmp_path,
+        "s-failed-records",
+        rec,
+        batch_size=10,
+        max_batching_window_s=0.2,
+        maximum_retry_attempts=1,
+    )
+    try:
+        kinesis.put_records(
+            StreamName="s-failed-records",
+            Records=[
+                {"Data": payload.encode(), "PartitionKey": f"pk-{payload}"}
+                for payload in ["ok1", "poison-1", "ok2", "poison-2", "ok3"]
+            ],
+        )
+        # When the retries are exhausted
+        _wait(lambda: poller.failed_batches == 1)
+        _put(kinesis, "s-failed-records", ["later"])
+        _wait(lambda: any("later" in _payloads(b) for b in rec.batches))
+    finally:
+        poller.stop()
+
+    # Then the failure file lists those two, each with what it takes to replay it
+    [info] = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
+    sequence = {p: r["kinesis"]["sequenceNumber"] for r in rec.batches[0] for p in _payloads([r])}
+    assert info["failedRecords"] == [
+        {
+            "sequenceNumber": sequence[payload],
+            "partitionKey": f"pk-{payload}",
+            "data": base64.b64encode(payload.encode()).decode(),
+        }
+        for payload in ["poison-1", "poison-2"]
+    ]
+    assert info["KinesisBatchInfo"]["batchSize"] == 2
+    assert info["KinesisBatchInfo"]["startSequenceNumber"] == sequence["poison-1"]
+    assert info["KinesisBatchInfo"]["endSequenceNumber"] == sequence["poison-2"]
+    # and the shard went on past the batch: the records after it came once, the retried ones
+    # only as long as the retries lasted
+    delivered = [p for b in rec.batches for p in _payloads(b)]
+    assert delivered.count("later") == 1 and delivered.count("ok3") == 2
 
 
 def test_a_function_error_bisects_the_batch(aws, tmp_path) -> None:
