@@ -103,14 +103,17 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             "failed_records": len(failures),
         },
     )
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in _in_order(failures, records)]}
+
+
+def _in_order(failures: list[str], records: list[dict[str, Any]]) -> list[str]:
+    """The failed sequence numbers in the batch's order (records refused while writing come
+    after the malformed ones in ``failures``)."""
+    if len(failures) < 2:
+        return failures
     failed = set(failures)
-    ordered = [seq for seq in _sequence_numbers(records) if seq in failed]
-    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in ordered]}
-
-
-def _sequence_numbers(records: list[dict[str, Any]]) -> Iterator[str]:
-    for raw in records:
-        yield str((raw.get("kinesis") or {}).get("sequenceNumber", ""))
+    numbers = (str((raw.get("kinesis") or {}).get("sequenceNumber", "")) for raw in records)
+    return [seq for seq in numbers if seq in failed]
 
 
 def _write_isolating(
@@ -125,11 +128,14 @@ def _write_isolating(
     record takes about 2·log2(n) writes.
     """
     written: list[EventRow] = []
-    refused: list[DecodedRecord] = []
     unwritten: list[DecodedRecord] = []
-    # The batch was refused as a whole: its halves come first (a batch of one is the culprit).
-    pending = _halves(records) if len(records) > 1 else []
-    refused.extend(records if len(records) == 1 else [])
+    refused: list[DecodedRecord] = []
+    pending: list[list[DecodedRecord]] = []
+    # The batch was refused as a whole: a batch of one record is that record, else its halves.
+    if len(records) == 1:
+        refused.extend(records)
+    else:
+        pending.extend(_halves(records))
     while pending:
         part = pending.pop(0)
         try:
