@@ -208,7 +208,7 @@ class StreamPoller:
         for the records the last invocation reported failed; locally, ``failedRecords`` adds
         each one's sequence number, partition key and data (base64), so that none is lost."""
         self.failed_batches += 1
-        info = {
+        info: dict[str, Any] = {
             "requestContext": {
                 "condition": "RetryAttemptsExhausted",
                 "functionArn": self.function.context().invoked_function_arn,
