@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -137,6 +138,8 @@ NUMBERS = [
     ("1e400", None, "out of range"),
     ("-1E+400", None, "out of range"),
     ("1" + "0" * 400, None, "beyond 64 bits"),
+    ("9" * 309, None, "beyond 64 bits"),  # as many digits as the largest double, yet beyond it
+    ("1" + "0" * 308, 1e308, ""),
     ("1e-400", None, "out of range"),
     ("0." + "0" * 400 + "1", None, "out of range"),
     ("0e-400", 0.0, ""),
@@ -276,3 +279,40 @@ def test_a_body_without_any_of_this_takes_no_detour(monkeypatch) -> None:
         sent_at=(NOW - timedelta(seconds=1)).isoformat(),
     )
     assert len(batch.events) == 3 and batch.rejected == []
+
+
+def _random_literal(rnd: random.Random) -> str:
+    """A JSON number with the digit counts and exponents where doubles and 64 bits end."""
+    digits = rnd.choice([1, 2, 15, 17, 18, 19, 20, 21, 25, 309, 310])
+    literal = rnd.choice(["", "-"]) + str(rnd.randint(1, 9))
+    literal += "".join(rnd.choice("0123456789") for _ in range(digits - 1))
+    if rnd.random() < 0.4:
+        literal += "." + "".join(rnd.choice("0000000001") for _ in range(rnd.choice([1, 19, 330])))
+    if rnd.random() < 0.5:
+        exponent = rnd.choice([0, 9, 99, 100, 290, 307, 308, 309, 323, 324, 325, 400])
+        literal += rnd.choice("eE") + rnd.choice(["", "+", "-"]) + str(exponent)
+    return literal
+
+
+def test_random_numbers_are_stored_as_sent_or_refused_never_changed() -> None:
+    # The look at the raw bytes decides which bodies get the careful parse: a number it let
+    # through to orjson unchecked, and that orjson changed, would show here.
+    rnd = random.Random(10)
+    for _ in range(3000):
+        literal = _random_literal(rnd)
+        batch = parse(
+            raw=('{"events":[{"event":"x","properties":{"n":' + literal + "}}]}").encode()
+        )
+        exact, is_int = Decimal(literal), not any(c in literal for c in ".eE")
+        nearest = float(exact)  # (inf beyond a double)
+        if batch.rejected:  # only for a number that would be stored as another
+            if is_int:
+                assert not -(2**63) <= exact < 2**64 and Decimal(repr(nearest)) != exact, literal
+            else:
+                assert nearest in (float("inf"), float("-inf")) or (nearest == 0 != exact), literal
+            continue
+        value = batch.events[0].properties["n"]
+        if is_int:  # the very integer, in the text orjson writes
+            assert Decimal(orjson.dumps(value).decode()) == exact, literal
+        else:  # the nearest double, finite, and zero only for zero
+            assert value == nearest and (value != 0 or exact == 0), literal

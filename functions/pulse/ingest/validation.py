@@ -37,7 +37,7 @@ _LONG_DIGITS = b"0" * 19
 _TINY_EXPONENT = re.compile(rb"0e-000+[,}\] \t\r\n]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson reads as an integer
-_DOUBLE_MAX_DIGITS = 309  # an integer with more digits is beyond a double's range
+_DOUBLE_MAX_DIGITS = 309  # an integer with more digits is beyond a double's range (1.8e308)
 # orjson writes 254 levels of objects and lists at most, and the stream record holds properties
 # three levels down (record, event list, event): properties itself and 250 levels inside it.
 MAX_PROPERTIES_NESTING = 250
@@ -62,9 +62,13 @@ def _int_literal(literal: str) -> int | float | _Unkept:
             return value
         from decimal import Decimal  # (rare: not worth its import at cold start)
 
-        as_double = float(value)
-        if Decimal(repr(as_double)) == value:  # what orjson writes back is this very number
-            return as_double  # (1e20 written out; 2**64 as JavaScript writes it)
+        try:
+            as_double = float(value)
+        except OverflowError:  # 309 digits, yet beyond a double's range
+            pass
+        else:
+            if Decimal(repr(as_double)) == value:  # what orjson writes back is this number
+                return as_double  # (1e20 written out; 2**64 as JavaScript writes it)
     shown = literal if len(literal) <= 24 else literal[:20] + "…"
     return _Unkept(
         f"is an integer beyond 64 bits ({shown}) that would be rounded; send it as a string"
