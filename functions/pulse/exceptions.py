@@ -66,5 +66,13 @@ class DataLayerError(PulseError):
     code = "data_error"
 
 
+class RefusedDataError(DataLayerError):
+    """The database refused what was written (a value a column cannot hold, a broken
+    constraint, a row over a size limit): the same rows fail the same way every time, unlike a
+    lost connection or a timeout."""
+
+    code = "refused_data"
+
+
 class ConfigurationError(PulseError):
     code = "configuration"

@@ -183,7 +183,14 @@ class ShardConsumer:
         self.invocations += 1
         result = self.mapping.function.invoke(event, check_size=False)
         failures = (result or {}).get("batchItemFailures") or []
-        return [str(f["itemIdentifier"]) for f in failures]
+        in_batch = {r["SequenceNumber"] for r in batch}
+        failed = [str(f.get("itemIdentifier")) if isinstance(f, dict) else "" for f in failures]
+        if any(seq not in in_batch for seq in failed):
+            # Lambda reads an identifier that is not one of the batch's (missing, empty,
+            # unknown) as the whole batch failed.
+            log.error("shard %s: unusable batchItemFailures %r", self.shard_id, failures[:5])
+            return [r["SequenceNumber"] for r in batch]
+        return failed
 
     def _deliver(self, batch: list[dict[str, Any]], attempts_left: int | None = None) -> None:
         trigger, stop = self.mapping.trigger, self.mapping.stopping
@@ -204,7 +211,12 @@ class ShardConsumer:
             lowest = min(int(s) for s in failed)
             batch = [r for r in batch if int(r["SequenceNumber"]) >= lowest]
             if attempts_left <= 0:
-                self.mapping.send_to_failure_destination(self.shard_id, batch)
+                # Only what the last invocation reported failed (an identifier that is not in
+                # the batch fails all of it, as in Lambda).
+                reported = set(failed)
+                self.mapping.send_to_failure_destination(
+                    self.shard_id, [r for r in batch if r["SequenceNumber"] in reported] or batch
+                )
                 return
             attempts_left -= 1
             stop.wait(RETRY_BACKOFF_S)
@@ -238,6 +250,7 @@ class StreamPoller:
         self.stopping = threading.Event()
         self.consumers: list[ShardConsumer] = []
         self.failed_batches = 0
+        self._failure_lock = threading.Lock()
 
     def start(self) -> None:
         shards = self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]
@@ -259,24 +272,37 @@ class StreamPoller:
         if self.checkpoints is not None:
             self.checkpoints.save(self.stream_name, shard_id, self.stream_created, sequence_number)
 
-    def send_to_failure_destination(self, shard_id: str, batch: list[dict[str, Any]]) -> None:
-        """What Lambda sends an on-failure destination: where the batch was, not its data."""
-        self.failed_batches += 1
-        info = {
+    def send_to_failure_destination(self, shard_id: str, failed: list[dict[str, Any]]) -> None:
+        """What Lambda sends an on-failure destination (where the records were, not their data),
+        for the records the last invocation reported failed; locally, ``failedRecords`` adds
+        each one's sequence number, partition key and data (base64), so that none is lost."""
+        info: dict[str, Any] = {
             "requestContext": {
                 "condition": "RetryAttemptsExhausted",
                 "functionArn": self.function.context().invoked_function_arn,
             },
             "KinesisBatchInfo": {
                 "shardId": shard_id,
-                "startSequenceNumber": batch[0]["SequenceNumber"],
-                "endSequenceNumber": batch[-1]["SequenceNumber"],
-                "batchSize": len(batch),
+                "startSequenceNumber": failed[0]["SequenceNumber"],
+                "endSequenceNumber": failed[-1]["SequenceNumber"],
+                "batchSize": len(failed),
                 "streamArn": self.stream_arn,
             },
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        log.error("shard %s: batch sent to the on-failure destination: %s", shard_id, info)
-        self.failure_log.parent.mkdir(parents=True, exist_ok=True)
-        with self.failure_log.open("a") as fh:
-            fh.write(json.dumps(info) + "\n")
+        log.error("shard %s: records sent to the on-failure destination: %s", shard_id, info)
+        info["failedRecords"] = [
+            {
+                "sequenceNumber": r["SequenceNumber"],
+                "partitionKey": r["PartitionKey"],
+                "data": base64.b64encode(r["Data"]).decode(),
+            }
+            for r in failed
+        ]
+        line = json.dumps(info) + "\n"
+        # Every shard's consumer appends here: one line at a time, whole.
+        with self._failure_lock:
+            self.failed_batches += 1
+            self.failure_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.failure_log.open("a") as fh:
+                fh.write(line)

@@ -607,3 +607,68 @@ def test_the_batch_is_published_only_to_a_channel_with_subscribers(project) -> N
             break
     assert message is not None and len(json.loads(message["data"])["events"]) == 2
     pubsub.close()
+
+
+def test_the_issues_probe_is_refused_and_nothing_reaches_the_stream(kinesis, project) -> None:
+    probe = '{"events":[{"event":"x","properties":{"k":"\\u0000"}}]}'
+    res = ingest(None, key=project["api_key"], raw=probe)
+    assert res.status == 422
+    assert res.json()["error"]["details"] == [
+        {
+            "index": 0,
+            "error": "properties.k contains a NUL character (\\u0000), which cannot be stored",
+        }
+    ]
+    assert drain(kinesis) == []
+
+
+def test_what_ingest_accepts_is_stored_in_jsonb_as_sent(kinesis, project, db) -> None:
+    from decimal import Decimal
+
+    # Numbers at the edges of what orjson keeps, text that looks like a NUL escape but is not,
+    # and, beside them, an event with a number orjson cannot read and one with a NUL.
+    numbers = {
+        "u64": "18446744073709551615",
+        "i64": "-9223372036854775808",
+        "pow64": "18446744073709552000",  # 2**64 as JavaScript writes it
+        "e20": "100000000000000000000",
+        "max": "1.7976931348623157e308",
+        "min": "5e-324",
+        "tenth": "0.1",
+        "negzero": "-0.0",
+    }
+    props = ",".join(f'"{k}":{v}' for k, v in numbers.items())
+    raw = (
+        '{"events":['
+        f'{{"event":"edges","properties":{{{props},"text":"C:\\\\u0000","emoji":"\\ud83d\\ude00"}}}},'
+        '{"event":"big","properties":{"n":1e400}},'
+        '{"event":"nul","properties":{"k":"a\\u0000"}}]}'
+    )
+    res = ingest(None, key=project["api_key"], raw=raw)
+    assert res.status == 202, res.body
+    assert res.json()["accepted"] == 1
+    assert [r["index"] for r in res.json()["rejected"]] == [1, 2]
+    assert process(drain(kinesis)) == {"batchItemFailures": []}
+    [text] = db.execute(
+        "SELECT properties::text FROM events WHERE project_id = %s", (project["id"],)
+    ).fetchone()
+    stored = json.loads(text, parse_int=Decimal, parse_float=Decimal)
+    for key, literal in numbers.items():
+        assert stored[key] == Decimal(literal), key
+    assert json.loads(text)["negzero"] == 0.0  # numeric has no negative zero
+    assert stored["text"] == "C:\\u0000" and stored["emoji"] == "\U0001f600"
+
+
+def test_a_nul_in_the_user_agent_is_dropped_not_stored(kinesis, project, db) -> None:
+    from pulse.handlers.ingest import handler
+
+    event = http_event(
+        "POST",
+        "/api/v1/events/ingest",
+        body={"events": [{"event": "x"}]},
+        headers={"x-api-key": project["api_key"], "user-agent": "Mozilla/5.0\x00 (X11)"},
+    )
+    assert call(handler, event).status == 202
+    assert process(drain(kinesis)) == {"batchItemFailures": []}
+    [row] = events_of(db, project["id"])
+    assert row["user_agent"] == "Mozilla/5.0 (X11)"

@@ -167,10 +167,62 @@ def test_exhausted_retries_go_to_the_failure_destination_and_the_shard_moves_on(
         _wait(lambda: any("later" in _payloads(b) for b in rec.batches))
         assert len(rec.batches) == 1 + 2 + 1  # first try, two retries, then the next batch
         [info] = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
-        assert info["KinesisBatchInfo"]["batchSize"] == 2
+        assert info["KinesisBatchInfo"]["batchSize"] == 1  # "ok2" was processed fine
         assert info["requestContext"]["condition"] == "RetryAttemptsExhausted"
     finally:
         poller.stop()
+
+
+def test_only_the_records_reported_failed_reach_the_failure_file_with_their_data(
+    aws, tmp_path
+) -> None:
+    import base64
+
+    # Given a batch where the function keeps reporting two records failed, the others fine
+    rec = Recorder()
+    rec.fail_item = {"poison-1": 99, "poison-2": 99}
+    poller, kinesis = _start(
+        aws,
+        tmp_path,
+        "s-failed-records",
+        rec,
+        batch_size=10,
+        max_batching_window_s=0.2,
+        maximum_retry_attempts=1,
+    )
+    try:
+        kinesis.put_records(
+            StreamName="s-failed-records",
+            Records=[
+                {"Data": payload.encode(), "PartitionKey": f"pk-{payload}"}
+                for payload in ["ok1", "poison-1", "ok2", "poison-2", "ok3"]
+            ],
+        )
+        # When the retries are exhausted
+        _wait(lambda: poller.failed_batches == 1)
+        _put(kinesis, "s-failed-records", ["later"])
+        _wait(lambda: any("later" in _payloads(b) for b in rec.batches))
+    finally:
+        poller.stop()
+
+    # Then the failure file lists those two, each with what it takes to replay it
+    [info] = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
+    sequence = {p: r["kinesis"]["sequenceNumber"] for r in rec.batches[0] for p in _payloads([r])}
+    assert info["failedRecords"] == [
+        {
+            "sequenceNumber": sequence[payload],
+            "partitionKey": f"pk-{payload}",
+            "data": base64.b64encode(payload.encode()).decode(),
+        }
+        for payload in ["poison-1", "poison-2"]
+    ]
+    assert info["KinesisBatchInfo"]["batchSize"] == 2
+    assert info["KinesisBatchInfo"]["startSequenceNumber"] == sequence["poison-1"]
+    assert info["KinesisBatchInfo"]["endSequenceNumber"] == sequence["poison-2"]
+    # and the shard went on past the batch: the records after it came once, the retried ones
+    # only as long as the retries lasted
+    delivered = [p for b in rec.batches for p in _payloads(b)]
+    assert delivered.count("later") == 1 and delivered.count("ok3") == 2
 
 
 def test_a_function_error_bisects_the_batch(aws, tmp_path) -> None:
@@ -228,3 +280,38 @@ def test_a_checkpoint_of_a_stream_made_anew_is_not_used(tmp_path) -> None:
     assert store.load("s", "shardId-000000000001", "2026-11-30T10:00:00+00:00") is None
     (tmp_path / "s.shardId-000000000000.json").write_text("{torn")
     assert store.load("s", "shardId-000000000000", "2026-11-30T10:00:00+00:00") is None
+
+
+def test_an_item_identifier_not_in_the_batch_fails_the_whole_batch(aws, tmp_path) -> None:
+    # Given a function that names, for one batch, an identifier that is no sequence number
+    calls: list[list[str]] = []
+
+    def bad_for_ab(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        payloads = _payloads(event["Records"])
+        calls.append(payloads)
+        if "a" in payloads:
+            return {"batchItemFailures": [{"itemIdentifier": "not-a-sequence-number"}]}
+        return {"batchItemFailures": []}
+
+    poller, kinesis = _start(
+        aws,
+        tmp_path,
+        "s-badid",
+        bad_for_ab,  # type: ignore[arg-type]
+        batch_size=10,
+        max_batching_window_s=0.2,
+        maximum_retry_attempts=2,
+    )
+    try:
+        # When the batch arrives
+        _put(kinesis, "s-badid", ["a", "b"])
+        _wait(lambda: poller.failed_batches == 1)
+        # Then it was retried whole, as Lambda does, and went whole to the destination
+        assert calls == [["a", "b"]] * 3
+        [info] = [json.loads(x) for x in (tmp_path / "failed.jsonl").read_text().splitlines()]
+        assert info["KinesisBatchInfo"]["batchSize"] == 2
+        # and the shard goes on
+        _put(kinesis, "s-badid", ["c"])
+        _wait(lambda: ["c"] in calls)
+    finally:
+        poller.stop()

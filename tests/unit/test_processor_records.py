@@ -108,3 +108,17 @@ def test_copy_text_fast_path_matches_the_general_one() -> None:
     general = "\t".join(map(events._text, plain)) + "\n"
     assert events.copy_text([plain]) == general
     assert '{"q":"a\\\\\\\\"b"}' in general
+
+
+def test_properties_nested_past_what_orjson_writes_make_a_bad_record() -> None:
+    # orjson reads 1024 levels but writes 254: such a record (never one the ingest function
+    # writes) is reported bad on its own, instead of failing the batch's decoding.
+    deep: object = 1
+    for _ in range(300):
+        deep = {"k": deep}
+    payload = _payload()
+    payload["events"][0]["properties"] = deep
+    [record] = stream_event([payload])["Records"]
+    decoded = decode(record)
+    assert isinstance(decoded, BadRecord)
+    assert "Recursion limit" in decoded.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -12,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from pulse.db.connection import connection
+from pulse.exceptions import RefusedDataError
 
 COLUMNS = (
     "project_id",
@@ -41,6 +43,30 @@ _NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 _partitions_ready: set[str] = set()
+
+# What the content of a row makes the database refuse: a value a column cannot hold (a NUL
+# character in text or jsonb, …), a broken constraint, a row over a size limit (an index entry
+# too large). A duplicate key is not one of them: it is the idempotency check.
+_REFUSALS = (
+    psycopg.errors.DataError,
+    psycopg.errors.IntegrityError,
+    psycopg.errors.ProgramLimitExceeded,
+    psycopg.errors.StatementTooComplex,
+)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Raise ``RefusedDataError`` for an error the rows' content caused (inside ``connection()``,
+    which would make it a plain ``DataLayerError``)."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation:
+        raise
+    except _REFUSALS as exc:
+        raise RefusedDataError(
+            f"the database refused a row: {type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+        ) from exc
 
 
 def _months_between(lo: datetime, hi: datetime) -> set[str]:
@@ -295,9 +321,10 @@ def write_events(
     Idempotent on (project_id, id): duplicates inside ``rows`` and rows already stored (by an
     earlier delivery of the same record, or a client retry) are skipped. ``while_copying`` gets
     the rows being written while the server is still taking them in (CPU work done there costs
-    no time); it is not called when the write has to fall back to row-by-row inserts.
+    no time); it is not called when the write has to fall back to row-by-row inserts. Raises
+    ``RefusedDataError`` when the database refuses a row's content (nothing is written then).
     """
-    with connection() as conn:
+    with connection() as conn, _refusals():
         return _write_checked(conn, rows, while_copying)
 
 
@@ -322,7 +349,8 @@ def stream_events(
     id, and those with an earlier copy stored at another timestamp are deleted again, before the
     commit. If the primary key turns a row down (a redelivery), or a row has no partition, the
     whole batch is written again the careful way (``write_events``). ``while_copying`` gets the
-    rows while the server is still taking them in.
+    rows while the server is still taking them in. Raises ``RefusedDataError`` when the database
+    refuses a row's content (nothing is written then).
     """
     seen: dict[tuple[str, str], EventRow] = {}
     to_check: list[EventRow] = []
@@ -338,7 +366,7 @@ def stream_events(
             yield fresh + checked
 
     now = datetime.now(UTC)
-    with connection() as conn:
+    with connection() as conn, _refusals():
         _ensure_partitions(conn, now - _STREAM_PAST, now + _STREAM_AHEAD)
         try:
             with conn.transaction():

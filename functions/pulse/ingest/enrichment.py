@@ -14,6 +14,7 @@ from datetime import datetime
 from pulse import cache
 
 SALT_TTL_S = 2 * 24 * 3600
+USER_AGENT_CHARS = 512
 _salts: dict[str, str] = {}
 _lock = threading.Lock()
 
@@ -33,6 +34,12 @@ def daily_salt(now: datetime) -> str:
             _salts.clear()
             _salts[day] = salt
     return salt
+
+
+def user_agent(header: str | None) -> str:
+    """The ``User-Agent`` header as the record carries it: at most 512 characters, and without
+    NUL characters, which no text column takes (the header is not the event's to be refused)."""
+    return (header or "").replace("\x00", "")[:USER_AGENT_CHARS]
 
 
 def ip_hash(*, salt: str, project_id: str, ip: str, user_agent: str) -> str:

@@ -85,7 +85,7 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
                 headers,
             )
         http = event.get("requestContext", {}).get("http", {})
-        user_agent = (headers_in.get("user-agent") or "")[:512]
+        user_agent = enrichment.user_agent(headers_in.get("user-agent"))
         envelope = {
             "project_id": project.project_id,
             "received_at": now.isoformat(),

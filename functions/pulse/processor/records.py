@@ -118,6 +118,12 @@ def decode(kinesis_record: dict[str, Any]) -> DecodedRecord | BadRecord:
         raw = binascii.a2b_base64(kinesis["data"], strict_mode=True)
         doc = orjson.loads(raw)
         project_id, rows = rows_of(doc)
-    except (KeyError, binascii.Error, orjson.JSONDecodeError, RecordError) as exc:
+    except (
+        KeyError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+        orjson.JSONEncodeError,  # properties nested deeper than orjson writes (254 levels)
+        RecordError,
+    ) as exc:
         return BadRecord(seq, f"{type(exc).__name__}: {exc}"[:300])
     return DecodedRecord(seq, project_id, rows, doc.get("check") is not False)

@@ -2,10 +2,14 @@
 
 Malformed records are logged and reported failed (the event source mapping retries them, bisects,
 and finally sends them to the on-failure destination; they never block the shard for good). The
-good records are written in one idempotent bulk write; if that write fails, every good record is
-reported failed, so the batch is retried from the first of them and nothing is lost or doubled.
-Redis comes after the commit, then the live fan-out to WebSocket clients (bounded by a deadline,
-``pulse.realtime.fanout``); a failure of either never fails the batch.
+good records are written in one idempotent bulk write. If the database refuses the content of a
+row there (``RefusedDataError``: a value it cannot store), the batch is written again in halves,
+each in its own transaction, halving the refused ones down to the record at fault: only those
+records are reported failed, and everything else is stored. If the write fails otherwise (the
+database unreachable, the connection lost), every good record is reported failed, so the batch
+is retried from the first of them and nothing is lost or doubled. Redis comes after the commit,
+then the live fan-out to WebSocket clients (bounded by a deadline, ``pulse.realtime.fanout``); a
+failure of either never fails the batch.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pulse.data.events import EventRow, Written, stream_events, written_items
+from pulse.data.events import EventRow, Written, stream_events, write_events, written_items
+from pulse.exceptions import RefusedDataError
 from pulse.observability import logger
 from pulse.processor import live
 from pulse.processor.records import BadRecord, DecodedRecord, decode
@@ -64,6 +69,16 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         if len(stored) != len(written):  # copies were deleted after the COPY, or none was run
             written[:] = written_items(stored)
             prepared.clear()
+    except RefusedDataError as exc:
+        logger.warning(
+            "the database refused a row; writing the batch in parts to find its record",
+            extra={"error": exc.message},
+        )
+        for _ in chunks:  # decode the rest, so that every record is accounted for
+            pass
+        stored, unwritten = _write_isolating(good)
+        failures.extend(rec.sequence_number for rec in unwritten)
+        written, prepared = written_items(stored), []
     except Exception:
         logger.exception("bulk write failed; the batch will be retried")
         for _ in chunks:  # decode the rest, so that every record is accounted for
@@ -88,4 +103,60 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             "failed_records": len(failures),
         },
     )
-    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in _in_order(failures, records)]}
+
+
+def _in_order(failures: list[str], records: list[dict[str, Any]]) -> list[str]:
+    """The failed sequence numbers in the batch's order (records refused while writing come
+    after the malformed ones in ``failures``)."""
+    if len(failures) < 2:
+        return failures
+    failed = set(failures)
+    numbers = (str((raw.get("kinesis") or {}).get("sequenceNumber", "")) for raw in records)
+    return [seq for seq in numbers if seq in failed]
+
+
+def _write_isolating(
+    records: list[DecodedRecord],
+) -> tuple[list[EventRow], list[DecodedRecord]]:
+    """Write records the database refused together, in parts: the rows written, and the records
+    not written (those it refuses alone, and, if the database fails otherwise on the way, every
+    record not written yet, to be retried).
+
+    Each part is one transaction of the idempotent careful path (``write_events``); a refused
+    part is halved until the record at fault stands alone, so a batch of n records with one bad
+    record takes about 2·log2(n) writes.
+    """
+    written: list[EventRow] = []
+    unwritten: list[DecodedRecord] = []
+    refused: list[DecodedRecord] = []
+    pending: list[list[DecodedRecord]] = []
+    # The batch was refused as a whole: a batch of one record is that record, else its halves.
+    if len(records) == 1:
+        refused.extend(records)
+    else:
+        pending.extend(_halves(records))
+    while pending:
+        part = pending.pop(0)
+        try:
+            written.extend(write_events([row for rec in part for row in rec.rows]))
+        except RefusedDataError:
+            if len(part) > 1:
+                pending[:0] = _halves(part)
+            else:
+                refused.extend(part)
+        except Exception:
+            logger.exception("write failed while isolating a refused record; retried later")
+            unwritten.extend(rec for rest in (part, *pending) for rec in rest)
+            break
+    for record in refused:
+        logger.error(
+            "record refused by the database",
+            extra={"sequence_number": record.sequence_number, "project_id": record.project_id},
+        )
+    return written, refused + unwritten
+
+
+def _halves(records: list[DecodedRecord]) -> list[list[DecodedRecord]]:
+    middle = len(records) // 2
+    return [records[:middle], records[middle:]]
