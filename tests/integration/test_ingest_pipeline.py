@@ -191,7 +191,7 @@ def test_the_raw_ip_is_never_stored(kinesis, project, db) -> None:
 def test_key_in_header_or_body_and_bad_keys_are_401(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
     assert ingest({"events": [{"event": "x"}], "api_key": project["api_key"]}).status == 202
-    for key in (None, "proj_unknown", "garbage"):
+    for key in (None, "proj_unknown", "garbage", "proj_\x00x", "proj_é"):
         res = ingest({"events": [{"event": "x"}]}, key=key)
         assert res.status == 401, key
         assert res.json()["error"]["code"] == "unauthorized"

@@ -14,6 +14,7 @@ from before a rotation looked up never reaches a request from after it.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from pulse.observability import logger
 
 TOMBSTONE = "revoked"
 LOCAL_TTL_S = 30.0
+# What a key issued by `pulse.domain.projects.new_api_key` looks like (URL-safe base64 after the
+# prefix); anything else is refused before any lookup.
+_KEY_SHAPE = re.compile(r"proj_[A-Za-z0-9_-]{1,95}")
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,8 @@ def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> str | Non
 
 def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> ProjectKey:
     """The project of ``api_key``; raises AuthenticationError or RateLimitedError."""
-    if not api_key.startswith("proj_") or len(api_key) > 100:
+    if not _KEY_SHAPE.fullmatch(api_key):
+        # Not a key this platform issues (a NUL would even make the lookup fail): 401, no lookup.
         raise AuthenticationError("unknown API key")
     import redis
 
