@@ -1,0 +1,74 @@
+"use client";
+
+import { AreaChart } from "@tremor/react";
+
+import type { Interval, Timeseries } from "@/lib/analytics-types";
+
+import { bucketLabel, number } from "./format";
+
+export function EventsChart({
+  series,
+  interval,
+  onInterval,
+  tz,
+}: {
+  series: Timeseries;
+  interval: Interval;
+  onInterval: (interval: Interval) => void;
+  tz: string;
+}) {
+  const data = series.points.map((p) => ({ bucket: bucketLabel(p.bucket, series.interval, tz), Events: p.count, Sessions: p.unique_sessions }));
+  const total = series.points.reduce((sum, p) => sum + p.count, 0);
+  return (
+    <section className="card" aria-labelledby="events-chart-title">
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h2 id="events-chart-title" className="font-semibold">
+          Events over time
+        </h2>
+        <div role="group" aria-label="Bucket size" className="inline-flex rounded-md border border-gray-300">
+          {(["hour", "day"] as const).map((value) => (
+            <button
+              key={value}
+              type="button"
+              aria-pressed={interval === value}
+              onClick={() => onInterval(value)}
+              className={`focus-ring px-3 py-1 text-sm ${interval === value ? "bg-blue-700 text-white" : "bg-white text-gray-800"}`}
+            >
+              {value === "hour" ? "Hourly" : "Daily"}
+            </button>
+          ))}
+        </div>
+      </div>
+      <p className="sr-only" data-testid="chart-total">
+        {total} events in the chart
+      </p>
+      <AreaChart
+        className="mt-3 h-64"
+        data={data}
+        index="bucket"
+        categories={["Events", "Sessions"]}
+        colors={["blue", "emerald"]}
+        valueFormatter={(v: number) => number.format(v)}
+        showAnimation={false}
+        yAxisWidth={48}
+      />
+      <table className="sr-only" data-testid="chart-table">
+        <caption>Events per {series.interval}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Bucket</th>
+            <th scope="col">Events</th>
+          </tr>
+        </thead>
+        <tbody>
+          {series.points.map((p) => (
+            <tr key={p.bucket}>
+              <td>{p.bucket}</td>
+              <td>{p.count}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
