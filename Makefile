@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install up tail synth deploy rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: frontend-if-node help install up tail synth deploy rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
@@ -15,6 +15,8 @@ help:
 	@echo "make rollup   roll up dirty hours now; FROM=… TO=… [PROJECT=…] recomputes a range"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
+	@echo "make frontend build the dashboard's static export (frontend/out) when its sources changed"
+	@echo "make frontend-api  regenerate the dashboard's API types from docs/openapi.json"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff format + ruff check --fix"
@@ -31,7 +33,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 install: $(STAMP)
 
-up: install
+up: install frontend-if-node
 	$(PY) -m localcloud up
 
 migrate: install
@@ -65,6 +67,37 @@ sdk: sdk/node_modules/.package-lock.json
 test-sdk: sdk/node_modules/.package-lock.json
 	cd sdk && npm test
 
+# The dashboard (frontend/): installed from its lock, exported to frontend/out when any of its
+# sources is newer than the export. `make up` builds it when Node is there (else it serves
+# without the dashboard and says so).
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/package-lock.json frontend/next.config.mjs frontend/tailwind.config.ts \
+	frontend/postcss.config.mjs frontend/tsconfig.json
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	@echo "installing the dashboard's packages (npm ci) …"
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend/out/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	@echo "building the dashboard (next build, about a minute the first time) …"
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npm run build
+	@touch $@
+
+frontend: frontend/out/index.html
+
+frontend-if-node:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory frontend; \
+	else echo "npm not found: the dashboard is not built (http://127.0.0.1:3000/ shows a placeholder)"; fi
+
+frontend-api: frontend/node_modules/.package-lock.json
+	cd frontend && npm run gen:api
+
+frontend-size: frontend/out/index.html
+	cd frontend && npm run size
+
+test-frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm run typecheck && npm test
+
 CDK := CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --yes aws-cdk@2
 
 synth: install
@@ -89,11 +122,11 @@ bench: install
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
-test-browser: install tests/browser/node_modules/.package-lock.json
+test-browser: install tests/browser/node_modules/.package-lock.json frontend/out/index.html
 	bash scripts/ensure_services.sh
 	cd tests/browser && npm test
 
-test: lint typecheck test-python test-sdk test-browser
+test: lint typecheck test-python test-sdk test-frontend test-browser
 
 openapi: install
 	$(PY) scripts/export_openapi.py

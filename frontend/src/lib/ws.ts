@@ -57,8 +57,9 @@ export class LiveSocket {
   status: LiveStatus = "connecting";
 
   constructor(options: LiveSocketOptions) {
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     this.o = {
-      WebSocketImpl: options.WebSocketImpl ?? WebSocket,
+      WebSocketImpl: globalThis.WebSocket,
       random: Math.random,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -66,7 +67,7 @@ export class LiveSocket {
       maxDelayMs: 30_000,
       pingEveryMs: 4 * 60_000,
       backfillLimit: 50,
-      ...options,
+      ...given,
     } as LiveSocket["o"];
   }
 

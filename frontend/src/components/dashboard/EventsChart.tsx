@@ -1,10 +1,17 @@
 "use client";
 
-import { AreaChart } from "@tremor/react";
+import dynamic from "next/dynamic";
 
 import type { Interval, Timeseries } from "@/lib/analytics-types";
 
-import { bucketLabel, number } from "./format";
+import { bucketLabel } from "./format";
+
+// Tremor's chart sits on Recharts (~110 KB gzipped): loaded in its own chunk right after the
+// page, so the cards and tables do not wait for it (docs/benchmarks.md).
+const AreaChart = dynamic(() => import("./EventsAreaChart"), {
+  ssr: false,
+  loading: () => <div className="mt-3 h-64 animate-pulse rounded bg-gray-100" aria-hidden="true" />,
+});
 
 export function EventsChart({
   series,
@@ -42,16 +49,7 @@ export function EventsChart({
       <p className="sr-only" data-testid="chart-total">
         {total} events in the chart
       </p>
-      <AreaChart
-        className="mt-3 h-64"
-        data={data}
-        index="bucket"
-        categories={["Events", "Sessions"]}
-        colors={["blue", "emerald"]}
-        valueFormatter={(v: number) => number.format(v)}
-        showAnimation={false}
-        yAxisWidth={48}
-      />
+      <AreaChart data={data} />
       <table className="sr-only" data-testid="chart-table">
         <caption>Events per {series.interval}</caption>
         <thead>

@@ -62,8 +62,9 @@ export function ProjectDashboard() {
         today={today}
         status={<LiveIndicator status={live.status} />}
       />
-      <main className="mx-auto max-w-7xl space-y-6 px-4 py-6">
+      <main className="mx-auto max-w-7xl px-4 py-6">
         <h1 className="sr-only">{project.data.name}: dashboard</h1>
+        <div className="space-y-6">
         {event && (
           <p className="flex flex-wrap items-center gap-2 text-sm" data-testid="event-filter">
             <span>
@@ -86,8 +87,8 @@ export function ProjectDashboard() {
         <QueryState query={overview} label="metrics">
           {(data) => <MetricCards overview={data} />}
         </QueryState>
-        <div className="grid gap-6 lg:grid-cols-3">
-          <div className="space-y-6 lg:col-span-2">
+        <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
+          <div className="min-w-0 space-y-6 lg:col-span-2">
             <QueryState query={series} label="the chart">
               {(data) => <EventsChart series={data} interval={interval} onInterval={(value) => setInterval({ range, interval: value })} tz={tz} />}
             </QueryState>
@@ -103,7 +104,7 @@ export function ProjectDashboard() {
           </div>
           <EventFeed live={live} tz={tz} />
         </div>
-        <div className="grid gap-6 md:grid-cols-3">
+        <div className="grid grid-cols-1 gap-6 md:grid-cols-3">
           <Breakdown projectId={projectId} kind="pages" title="Pages" range={range} tz={tz} />
           <Breakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
           <Breakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
@@ -111,6 +112,7 @@ export function ProjectDashboard() {
         <SessionsPanel projectId={projectId} range={range} tz={tz} />
         <UsersTable projectId={projectId} range={range} tz={tz} />
         <EventsExplorer projectId={projectId} range={range} tz={tz} />
+        </div>
       </main>
     </>
   );
