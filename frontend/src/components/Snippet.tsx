@@ -13,7 +13,7 @@ export function Snippet({ apiKey }: { apiKey: string }) {
   const code = snippetFor(config.sdkUrl, apiKey);
   return (
     <div className="space-y-2">
-      <pre className="overflow-x-auto rounded-md bg-gray-900 p-3 text-xs text-gray-100" aria-label="Tracking snippet">
+      <pre className="focus-ring overflow-x-auto rounded-md bg-gray-900 p-3 text-xs text-gray-100" aria-label="Tracking snippet" tabIndex={0}>
         <code>{code}</code>
       </pre>
       <CopyButton text={code} label="Copy snippet" />

@@ -26,7 +26,12 @@ export function EventFeed({ live, tz }: { live: LiveProject; tz: string }) {
       {live.feed.length === 0 ? (
         <p className="mt-3 text-sm text-gray-600">Waiting for events… they appear here within a second of arriving.</p>
       ) : (
-        <ol className="mt-3 max-h-96 divide-y divide-gray-100 overflow-y-auto" aria-label="Latest events, newest first" data-testid="live-feed">
+        <ol
+          className="focus-ring mt-3 max-h-96 divide-y divide-gray-100 overflow-y-auto"
+          aria-label="Latest events, newest first"
+          data-testid="live-feed"
+          tabIndex={0}
+        >
           {live.feed.map((event) => (
             <li key={event.uuid} className="py-1.5 text-sm" data-event={event.event}>
               <div className="flex flex-wrap items-baseline justify-between gap-2">

@@ -14,6 +14,7 @@ export default function EventsAreaChart({ data }: { data: { bucket: string; Even
       colors={["blue", "emerald"]}
       valueFormatter={(v: number) => number.format(v)}
       showAnimation={false}
+      showLegend={false}
       yAxisWidth={48}
     />
   );

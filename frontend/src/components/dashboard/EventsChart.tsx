@@ -49,6 +49,15 @@ export function EventsChart({
       <p className="sr-only" data-testid="chart-total">
         {total} events in the chart
       </p>
+      {/* our own legend: Tremor's puts a wrapper between its <ol> and <li>s (an axe "list" violation) */}
+      <ul className="mt-2 flex justify-end gap-4 text-xs text-gray-700" aria-label="Legend">
+        <li className="flex items-center gap-1">
+          <span aria-hidden="true" className="h-2 w-2 rounded-full bg-blue-500" /> Events
+        </li>
+        <li className="flex items-center gap-1">
+          <span aria-hidden="true" className="h-2 w-2 rounded-full bg-emerald-500" /> Sessions
+        </li>
+      </ul>
       <AreaChart data={data} />
       <table className="sr-only" data-testid="chart-table">
         <caption>Events per {series.interval}</caption>

@@ -4,7 +4,7 @@ import { dateTime, pathOf } from "./format";
 
 export function EventsTable({ events, tz, testId }: { events: EventRow[]; tz: string; testId: string }) {
   return (
-    <div className="overflow-x-auto">
+    <div className="focus-ring overflow-x-auto" role="region" aria-label="Events table" tabIndex={0}>
       <table className="table-base" data-testid={testId}>
         <caption className="sr-only">Events, newest first</caption>
         <thead>

@@ -41,7 +41,7 @@ export function SessionsPanel({ projectId, range, tz }: { projectId: string; ran
                 {data.top_entry_pages.map((p) => `${p.path} (${p.sessions})`).join(", ")}
               </p>
             )}
-            <div className="mt-3 overflow-x-auto">
+            <div className="focus-ring mt-3 overflow-x-auto" role="region" aria-label="Sessions table" tabIndex={0}>
               <table className="table-base" data-testid="sessions-table">
                 <caption className="sr-only">Sessions, newest first</caption>
                 <thead>

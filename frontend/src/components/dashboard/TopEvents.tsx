@@ -13,7 +13,9 @@ export function TopEvents({ events, selected, onSelect }: { events: TopEvent[]; 
             type="button"
             onClick={() => onSelect(event.name)}
             aria-pressed={selected === event.name}
-            aria-label={`Filter by ${event.name}: ${event.count} events, ${event.unique_users} users`}
+            data-name={event.name}
+            data-count={event.count}
+            data-users={event.unique_users}
             className="focus-ring relative flex w-full items-center justify-between rounded px-2 py-1 text-left text-sm hover:bg-gray-50"
           >
             <span
@@ -21,8 +23,14 @@ export function TopEvents({ events, selected, onSelect }: { events: TopEvent[]; 
               className={`absolute inset-y-0 left-0 rounded ${selected === event.name ? "bg-blue-300" : "bg-blue-100"}`}
               style={{ width: `${(event.count / max) * 100}%` }}
             />
-            <span className="relative truncate font-medium">{event.name}</span>
-            <span className="relative tabular-nums text-gray-800">{number.format(event.count)}</span>
+            <span className="relative truncate font-medium">
+              <span className="sr-only">Filter by </span>
+              {event.name}
+            </span>
+            <span className="relative tabular-nums text-gray-800">
+              {number.format(event.count)}
+              <span className="sr-only"> events, {number.format(event.unique_users)} users</span>
+            </span>
           </button>
         </li>
       ))}

@@ -20,7 +20,7 @@ export function UsersTable({ projectId, range, tz }: { projectId: string; range:
       <QueryState query={users} label="users" isEmpty={(d) => d.users.length === 0 && pager.page === 1} empty="No users in this period.">
         {(data) => (
           <>
-            <div className="mt-2 overflow-x-auto">
+            <div className="focus-ring mt-2 overflow-x-auto" role="region" aria-label="Users table" tabIndex={0}>
               <table className="table-base" data-testid="users-table">
                 <caption className="sr-only">Users, last seen first</caption>
                 <thead>
