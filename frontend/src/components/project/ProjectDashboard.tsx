@@ -23,10 +23,11 @@ import { useProjectParams } from "./useProjectParams";
 
 function Breakdown({ projectId, kind, title, range, tz }: { projectId: string; kind: BreakdownKind; title: string; range: DateRange; tz: string }) {
   const query = useBreakdown(projectId, kind, range, tz);
+  const heading = `Top ${kind === "utm-sources" ? "UTM sources" : title.toLowerCase()}`;
   return (
-    <section className="card" aria-label={`Top ${title.toLowerCase()}`}>
-      <h2 className="font-semibold">Top {title.toLowerCase()}</h2>
-      <QueryState query={query} label={title.toLowerCase()} isEmpty={(d) => d.items.length === 0} empty="No page views in this period.">
+    <section className="card" aria-label={heading}>
+      <h2 className="font-semibold">{heading}</h2>
+      <QueryState query={query} label={heading.toLowerCase()} isEmpty={(d) => d.items.length === 0} empty="No page views in this period.">
         {(data) => <BreakdownTable title={title} data={data} testId={`breakdown-${kind}`} />}
       </QueryState>
     </section>
