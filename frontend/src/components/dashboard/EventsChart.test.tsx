@@ -1,10 +1,16 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, test, vi } from "vitest";
 
+import EventsAreaChart from "./EventsAreaChart";
 import { EventsChart } from "./EventsChart";
 
 describe("EventsChart", () => {
-  test("renders the series (Tremor on Recharts) and switches between hourly and daily", () => {
+  test("the Tremor area chart mounts in jsdom (Recharts with the ResizeObserver stub)", () => {
+    const { container } = render(<EventsAreaChart data={[{ bucket: "Mar 1", Events: 4, Sessions: 2 }]} />);
+    expect(container.querySelector(".recharts-responsive-container")).not.toBeNull();
+  });
+
+  test("renders the series as a table too and switches between hourly and daily", () => {
     const onInterval = vi.fn();
     render(
       <EventsChart
