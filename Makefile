@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: frontend-if-node help install up tail synth deploy rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: frontend-if-node help install up tail synth deploy rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench bench-dashboard
 
 help:
 	@echo "make up       set up and run the whole platform locally (Ctrl-C stops it)"
@@ -118,6 +118,11 @@ bench: install
 	$(PY) scripts/bench/ingest_handler.py
 	$(PY) scripts/bench/e2e_ingest.py
 	$(PY) scripts/bench/live_latency.py
+	$(MAKE) --no-print-directory bench-dashboard
+
+bench-dashboard: install tests/browser/node_modules/.package-lock.json frontend/out/index.html
+	cd frontend && npm run size
+	cd tests/browser && node bench-dashboard.mjs
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error

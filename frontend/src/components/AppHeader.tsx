@@ -19,7 +19,7 @@ export function AppHeader({ children }: { children?: ReactNode }) {
   return (
     <header className="border-b border-gray-200 bg-white">
       <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-3 px-4 py-2">
-        <Link href="/projects/" className="focus-ring rounded text-lg font-bold text-blue-800">
+        <Link prefetch={false} href="/projects/" className="focus-ring rounded text-lg font-bold text-blue-800">
           Pulse
         </Link>
         <div className="flex min-w-0 flex-1 flex-wrap items-center gap-3">{children}</div>

@@ -109,14 +109,14 @@ export function AuthForm({ mode }: { mode: Mode }) {
         {mode === "login" ? (
           <>
             No account yet?{" "}
-            <Link className="text-blue-700 underline" href="/register/">
+            <Link prefetch={false} className="text-blue-700 underline" href="/register/">
               Create one
             </Link>
           </>
         ) : (
           <>
             Already registered?{" "}
-            <Link className="text-blue-700 underline" href="/login/">
+            <Link prefetch={false} className="text-blue-700 underline" href="/login/">
               Log in
             </Link>
           </>

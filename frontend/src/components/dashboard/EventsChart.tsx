@@ -8,7 +8,11 @@ import { bucketLabel } from "./format";
 
 // Tremor's chart sits on Recharts (~110 KB gzipped): loaded in its own chunk right after the
 // page, so the cards and tables do not wait for it (docs/benchmarks.md).
-const AreaChart = dynamic(() => import("./EventsAreaChart"), {
+const loadChart = () => import("./EventsAreaChart");
+// start the download as soon as this module runs (beside config, login and the first queries),
+// not when the first series arrives
+if (typeof window !== "undefined") void loadChart();
+const AreaChart = dynamic(loadChart, {
   ssr: false,
   loading: () => <div className="mt-3 h-64 animate-pulse rounded bg-gray-100" aria-hidden="true" />,
 });

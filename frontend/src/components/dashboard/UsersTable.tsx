@@ -35,7 +35,7 @@ export function UsersTable({ projectId, range, tz }: { projectId: string; range:
                   {data.users.map((u) => (
                     <tr key={u.distinct_id}>
                       <td className="max-w-[14rem] truncate">
-                        <Link
+                        <Link prefetch={false}
                           className="focus-ring rounded text-blue-800 underline"
                           href={`/projects/user/?id=${projectId}&user=${encodeURIComponent(u.distinct_id)}`}
                         >

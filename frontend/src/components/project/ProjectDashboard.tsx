@@ -105,14 +105,20 @@ export function ProjectDashboard() {
           </div>
           <EventFeed live={live} tz={tz} />
         </div>
-        <div className="grid grid-cols-1 gap-6 md:grid-cols-3">
-          <Breakdown projectId={projectId} kind="pages" title="Pages" range={range} tz={tz} />
-          <Breakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
-          <Breakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
-        </div>
-        <SessionsPanel projectId={projectId} range={range} tz={tz} />
-        <UsersTable projectId={projectId} range={range} tz={tz} />
-        <EventsExplorer projectId={projectId} range={range} tz={tz} />
+        {/* below the fold: asked for once the cards are in, so their requests do not queue
+            behind these on the browser's six connections per host */}
+        {overview.isPending ? null : (
+          <>
+            <div className="grid grid-cols-1 gap-6 md:grid-cols-3">
+              <Breakdown projectId={projectId} kind="pages" title="Pages" range={range} tz={tz} />
+              <Breakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
+              <Breakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
+            </div>
+            <SessionsPanel projectId={projectId} range={range} tz={tz} />
+            <UsersTable projectId={projectId} range={range} tz={tz} />
+            <EventsExplorer projectId={projectId} range={range} tz={tz} />
+          </>
+        )}
         </div>
       </main>
     </>

@@ -26,7 +26,7 @@ export function ProjectTopBar({
   status?: React.ReactNode;
 }) {
   const link = (href: string, label: string, active: boolean) => (
-    <Link
+    <Link prefetch={false}
       href={href}
       aria-current={active ? "page" : undefined}
       className={`focus-ring rounded px-2 py-1 text-sm ${active ? "bg-blue-50 font-medium text-blue-800" : "text-gray-700 hover:text-gray-900"}`}

@@ -86,12 +86,12 @@ export function ProjectsPage() {
                 {data.projects.map((project) => (
                   <li key={project.id} className="flex flex-wrap items-center justify-between gap-2 p-3">
                     <div>
-                      <Link className="focus-ring rounded font-medium text-blue-800 underline" href={`/projects/view/?id=${project.id}`}>
+                      <Link prefetch={false} className="focus-ring rounded font-medium text-blue-800 underline" href={`/projects/view/?id=${project.id}`}>
                         {project.name}
                       </Link>
                       <p className="text-xs text-gray-600">{project.domain ?? "any domain"}</p>
                     </div>
-                    <Link className="focus-ring rounded text-sm text-gray-700 underline" href={`/projects/settings/?id=${project.id}`}>
+                    <Link prefetch={false} className="focus-ring rounded text-sm text-gray-700 underline" href={`/projects/settings/?id=${project.id}`}>
                       Settings<span className="sr-only"> of {project.name}</span>
                     </Link>
                   </li>
