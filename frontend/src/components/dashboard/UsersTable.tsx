@@ -42,7 +42,7 @@ export function UsersTable({ projectId, range, tz }: { projectId: string; range:
                           {u.distinct_id}
                         </Link>
                       </td>
-                      <td>{u.properties && Object.keys(u.properties).length ? "identified" : "anonymous"}</td>
+                      <td>{u.properties !== null ? "identified" : "anonymous"}</td>
                       <td className="tabular-nums">{u.event_count}</td>
                       <td className="whitespace-nowrap">{dateTime(u.last_seen, tz)}</td>
                     </tr>

@@ -50,8 +50,10 @@ export function UserPage() {
                     </div>
                   ))}
                 </dl>
-                {!data.properties || Object.keys(data.properties).length === 0 ? (
-                  <p className="mt-2 text-sm text-gray-600">Anonymous: no identify call carried properties.</p>
+                {data.properties === null ? (
+                  <p className="mt-2 text-sm text-gray-600">Anonymous: never identified.</p>
+                ) : Object.keys(data.properties).length === 0 ? (
+                  <p className="mt-2 text-sm text-gray-600">Identified, without properties.</p>
                 ) : null}
               </section>
               <section className="card" aria-labelledby="user-events">
