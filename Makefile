@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Stops a target at once, with one line, when a tool it needs is missing (scripts/require.sh).
 REQUIRE := $(SHELL) scripts/require.sh
 
-.PHONY: help install up tail synth synth-local deploy deploy-local destroy-local rollup seed test test-python test-sdk test-browser lint fmt typecheck migrate lock clean openapi sdk bench
+.PHONY: help install up tail synth synth-local deploy deploy-local destroy-local rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench bench-dashboard
 .PHONY: require-python require-pg require-node require-chromium
 
 help:
@@ -19,6 +19,8 @@ help:
 	@echo "make rollup   roll up dirty hours now; FROM=… TO=… [PROJECT=…] recomputes a range"
 	@echo "make seed     send 7 days of realistic traffic to the demo project (ARGS=--help)"
 	@echo "make sdk      build sdk/dist/tracker.min.js and print its sizes"
+	@echo "make frontend build the dashboard's static export (frontend/out) when its sources changed"
+	@echo "make frontend-api  regenerate the dashboard's API types from docs/openapi.json"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff format + ruff check --fix"
@@ -52,7 +54,7 @@ $(KINESIS_MODULES): localstack/kinesis/package-lock.json
 
 install: $(STAMP) $(KINESIS_MODULES)
 
-up: require-python require-node install
+up: require-python require-node install frontend
 	$(PY) -m localcloud up
 
 migrate: install
@@ -86,6 +88,33 @@ sdk: require-node sdk/node_modules/.package-lock.json
 
 test-sdk: require-node sdk/node_modules/.package-lock.json
 	cd sdk && npm test
+
+# The dashboard (frontend/): installed from its lock, exported to frontend/out when any of its
+# sources is newer than the export. `make up` builds it when Node is there (else it serves
+# without the dashboard and says so).
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/package-lock.json frontend/next.config.mjs frontend/tailwind.config.ts \
+	frontend/postcss.config.mjs frontend/tsconfig.json
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	@echo "installing the dashboard's packages (npm ci) …"
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend/out/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	@echo "building the dashboard (next build, about a minute the first time) …"
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npm run build
+	@touch $@
+
+frontend: frontend/out/index.html
+
+frontend-api: frontend/node_modules/.package-lock.json
+	cd frontend && npm run gen:api
+
+frontend-size: frontend/out/index.html
+	cd frontend && npm run size
+
+test-frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm run typecheck && npm test
 
 CDK := CDK_DISABLE_VERSION_CHECK=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --yes aws-cdk@2
 
@@ -126,19 +155,24 @@ bench: require-pg install
 	$(PY) scripts/bench/ingest_handler.py
 	$(PY) scripts/bench/e2e_ingest.py
 	$(PY) scripts/bench/live_latency.py
+	$(MAKE) --no-print-directory bench-dashboard
+
+bench-dashboard: install tests/browser/node_modules/.package-lock.json frontend/out/index.html
+	cd frontend && npm run size
+	cd tests/browser && node bench-dashboard.mjs
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	@$(REQUIRE) node npm
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
 test-browser: require-chromium require-node require-pg require-python install \
-		tests/browser/node_modules/.package-lock.json
+		tests/browser/node_modules/.package-lock.json frontend/out/index.html
 	bash scripts/ensure_services.sh
 	cd tests/browser && npm test
 
 # Every tool first, so that a missing one stops the run before minutes of other suites.
 test: require-python require-pg require-node require-chromium lint typecheck test-python test-sdk \
-		test-browser
+		test-frontend test-browser
 
 openapi: install
 	$(PY) scripts/export_openapi.py

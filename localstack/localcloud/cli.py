@@ -9,7 +9,7 @@ import sys
 import threading
 
 from localcloud import services
-from localcloud.config import LocalConfig
+from localcloud.config import REPO_ROOT, LocalConfig
 from localcloud.runtime import LocalRuntime
 
 
@@ -23,6 +23,11 @@ def _up(config: LocalConfig) -> int:
     base, site = runtime.http_url, runtime.static_url
     demo = runtime.demo
     assert demo is not None
+    dashboard = (
+        "log in with the demo login below"
+        if (REPO_ROOT / "frontend" / "out" / "index.html").is_file()
+        else "not built: run `make frontend`, or `make up`, which builds it"
+    )
     note = (
         "created on this first start"
         if demo.created
@@ -34,6 +39,7 @@ def _up(config: LocalConfig) -> int:
         f"  WebSocket API  {runtime.ws_url}/?project_id=…&token=…   "
         f"(@connections: {runtime.ws_management_url})\n"
         f"  API docs       {base}/api/v1/docs\n"
+        f"  Dashboard      {site}/   ({dashboard})\n"
         f"  Site           {site}/   (SDK: {site}/sdk/tracker.min.js; /api/* forwarded)\n"
         f"  Demo shop      {site}/demo/?key={demo.api_key}\n"
         f"  Demo login     {demo.email} / {demo.password}   ({note})\n"

@@ -150,7 +150,11 @@ class LocalRuntime:
             self._serve(ws_gateway, cfg.ws_port, "ws-gateway", **ws_gateway.server_options())
             self.demo = ensure_demo_account(cfg.data_dir)
             self._serve(
-                StaticSite(api_base_url=self.http_url, demo_key=self.demo.api_key),
+                StaticSite(
+                    api_base_url=self.http_url,
+                    demo_key=self.demo.api_key,
+                    websocket_url=f"{self.ws_url}/{self.wiring.websocket_stage}",
+                ),
                 cfg.static_port,
                 "static-site",
             )

@@ -1,9 +1,11 @@
-"""The local front door on :3000, standing in for S3 + CloudFront: the dashboard's static export,
-the SDK at /sdk/, the demo shop at /demo/ (with the demo project's key filled in), and /api/*
-forwarded unchanged to the local API Gateway, so that ingest is first-party as in AWS."""
+"""The local front door on :3000, standing in for S3 + CloudFront: the dashboard's static export
+(frontend/out) with its /config.json, the SDK at /sdk/, the demo shop at /demo/ (with the demo
+project's key filled in), and /api/* forwarded unchanged to the local API Gateway, so that ingest
+and the dashboard's API calls are first-party as in AWS."""
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from pathlib import Path
 
@@ -28,10 +30,24 @@ KEY_PLACEHOLDER = "__PROJECT_KEY__"
 
 class StaticSite:
     def __init__(
-        self, *, api_base_url: str, demo_key: str | None = None, root: Path = REPO_ROOT
+        self,
+        *,
+        api_base_url: str,
+        demo_key: str | None = None,
+        root: Path = REPO_ROOT,
+        websocket_url: str | None = None,
     ) -> None:
         self.api = httpx.AsyncClient(base_url=api_base_url, timeout=30)
         self.demo_key = demo_key or ""
+        # The dashboard's runtime settings (frontend/src/lib/config.ts): the API is this site's
+        # own /api/* (first-party, no CORS), the WebSocket API is the local gateway's stage.
+        self.dashboard_config = json.dumps(
+            {
+                "apiUrl": "",
+                "wsUrl": websocket_url or "",
+                "sdkUrl": "/sdk/tracker.min.js",
+            }
+        ).encode()
         self.sdk_dir = root / "sdk" / "dist"
         self.demo_dir = root / "demo"
         self.dashboard_dir = root / "frontend" / "out"
@@ -144,6 +160,15 @@ class StaticSite:
                 [(b"cache-control", b"no-cache")],
             )
             return
+        if path == "/config.json":
+            await self._send(
+                send,
+                200,
+                self.dashboard_config,
+                "application/json",
+                [(b"cache-control", b"no-cache")],
+            )
+            return
         relative = path.lstrip("/") or "index.html"
         if self.dashboard_dir.is_dir():
             found = (
@@ -152,7 +177,11 @@ class StaticSite:
                 or self._file(self.dashboard_dir, relative + ".html")
             )
             if found:
-                await self._serve_file(send, found, "no-cache")
+                # hashed assets never change; pages and everything else are revalidated
+                immutable = relative.startswith("_next/static/")
+                await self._serve_file(
+                    send, found, "public, max-age=31536000, immutable" if immutable else "no-cache"
+                )
                 return
         if path == "/":
             page = (

@@ -185,6 +185,7 @@ export async function startStack() {
       browser,
       siteUrl: platform.siteUrl,
       httpUrl: platform.httpUrl,
+      databaseUrl,
       ingestUrl: platform.siteUrl + INGEST_PATH,
       output: platform.output,
       /** Stop everything; resolves with the platform's exit ({code, signal}). */

@@ -8,6 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pulse.observability import logger
 from pulse.processor.service import process_batch
+from pulse.realtime import push
+
+push.warm()  # the @connections client at init, not on the first live event
 
 
 @logger.inject_lambda_context

@@ -6,7 +6,8 @@ gateway's ``http://127.0.0.1:8001/{stage}`` under ``make up``). A call waits at 
 ``CONNECT_TIMEOUT_S`` to connect and ``READ_TIMEOUT_S`` for the answer, and is not retried: a
 push that fails is reported, never repeated (the client can ask for a backfill).
 
-boto3 is imported on first use, so a function that never pushes does not pay for it.
+boto3 is imported on first use, so a function that never pushes does not pay for it; the functions
+that push call ``warm`` at their init.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def client(endpoint: str) -> Any:
                 )
                 _clients[endpoint] = found
     return found
+
+
+def warm() -> None:
+    """Make the client of the configured endpoint now (a function's init, which Lambda runs at
+    full CPU before the first event), so that the first push does not pay for loading boto3."""
+    configured = get_settings().websocket_management_url
+    if configured:
+        client(configured.rstrip("/"))
 
 
 def reset_clients() -> None:

@@ -1,0 +1,163 @@
+"use client";
+
+// One hook per query, the whole request in its key (docs: CONVENTIONS.md, "The dashboard").
+// Components render what these return and never fetch. The live hook (useLiveProject) edits
+// and invalidates these same keys.
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import type { BreakdownKind, Interval } from "@/lib/analytics-types";
+import type { EventFilters, Project, ProjectCreate, ProjectUpdate } from "@/lib/api";
+import { type DateRange, rangeQuery } from "@/lib/range";
+import { useServices } from "@/lib/services";
+
+export const queryKeys = {
+  projects: () => ["projects"] as const,
+  project: (projectId: string) => ["project", projectId] as const,
+  overview: (projectId: string, range: DateRange, tz: string, event: string | null) =>
+    ["overview", projectId, range, tz, event] as const,
+  timeseries: (projectId: string, range: DateRange, tz: string, interval: Interval, event: string | null) =>
+    ["timeseries", projectId, range, tz, interval, event] as const,
+  topEvents: (projectId: string, range: DateRange, tz: string) => ["top-events", projectId, range, tz] as const,
+  breakdown: (projectId: string, kind: BreakdownKind, range: DateRange, tz: string) =>
+    ["breakdown", projectId, kind, range, tz] as const,
+  sessions: (projectId: string, range: DateRange, tz: string, cursor: string | null) =>
+    ["sessions", projectId, range, tz, cursor] as const,
+  users: (projectId: string, range: DateRange, tz: string, cursor: string | null) =>
+    ["users", projectId, range, tz, cursor] as const,
+  user: (projectId: string, distinctId: string, range: DateRange, tz: string, cursor: string | null) =>
+    ["user", projectId, distinctId, range, tz, cursor] as const,
+  events: (projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null) =>
+    ["events", projectId, range, tz, filters, cursor] as const,
+};
+
+/** The query kinds whose numbers grow with live events (refetched, throttled, by the live hook). */
+export const LIVE_KINDS = ["overview", "timeseries", "top-events", "breakdown", "sessions", "users", "events"] as const;
+
+export function useProjects() {
+  const { api } = useServices();
+  return useQuery({ queryKey: queryKeys.projects(), queryFn: () => api.listProjects() });
+}
+
+export function useProject(projectId: string) {
+  const { api } = useServices();
+  return useQuery({ queryKey: queryKeys.project(projectId), queryFn: () => api.getProject(projectId), enabled: !!projectId });
+}
+
+export function useOverview(projectId: string, range: DateRange, tz: string, event: string | null = null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.overview(projectId, range, tz, event),
+    queryFn: () => api.overview(projectId, rangeQuery(range, tz), event ?? undefined),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTimeseries(projectId: string, range: DateRange, tz: string, interval: Interval, event: string | null = null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.timeseries(projectId, range, tz, interval, event),
+    queryFn: () => api.timeseries(projectId, rangeQuery(range, tz), interval, event ?? undefined),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTopEvents(projectId: string, range: DateRange, tz: string) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.topEvents(projectId, range, tz),
+    queryFn: () => api.topEvents(projectId, rangeQuery(range, tz), 10),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useBreakdown(projectId: string, kind: BreakdownKind, range: DateRange, tz: string) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.breakdown(projectId, kind, range, tz),
+    queryFn: () => api.breakdown(projectId, kind, rangeQuery(range, tz), 10),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useSessions(projectId: string, range: DateRange, tz: string, cursor: string | null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.sessions(projectId, range, tz, cursor),
+    queryFn: () => api.sessions(projectId, rangeQuery(range, tz), { limit: 10, cursor }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useUsers(projectId: string, range: DateRange, tz: string, cursor: string | null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.users(projectId, range, tz, cursor),
+    queryFn: () => api.users(projectId, rangeQuery(range, tz), { limit: 10, cursor }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useUser(projectId: string, distinctId: string, range: DateRange, tz: string, cursor: string | null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.user(projectId, distinctId, range, tz, cursor),
+    queryFn: () => api.user(projectId, distinctId, rangeQuery(range, tz), { limit: 25, cursor }),
+    enabled: !!distinctId,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useEvents(projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.events(projectId, range, tz, filters, cursor),
+    queryFn: () => api.events(projectId, rangeQuery(range, tz), filters, { limit: 20, cursor }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useCreateProject() {
+  const { api } = useServices();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ProjectCreate) => api.createProject(body),
+    onSuccess: (project) => {
+      client.setQueryData(queryKeys.project(project.id), project);
+      void client.invalidateQueries({ queryKey: queryKeys.projects() });
+    },
+  });
+}
+
+function useProjectMutation<T>(run: (projectId: string, input: T) => Promise<Project>) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ projectId, input }: { projectId: string; input: T }) => run(projectId, input),
+    onSuccess: (project) => {
+      client.setQueryData(queryKeys.project(project.id), project);
+      void client.invalidateQueries({ queryKey: queryKeys.projects() });
+    },
+  });
+}
+
+export function useUpdateProject() {
+  const { api } = useServices();
+  return useProjectMutation((projectId, input: ProjectUpdate) => api.updateProject(projectId, input));
+}
+
+export function useRotateKey() {
+  const { api } = useServices();
+  return useProjectMutation((projectId) => api.rotateKey(projectId));
+}
+
+export function useDeleteProject() {
+  const { api } = useServices();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (projectId: string) => api.deleteProject(projectId),
+    onSuccess: (_void, projectId) => {
+      client.removeQueries({ queryKey: queryKeys.project(projectId) });
+      void client.invalidateQueries({ queryKey: queryKeys.projects() });
+    },
+  });
+}

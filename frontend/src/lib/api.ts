@@ -1,0 +1,148 @@
+// The HTTP API client: openapi-fetch over the types generated from docs/openapi.json
+// (`make frontend-api`), with the session's access token on every request and one retry after
+// a refresh when a token was refused (401).
+
+import createClient from "openapi-fetch";
+
+import type {
+  Breakdown,
+  BreakdownKind,
+  Events,
+  Interval,
+  Overview,
+  Sessions,
+  Timeseries,
+  TopEvents,
+  UserDetail,
+  Users,
+} from "./analytics-types";
+import type { components, paths } from "./api-schema";
+import type { AuthSession } from "./auth";
+import { ApiError } from "./errors";
+import type { RangeQuery } from "./range";
+
+export type Project = components["schemas"]["ProjectOut"];
+export type ProjectCreate = components["schemas"]["ProjectCreateIn"];
+export type ProjectUpdate = components["schemas"]["ProjectUpdateIn"];
+
+export interface Page {
+  limit?: number;
+  cursor?: string | null;
+}
+export interface EventFilters {
+  event?: string;
+  distinct_id?: string;
+  session_id?: string;
+}
+
+/** A fetch that adds the bearer token and, on a 401, refreshes once and retries. */
+export function authorizedFetch(session: AuthSession, fetchImpl: typeof fetch = (...a) => fetch(...a)) {
+  return async (input: Request): Promise<Response> => {
+    const retry = input.clone();
+    const send = async (request: Request, token: string) => {
+      const headers = new Headers(request.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      return fetchImpl(new Request(request, { headers }));
+    };
+    const first = await send(input, await session.accessToken());
+    if (first.status !== 401) return first;
+    let token: string;
+    try {
+      token = await session.refresh();
+    } catch {
+      return first; // the session is over; the caller sees the 401
+    }
+    return send(retry, token);
+  };
+}
+
+type Result<T> = { data?: T; error?: unknown; response: Response };
+
+async function unwrap<T>(promise: Promise<Result<unknown>>): Promise<T> {
+  let result: Result<unknown>;
+  try {
+    result = await promise;
+  } catch (error) {
+    throw new ApiError(0, "network", error instanceof Error ? `Network error: ${error.message}` : "Network error");
+  }
+  if (result.error !== undefined || !result.response.ok) throw ApiError.fromBody(result.response.status, result.error);
+  return result.data as T;
+}
+
+function clean<T extends object>(query: T): T {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "")) as T;
+}
+
+export function createApi(apiUrl: string, session: AuthSession, fetchImpl?: typeof fetch) {
+  const client = createClient<paths>({ baseUrl: apiUrl.replace(/\/$/, ""), fetch: authorizedFetch(session, fetchImpl) });
+  const path = (projectId: string) => ({ project_id: projectId });
+
+  return {
+    me: () => unwrap<components["schemas"]["UserOut"]>(client.GET("/api/v1/auth/me")),
+    listProjects: () => unwrap<components["schemas"]["ProjectListOut"]>(client.GET("/api/v1/projects")),
+    createProject: (body: ProjectCreate) => unwrap<Project>(client.POST("/api/v1/projects", { body })),
+    getProject: (projectId: string) =>
+      unwrap<Project>(client.GET("/api/v1/projects/{project_id}", { params: { path: path(projectId) } })),
+    updateProject: (projectId: string, body: ProjectUpdate) =>
+      unwrap<Project>(client.PATCH("/api/v1/projects/{project_id}", { params: { path: path(projectId) }, body })),
+    deleteProject: (projectId: string) =>
+      unwrap<void>(client.DELETE("/api/v1/projects/{project_id}", { params: { path: path(projectId) } })),
+    rotateKey: (projectId: string) =>
+      unwrap<Project>(client.POST("/api/v1/projects/{project_id}/rotate-key", { params: { path: path(projectId) } })),
+
+    overview: (projectId: string, q: RangeQuery, event?: string) =>
+      unwrap<Overview>(
+        client.GET("/api/v1/analytics/{project_id}/overview", {
+          params: { path: path(projectId), query: clean({ ...q, event }) },
+        }),
+      ),
+    timeseries: (projectId: string, q: RangeQuery, interval: Interval, event?: string) =>
+      unwrap<Timeseries>(
+        client.GET("/api/v1/analytics/{project_id}/timeseries", {
+          params: { path: path(projectId), query: clean({ ...q, interval, event }) },
+        }),
+      ),
+    topEvents: (projectId: string, q: RangeQuery, limit = 10) =>
+      unwrap<TopEvents>(
+        client.GET("/api/v1/analytics/{project_id}/top-events", {
+          params: { path: path(projectId), query: clean({ ...q, limit }) },
+        }),
+      ),
+    breakdown: (projectId: string, kind: BreakdownKind, q: RangeQuery, limit = 10) => {
+      const options = { params: { path: path(projectId), query: clean({ ...q, limit }) } };
+      const request =
+        kind === "pages"
+          ? client.GET("/api/v1/analytics/{project_id}/pages", options)
+          : kind === "referrers"
+            ? client.GET("/api/v1/analytics/{project_id}/referrers", options)
+            : client.GET("/api/v1/analytics/{project_id}/utm-sources", options);
+      return unwrap<Breakdown>(request);
+    },
+    sessions: (projectId: string, q: RangeQuery, page: Page) =>
+      unwrap<Sessions>(
+        client.GET("/api/v1/analytics/{project_id}/sessions", {
+          params: { path: path(projectId), query: clean({ ...q, ...page }) },
+        }),
+      ),
+    users: (projectId: string, q: RangeQuery, page: Page) =>
+      unwrap<Users>(
+        client.GET("/api/v1/analytics/{project_id}/users", {
+          params: { path: path(projectId), query: clean({ ...q, ...page }) },
+        }),
+      ),
+    user: (projectId: string, distinctId: string, q: RangeQuery, page: Page) =>
+      unwrap<UserDetail>(
+        client.GET("/api/v1/analytics/{project_id}/users/{distinct_id}", {
+          params: { path: { project_id: projectId, distinct_id: distinctId }, query: clean({ ...q, ...page }) },
+        }),
+      ),
+    events: (projectId: string, q: RangeQuery, filters: EventFilters, page: Page) =>
+      unwrap<Events>(
+        client.GET("/api/v1/analytics/{project_id}/events", {
+          params: { path: path(projectId), query: clean({ ...q, ...filters, ...page }) },
+        }),
+      ),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
