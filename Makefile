@@ -171,8 +171,12 @@ test-browser: require-chromium require-node require-pg require-python install \
 	cd tests/browser && npm test
 
 # Every tool first, so that a missing one stops the run before minutes of other suites.
-test: require-python require-pg require-node require-chromium lint typecheck test-python test-sdk \
-		test-frontend test-browser
+# The checks and builds that time nothing run two at a time (this machine has 2 cores); the
+# suites that measure time (the platform's e2e and the browser) run alone after them.
+test: require-python require-pg require-node require-chromium
+	$(MAKE) --no-print-directory -j2 lint typecheck test-sdk test-frontend frontend/out/index.html
+	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-browser
 
 openapi: install
 	$(PY) scripts/export_openapi.py

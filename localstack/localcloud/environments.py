@@ -170,31 +170,44 @@ class EnvironmentPool:
     idle: list[ExecutionEnvironment] = field(default_factory=list)
     live: int = 0
     cold_starts: int = 0
+    starting: bool = False
     closed: bool = False
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def acquire(self) -> ExecutionEnvironment:
+        """An idle environment, else a new one (while under the cap, one cold start at a time),
+        else the first to come free."""
         with self._cond:
-            while not self.idle and self.live >= self.concurrency and not self.closed:
+            while True:
+                if self.closed:
+                    raise FunctionError("Runtime.Stopped", f"{self.function_name} is stopping")
+                if self.idle:
+                    return self.idle.pop()
+                # One cold start at a time: a burst onto a cold function would otherwise start
+                # every environment at once, and on a small machine each would then take long
+                # enough to time out its first invocation.
+                if self.live < self.concurrency and not self.starting:
+                    self.live += 1
+                    self.cold_starts += 1
+                    self.starting = True
+                    break
                 self._cond.wait()
-            if self.closed:
-                raise FunctionError("Runtime.Stopped", f"{self.function_name} is stopping")
-            if self.idle:
-                return self.idle.pop()
-            self.live += 1
-            self.cold_starts += 1
         try:
             return ExecutionEnvironment.start(self.function_name, self.handler_path)
         except BaseException:
             self._forget()
             raise
+        finally:
+            with self._cond:
+                self.starting = False
+                self._cond.notify_all()
 
     def release(self, env: ExecutionEnvironment) -> None:
         """Give back an environment after an invocation: kept if its process lives."""
         with self._cond:
             if env.alive and not self.closed:
                 self.idle.append(env)
-                self._cond.notify()
+                self._cond.notify_all()
                 return
         env.stop()
         self._forget()
@@ -202,7 +215,7 @@ class EnvironmentPool:
     def _forget(self) -> None:
         with self._cond:
             self.live -= 1
-            self._cond.notify()
+            self._cond.notify_all()
 
     def invoke(
         self, event: Any, context_fields: Callable[[], dict[str, Any]], timeout_s: float
