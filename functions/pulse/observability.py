@@ -8,11 +8,21 @@ for them on its cold start.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
 SERVICE = "pulse"
 NAMESPACE = "Pulse"
+# Custom metrics (CloudWatch, embedded metric format; the infrastructure's dashboard and alarms
+# read these names, infra/pulse_infra/names.py).
+EVENTS_ACCEPTED = "EventsAccepted"  # ingest: events put on the stream
+EVENTS_REJECTED = "EventsRejected"  # ingest: events refused (invalid, over limits)
+EVENTS_WRITTEN = "EventsWritten"  # processor: rows written to Postgres
+BATCH_DURATION = "BatchDuration"  # processor: milliseconds per stream batch
 
 logger = Logger(service=SERVICE)
 
@@ -25,7 +35,17 @@ def get_tracer():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def get_metrics():  # type: ignore[no-untyped-def]
+def get_metrics() -> Metrics:
+    import warnings
+
     from aws_lambda_powertools import Metrics
 
+    # An invocation with nothing to count (a preflight, a refused key) is normal here.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     return Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count(name: str, value: float, *, unit: str = "Count") -> None:
+    """Add to a custom metric of this invocation (published when the handler returns, by
+    ``get_metrics().log_metrics``)."""
+    get_metrics().add_metric(name=name, unit=unit, value=value)

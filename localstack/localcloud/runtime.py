@@ -88,6 +88,9 @@ class LocalRuntime:
             "AWS_REGION": cfg.region,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
+            # The custom metrics are CloudWatch's (embedded metric format on stdout); here they
+            # would only fill the terminal. POWERTOOLS_METRICS_DISABLED=false shows them.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "PULSE_WEBSOCKET_MANAGEMENT_URL": self.ws_management_url,
         }

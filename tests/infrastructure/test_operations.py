@@ -156,3 +156,21 @@ def test_the_alarm_topic_is_tls_only_and_subscribes_the_address_from_context() -
 def test_without_an_address_there_is_no_subscription(real: Synthesized) -> None:
     assert not real.of_type("AWS::SNS::Subscription")
     assert names.OUTPUT_ALARM_TOPIC in real.outputs
+
+
+def test_the_dashboard_reads_the_metrics_the_functions_publish() -> None:
+    from pulse import observability
+
+    assert names.METRICS_NAMESPACE == observability.NAMESPACE
+    assert names.METRICS_SERVICE == observability.SERVICE
+    assert (
+        names.METRIC_EVENTS_ACCEPTED,
+        names.METRIC_EVENTS_REJECTED,
+        names.METRIC_EVENTS_WRITTEN,
+        names.METRIC_BATCH_DURATION,
+    ) == (
+        observability.EVENTS_ACCEPTED,
+        observability.EVENTS_REJECTED,
+        observability.EVENTS_WRITTEN,
+        observability.BATCH_DURATION,
+    )

@@ -672,3 +672,37 @@ def test_a_nul_in_the_user_agent_is_dropped_not_stored(kinesis, project, db) -> 
     assert process(drain(kinesis)) == {"batchItemFailures": []}
     [row] = events_of(db, project["id"])
     assert row["user_agent"] == "Mozilla/5.0 (X11)"
+
+
+def _emf_metrics(out: str) -> dict[str, float]:
+    """The custom metrics in the embedded-metric-format lines printed by the handlers."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        doc = json.loads(line)
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = doc[metric["Name"]]
+                found[metric["Name"]] = sum(value) if isinstance(value, list) else value
+    return found
+
+
+def test_ingest_and_processor_publish_the_metrics_the_dashboard_reads(
+    kinesis, project, capsys, monkeypatch
+) -> None:
+    from pulse import observability as o
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    # Given a batch of two good events and one the ingest function refuses
+    body = {"events": [{"event": "a"}, {"event": "b"}, {"event": ""}]}
+    capsys.readouterr()
+    # When it is ingested and processed
+    assert ingest(body, key=project["api_key"]).status == 202
+    process(drain(kinesis))
+    # Then each handler published its custom metrics, under the names the dashboard reads
+    metrics = _emf_metrics(capsys.readouterr().out)
+    assert metrics[o.EVENTS_ACCEPTED] == 2
+    assert metrics[o.EVENTS_REJECTED] == 1
+    assert metrics[o.EVENTS_WRITTEN] == 2
+    assert metrics[o.BATCH_DURATION] > 0

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pulse import exceptions as exc
+from pulse import observability
 from pulse.ingest import cors, enrichment, keys, publisher
 from pulse.ingest.config import IngestSettings
 from pulse.ingest.validation import parse_body
@@ -72,6 +73,8 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
         )
         if not cors.origin_allowed(origin, project.domain):
             raise exc.PermissionDeniedError(f"origin {origin} is not allowed for this project")
+        if batch.rejected:
+            observability.count(observability.EVENTS_REJECTED, len(batch.rejected))
         if not batch.events:
             return _response(
                 422,
@@ -115,6 +118,7 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
             project_id=project.project_id, envelope=envelope, events=events
         )
         publisher.put_all(settings.events_stream, records, attempts=settings.put_attempts)
+        observability.count(observability.EVENTS_ACCEPTED, len(events))
     except exc.PulseError as error:
         if isinstance(error, exc.ServiceUnavailableError | exc.DataLayerError):
             logger.warning("ingest unavailable", extra={"error": error.message})

@@ -14,9 +14,11 @@ failure of either never fails the batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pulse import observability
 from pulse.data.events import EventRow, Written, stream_events, write_events, written_items
 from pulse.exceptions import RefusedDataError
 from pulse.observability import logger
@@ -30,6 +32,7 @@ DECODE_CHUNK_RECORDS = 20
 
 
 def process_batch(event: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
     records: list[dict[str, Any]] = event.get("Records") or []
     failures: list[str] = []
     good: list[DecodedRecord] = []
@@ -94,6 +97,10 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             fanout.fan_out(written)
         except Exception:
             logger.exception("live fan-out failed after the database write (events are safe)")
+    observability.count(observability.EVENTS_WRITTEN, len(written))
+    observability.count(
+        observability.BATCH_DURATION, (time.perf_counter() - started) * 1000, unit="Milliseconds"
+    )
     logger.info(
         "batch processed",
         extra={
