@@ -56,19 +56,19 @@ class Throwaway:
         self.postgres.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def throwaway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
     servers = Throwaway.start(tmp_path_factory.mktemp("servers"))
     yield servers
     servers.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack_on_throwaway(
     throwaway: Throwaway, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    """``make up``'s runtime on the throwaway servers (one per test module: a start costs
-    10-20 s on this machine)."""
+    """``make up``'s runtime on the throwaway servers, shared by the fault tests that leave it
+    running (a start costs 10-30 s on this machine)."""
     stack = start_local_stack(
         tmp_path_factory.mktemp("local"),
         database=FAULTS_DATABASE,
