@@ -69,12 +69,14 @@ def stack_on_throwaway(
 ) -> Iterator[LocalStack]:
     """``make up``'s runtime on the throwaway servers, shared by the fault tests that leave it
     running (a start costs 10-30 s on this machine)."""
+    data_dir = tmp_path_factory.mktemp("local")
     stack = start_local_stack(
-        tmp_path_factory.mktemp("local"),
+        data_dir,
         database=FAULTS_DATABASE,
         pg_server_url=throwaway.pg_server_url,
         redis_url=throwaway.redis_url,
     )
+    stack.data_dir = data_dir  # type: ignore[attr-defined]
     yield stack
     if stack.process.poll() is None:
         stop_local_stack(stack)
