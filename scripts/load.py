@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,36 @@ def _stored_ids(database_url: str, project_ids: list[str]) -> list[str]:
                 "SELECT id::text FROM events WHERE project_id = ANY(%s::uuid[])", (project_ids,)
             ).fetchall()
         ]
+
+
+KINDS = (
+    ("pulse.handlers.ingest", "ingest function"),
+    ("pulse.handlers.processor", "processor function"),
+    ("pulse.handlers.api", "api function"),
+    ("pulse.handlers.ws", "ws function"),
+    ("kinesis/server.js", "local Kinesis (node)"),
+)
+
+
+def cpu_by_kind(root: int) -> dict[str, float]:
+    """CPU seconds used so far by the runtime (gateways, poller: the root process) and by each
+    kind of process it started (execution environments, the local Kinesis)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        kind = "runtime (gateways, poller)" if pid == root else "other"
+        kind = next((name for marker, name in KINDS if marker in command), kind)
+        out[kind] = out.get(kind, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+        pending.extend(int(k) for k in kids)
+    return out
 
 
 def warm_up(url: str, api_key: str, clients: int = 8, rounds: int = 3) -> None:
@@ -140,6 +171,8 @@ def main() -> int:
             f"{args.dashboards} dashboards, {args.run_time} s, against {stack.http_url}",
             flush=True,
         )
+        cpu_before = cpu_by_kind(stack.process.pid)
+        locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [str(LOCUST), "-f", str(ROOT / "locustfile.py"), "--headless", "--only-summary"]
             + ["-u", str(args.users + args.dashboards), "-r", str(args.spawn_rate)]
@@ -149,10 +182,26 @@ def main() -> int:
             check=True,
             timeout=args.run_time + 120,
         )
+        locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_after = cpu_by_kind(stack.process.pid)
         data = json.loads(out.read_text())
         seconds = max(1.0, data["stopped"] - data["started"])
         lines, events_per_s = report(data, seconds)
         print("\n".join(lines))
+        # Where the CPU went during the run (the machine's own Postgres and Redis not counted).
+        requests = max(1, data["stats"].get("Aggregated", {}).get("requests", 0))
+        used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+        used["locust (the load itself)"] = (locust_after.ru_utime + locust_after.ru_stime) - (
+            locust_before.ru_utime + locust_before.ru_stime
+        )
+        print(
+            "CPU during the run: "
+            + ", ".join(
+                f"{kind} {s:.1f} s ({1000 * s / requests:.1f} ms a request)"
+                for kind, s in sorted(used.items(), key=lambda kv: -kv[1])
+                if s >= 0.05
+            )
+        )
         backlog, steady = backlog_verdict(data["samples"], events_per_s)
         print(backlog)
 
