@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Stops a target at once, with one line, when a tool it needs is missing (scripts/require.sh).
 REQUIRE := $(SHELL) scripts/require.sh
 
-.PHONY: help install up tail synth synth-local deploy deploy-local destroy-local rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench bench-dashboard
+.PHONY: help install up tail synth synth-local deploy deploy-local destroy-local rollup seed test test-python test-sdk test-browser test-frontend frontend frontend-api frontend-size lint fmt typecheck migrate lock clean openapi sdk bench bench-dashboard load
 .PHONY: require-python require-pg require-node require-chromium
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make frontend build the dashboard's static export (frontend/out) when its sources changed"
 	@echo "make frontend-api  regenerate the dashboard's API types from docs/openapi.json"
 	@echo "make bench    run the benchmarks (figures in docs/benchmarks.md)"
+	@echo "make load    Locust on a local stack of its own, then the zero-loss check (USERS=40 RUN_TIME=60)"
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make migrate  apply the database migrations to DATABASE_URL"
@@ -160,6 +161,16 @@ bench: require-pg install
 bench-dashboard: install tests/browser/node_modules/.package-lock.json frontend/out/index.html
 	cd frontend && npm run size
 	cd tests/browser && node bench-dashboard.mjs
+
+# Bounded load on a local stack started on free ports with its own database (docs/benchmarks.md).
+USERS ?= 40
+RATE ?= 1
+DASHBOARDS ?= 2
+RUN_TIME ?= 60
+load: require-pg require-node install
+	bash scripts/ensure_services.sh
+	$(PY) scripts/load.py --users $(USERS) --rate $(RATE) --dashboards $(DASHBOARDS) \
+		--run-time $(RUN_TIME)
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	@$(REQUIRE) node npm

@@ -44,6 +44,9 @@ class LocalConfig(BaseSettings):
     # Fire every schedule this often instead of its declared rate (0: as declared). For tests and
     # demos that cannot wait an hour for the rollup.
     schedule_every_s: int = 0
+    # On stop (Ctrl-C), how long the event source mappings may take to process what the stream
+    # holds once the gateways are closed; what is left then is delivered on the next start.
+    drain_timeout_s: float = 20.0
 
     @property
     def aws_endpoint(self) -> str:

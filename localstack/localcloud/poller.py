@@ -106,6 +106,9 @@ class ShardConsumer:
         # thread only).
         self.checkpoint: str | None = mapping.load_checkpoint(shard_id)
         self.invocations = 0
+        # When the last read that found the shard empty (at its tip, nothing in hand) was asked
+        # for (monotonic clock); a drain waits for one asked after it began.
+        self.caught_up_at = 0.0
         self._thread = threading.Thread(target=self._run, name=f"poller-{shard_id}", daemon=True)
 
     def start(self) -> None:
@@ -157,10 +160,13 @@ class ShardConsumer:
         batch: list[dict[str, Any]] = []
         first_at = 0.0
         while not stop.is_set():
+            asked_at = time.monotonic()
             resp = self.mapping.kinesis.get_records(
                 ShardIterator=iterator, Limit=trigger.batch_size - len(batch)
             )
             iterator = resp["NextShardIterator"]
+            if not resp["Records"] and not batch and not resp.get("MillisBehindLatest"):
+                self.caught_up_at = asked_at
             if resp["Records"] and not batch:
                 first_at = time.monotonic()
             batch.extend(resp["Records"])
@@ -257,6 +263,18 @@ class StreamPoller:
         self.consumers = [ShardConsumer(self, s["ShardId"]) for s in shards]
         for consumer in self.consumers:
             consumer.start()
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until every shard has been read to its tip after this call began (everything
+        written to the stream before it is processed, or parked at the on-failure destination);
+        False if ``timeout_s`` passed first."""
+        began = time.monotonic()
+        deadline = began + timeout_s
+        while any(c.caught_up_at <= began for c in self.consumers):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(IDLE_POLL_S)
+        return True
 
     def stop(self) -> None:
         self.stopping.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +34,10 @@ class LocalRuntime:
     pollers: list[StreamPoller] = field(default_factory=list)
     demo: DemoAccount | None = None
     kinesis: KinesisServer | None = None
-    # What runs the functions (gateways, pollers, scheduler), stopped first, newest first; then
-    # the functions' connection pools close; then the services they connect to stop.
+    # On stop: the front doors (servers, then the gateways' pools) close first, newest first,
+    # and the stream is drained; then what else runs the functions (pollers, scheduler); then the
+    # functions' connection pools close; then the services they connect to stop.
+    _front_doors: list[tuple[str, object]] = field(default_factory=list)
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
     _services: list[tuple[str, object]] = field(default_factory=list)
 
@@ -67,7 +70,7 @@ class LocalRuntime:
 
     def _serve(self, app: object, port: int, name: str, **options: Any) -> None:
         server = serve_in_thread(app, host=self.config.host, port=port, name=name, **options)
-        self._stoppers.append((name, lambda: setattr(server, "should_exit", True)))
+        self._front_doors.append((name, server.stop))
 
     def _function_environment(self, extra: dict[str, str]) -> None:
         cfg = self.config
@@ -140,7 +143,7 @@ class LocalRuntime:
                 domain_name=f"{cfg.host}:{cfg.http_port}",
                 max_concurrency=cfg.max_concurrency,
             )
-            self._stoppers.append(("HTTP gateway pool", gateway.pool.shutdown))
+            self._front_doors.append(("HTTP gateway pool", gateway.pool.shutdown))
             self._serve(gateway, cfg.http_port, "http-gateway")
             ws_gateway = WebSocketGateway(
                 self.wiring.websocket_routes,
@@ -149,7 +152,7 @@ class LocalRuntime:
                 stage=self.wiring.websocket_stage,
                 max_concurrency=cfg.max_concurrency,
             )
-            self._stoppers.append(("WebSocket gateway pool", ws_gateway.pool.shutdown))
+            self._front_doors.append(("WebSocket gateway pool", ws_gateway.pool.shutdown))
             self._serve(ws_gateway, cfg.ws_port, "ws-gateway", **ws_gateway.server_options())
             self.demo = ensure_demo_account(cfg.data_dir)
             self._serve(
@@ -195,6 +198,9 @@ class LocalRuntime:
         from pulse.cache import reset_redis
         from pulse.db.connection import close_pool
 
+        # No new request, and those in flight finish: every 202 is in the stream after this.
+        _stop_all(self._front_doors)
+        self._drain()
         # The pools last: a function still running (a poller's batch, a request) must not find
         # them closed, nor open new ones that nothing closes.
         _stop_all(self._stoppers)
@@ -203,6 +209,22 @@ class LocalRuntime:
         close_pool()
         reset_redis()
         _stop_all(self._services)
+
+    def _drain(self) -> None:
+        """Let the event source mappings process what the stream holds, within the drain
+        timeout; what is left stays in the stream (on disk) for the next start."""
+        timeout = self.config.drain_timeout_s
+        for poller in self.pollers:
+            started = time.monotonic()
+            if poller.drain(timeout):
+                log.info("stream %s drained", poller.stream_name)
+            else:
+                log.warning(
+                    "stream %s not drained in %.0f s: the rest is processed on the next start",
+                    poller.stream_name,
+                    self.config.drain_timeout_s,
+                )
+            timeout = max(0.0, timeout - (time.monotonic() - started))
 
 
 def _stop_all(stoppers: list[tuple[str, object]]) -> None:

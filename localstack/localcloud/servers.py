@@ -10,11 +10,13 @@ import uvicorn
 
 
 class ThreadedServer(uvicorn.Server):
+    _thread: threading.Thread | None = None
+
     def install_signal_handlers(self) -> None:
         pass
 
     def start_in_thread(self, name: str) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name=name, daemon=True)
+        thread = self._thread = threading.Thread(target=self.run, name=name, daemon=True)
         thread.start()
         deadline = time.monotonic() + 15
         while not self.started:
@@ -23,9 +25,15 @@ class ThreadedServer(uvicorn.Server):
             time.sleep(0.02)
         return thread
 
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop listening, let the requests in flight finish (up to ``timeout_s``), return."""
+        self.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
 
 def serve_in_thread(app: Any, *, host: str, port: int, name: str, **options: Any) -> ThreadedServer:
-    """Start ``app`` on host:port in a daemon thread; set ``should_exit`` to stop it."""
+    """Start ``app`` on host:port in a daemon thread; ``stop()`` stops it."""
     server = ThreadedServer(
         uvicorn.Config(
             app,

@@ -62,18 +62,28 @@ class LocalStack:
         return {**project, "token": token}
 
 
-def start_local_stack(tmp: Path, database: str = E2E_DATABASE, fresh: bool = True) -> LocalStack:
+def start_local_stack(
+    tmp: Path,
+    database: str = E2E_DATABASE,
+    fresh: bool = True,
+    *,
+    pg_server_url: str | None = None,
+    redis_url: str = TEST_REDIS_URL,
+    extra_env: dict[str, str] | None = None,
+) -> LocalStack:
     """Start ``make up``'s runtime with its data under ``tmp``; ``fresh=False`` keeps the
-    database and whatever ``tmp`` holds (a restart)."""
-    if fresh:
+    database and whatever ``tmp`` holds (a restart). ``pg_server_url`` points it at another
+    Postgres server (a throwaway one, where the runtime creates the database itself), and
+    ``redis_url`` at another Redis."""
+    if fresh and pg_server_url is None:
         recreate_database(database)
     ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS")}
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
-    database_url = f"{PG_SERVER_URL}/{database}"
+    database_url = f"{pg_server_url or PG_SERVER_URL}/{database}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": TEST_REDIS_URL,
+        "REDIS_URL": redis_url,
         "LOCAL_REDIS_KEY_PREFIX": prefix,
         "LOCAL_DATA_DIR": str(tmp),
         "LOCAL_HTTP_PORT": str(ports["HTTP"]),
@@ -85,6 +95,7 @@ def start_local_stack(tmp: Path, database: str = E2E_DATABASE, fresh: bool = Tru
         # The rollup schedule fires every 2 s instead of hourly, so its work is observable.
         "LOCAL_SCHEDULE_EVERY_S": "2",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     for inherited in (
         "PULSE_DATABASE_URL",

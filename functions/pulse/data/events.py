@@ -432,3 +432,29 @@ def written_items(rows: Sequence[EventRow]) -> list[Written]:
 
 def _project_then_time(row: EventRow) -> tuple[str, datetime]:
     return str(row[0]), row[10]
+
+
+class HourCounts(NamedTuple):
+    """What the live counters of one project's hour are made of, as stored."""
+
+    by_event: dict[str, int]
+    session_ids: list[str]
+
+
+def hour_counts(*, project_id: str, hour: datetime) -> HourCounts:
+    """The events of the hour starting at ``hour``, counted by name, and its session ids."""
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT event, count(*) AS n FROM events WHERE project_id = %(p)s"
+            ' AND "timestamp" >= %(start)s AND "timestamp" < %(end)s GROUP BY event',
+            {"p": project_id, "start": hour, "end": hour + timedelta(hours=1)},
+        ).fetchall()
+        sessions = conn.execute(
+            "SELECT DISTINCT session_id FROM events WHERE project_id = %(p)s"
+            ' AND "timestamp" >= %(start)s AND "timestamp" < %(end)s AND session_id IS NOT NULL',
+            {"p": project_id, "start": hour, "end": hour + timedelta(hours=1)},
+        ).fetchall()
+    return HourCounts(
+        {str(r["event"]): int(r["n"]) for r in rows},  # type: ignore[call-overload]
+        [str(r["session_id"]) for r in sessions],
+    )

@@ -9,16 +9,24 @@ project per processed batch.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pulse import cache
-from pulse.data.events import Written
+from pulse.data.events import Written, hour_counts
 
 RECENT_EVENTS = 100
 COUNTER_TTL_S = 2 * 24 * 3600
+
+# The (project, hour) pairs whose counters missed the updates of events written while Redis
+# could not be reached, in this execution environment; rebuilt from Postgres by the next
+# batch whose updates reach Redis (``settle_owed``).
+_owed: set[tuple[str, str]] = set()
+_owed_lock = threading.Lock()
 
 
 def counters_key(project_id: str, hour: str) -> str:
@@ -121,3 +129,51 @@ def send(prepared: Prepared) -> dict[str, int]:
 def publish(items: Sequence[Written]) -> dict[str, int]:
     """Update Redis for freshly written events; returns how many each project published."""
     return send(prepare(items))
+
+
+def owe(items: Sequence[Written]) -> None:
+    """Remember the hours whose counters missed these written events (Redis was down)."""
+    with _owed_lock:
+        _owed.update((item.project_id, item.hour) for item in items)
+
+
+def settle_owed() -> int:
+    """Rebuild the counters of the hours owed, from the events Postgres holds: the hour's count
+    by event name and its sessions replace what Redis had. Returns how many hours were rebuilt;
+    an hour whose rebuild fails stays owed.
+
+    Approximate when other environments write to the same hour meanwhile: an update between the
+    read and the replacement may be counted twice or not at all, until the hour's next rebuild.
+    The hourly rollup, from Postgres, is exact.
+    """
+    with _owed_lock:
+        if not _owed:
+            return 0
+        owed = set(_owed)
+        _owed.clear()
+    rebuilt = 0
+    try:
+        for project_id, hour in sorted(owed):
+            counts = hour_counts(
+                project_id=project_id, hour=datetime.fromisoformat(hour.replace("Z", "+00:00"))
+            )
+            pipe = cache.get_redis().pipeline(transaction=True)
+            key, sessions = counters_key(project_id, hour), sessions_key(project_id, hour)
+            pipe.delete(key, sessions)
+            if counts.by_event:
+                mapping: dict[Any, Any] = {
+                    f"event:{name}": n for name, n in counts.by_event.items()
+                }
+                mapping["events"] = sum(counts.by_event.values())
+                pipe.hset(key, mapping=mapping)
+                pipe.expire(key, COUNTER_TTL_S)
+            if counts.session_ids:
+                pipe.pfadd(sessions, *counts.session_ids)
+                pipe.expire(sessions, COUNTER_TTL_S)
+            pipe.execute()
+            owed.discard((project_id, hour))
+            rebuilt += 1
+    finally:
+        with _owed_lock:
+            _owed.update(owed)
+    return rebuilt

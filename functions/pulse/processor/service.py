@@ -9,7 +9,8 @@ records are reported failed, and everything else is stored. If the write fails o
 database unreachable, the connection lost), every good record is reported failed, so the batch
 is retried from the first of them and nothing is lost or doubled. Redis comes after the commit,
 then the live fan-out to WebSocket clients (bounded by a deadline, ``pulse.realtime.fanout``); a
-failure of either never fails the batch.
+failure of either never fails the batch. The hours whose counters missed a Redis update are
+rebuilt from Postgres by the next batch whose update reaches Redis (``live.settle_owed``).
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             live.send(prepared[0] if prepared else live.prepare(written))
         except Exception:
             logger.exception("redis update failed after the database write (events are safe)")
+            live.owe(written)
+        else:
+            try:
+                live.settle_owed()  # counters that missed updates while Redis was down
+            except Exception:
+                logger.exception("rebuilding the live counters failed; tried again next batch")
         try:
             fanout.fan_out(written)
         except Exception:
