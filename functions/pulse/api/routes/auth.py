@@ -12,7 +12,11 @@ from pulse.domain import accounts
 from pulse.models.inputs import LoginIn, LogoutIn, RefreshIn, RegisterIn
 from pulse.models.outputs import ErrorOut, RegistrationOut, TokenPairOut, UserOut
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    responses={400: {"model": ErrorOut, "description": "The body is not JSON"}},
+)
 _401: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}
 }
