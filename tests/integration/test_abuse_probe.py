@@ -320,6 +320,31 @@ def test_events_in_the_stream_for_a_deleted_project_are_not_stored(
         assert count == (0,), table
 
 
+def test_deleting_a_project_leaves_nothing_in_redis_either(kinesis, project, api: ApiCall) -> None:
+    from pulse.cache import get_redis
+    from pulse.processor import live
+
+    assert ingest({"events": [{"event": "seen"}]}, key=project["api_key"]).status == 202
+    assert process(drain(kinesis)) == {"batchItemFailures": []}
+    redis = get_redis()
+    pattern = f"*{project['id']}*"
+    assert list(redis.scan_iter(match=pattern))  # live counters and recent events
+    assert api("DELETE", f"/api/v1/projects/{project['id']}", token=project["token"]).status == 204
+    assert redis.llen(live.recent_key(project["id"])) == 0
+    assert [k for k in redis.scan_iter(match=pattern) if "apikey" not in k] == []
+
+
+def test_the_dashboard_api_grants_no_cross_origin_access(api: ApiCall, new_user) -> None:
+    """The dashboard reaches the API on its own origin (CloudFront forwards /api/*): no CORS
+    grant at all, so never ``*`` with credentials."""
+    user = new_user()
+    evil = {"origin": "https://evil.example"}
+    for method, token in (("GET", user["access_token"]), ("OPTIONS", None)):
+        res = api(method, "/api/v1/projects", token=token, headers=evil)
+        assert "access-control-allow-origin" not in res.headers, method
+        assert "access-control-allow-credentials" not in res.headers, method
+
+
 # Small ones ------------------------------------------------------------------------------------
 
 
