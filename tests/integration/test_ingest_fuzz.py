@@ -79,7 +79,7 @@ EVENTS = st.fixed_dictionaries(
         ),
     },
 )
-BATCHES = st.fixed_dictionaries(
+NORMAL_BATCHES = st.fixed_dictionaries(
     {"events": st.lists(EVENTS, min_size=1, max_size=6)},
     optional={
         "sent_at": st.one_of(
@@ -89,6 +89,14 @@ BATCHES = st.fixed_dictionaries(
         "retry": st.one_of(st.booleans(), st.integers(min_value=-2, max_value=3)),
     },
 )
+# Huge: a body over 1 MB, more events than a request may hold, or not an object at all.
+HUGE_BATCHES = st.one_of(
+    st.builds(lambda n: {"events": [{"event": "x", "properties": {"s": "x" * n}}]},
+              st.sampled_from([1_100_000, 2_000_000])),
+    st.builds(lambda n: {"events": [{"event": "x"}] * n}, st.sampled_from([101, 5000])),
+    st.builds(lambda v: {"events": v}, st.one_of(st.none(), st.integers(), st.text(), st.just([]))),
+)  # fmt: skip
+BATCHES = st.one_of(NORMAL_BATCHES, NORMAL_BATCHES, NORMAL_BATCHES, HUGE_BATCHES)
 
 
 def _exact(value: Any) -> Any:
