@@ -320,6 +320,34 @@ def test_events_in_the_stream_for_a_deleted_project_are_not_stored(
         assert count == (0,), table
 
 
+def test_a_delete_running_while_the_processor_writes_leaves_no_event(
+    kinesis, project, database: str, db
+) -> None:
+    """The delete has removed the project and its events but not committed yet when the
+    processor writes: the write waits for it, then finds the project gone."""
+    import threading
+
+    import psycopg
+
+    assert ingest({"events": [{"event": "racing"}]}, key=project["api_key"]).status == 202
+    records = drain(kinesis)
+    with psycopg.connect(database) as deleting:
+        deleting.execute("DELETE FROM projects WHERE id = %s", (project["id"],))
+        deleting.execute("DELETE FROM events WHERE project_id = %s", (project["id"],))
+        results: list[Any] = []
+        writer = threading.Thread(target=lambda: results.append(process(records)))
+        writer.start()
+        writer.join(timeout=1.0)
+        assert writer.is_alive()  # waiting for the delete's lock on the project
+        deleting.commit()
+    writer.join(timeout=10)
+    assert results == [{"batchItemFailures": []}]
+    assert events_of(db, project["id"]) == []
+    assert db.execute(
+        "SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s", (project["id"],)
+    ).fetchone() == (0,)
+
+
 def test_deleting_a_project_leaves_nothing_in_redis_either(kinesis, project, api: ApiCall) -> None:
     from pulse.cache import get_redis
     from pulse.processor import live
