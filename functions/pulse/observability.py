@@ -8,7 +8,8 @@ for them on its cold start.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+import traceback
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -49,3 +50,24 @@ def count(name: str, value: float, *, unit: str = "Count") -> None:
     """Add to a custom metric of this invocation (published when the handler returns, by
     ``get_metrics().log_metrics``)."""
     get_metrics().add_metric(name=name, unit=unit, value=value)
+
+
+def failure_fields(error: BaseException) -> dict[str, Any]:
+    """What a log line may say about an error that data flowed through: the types in its chain,
+    the database's SQLSTATE and where it was raised, never a message. A driver's message can
+    quote the data (Postgres ends a failed ``COPY`` with the line it was reading), and event
+    properties are the customers' visitors' data."""
+    chain: list[str] = []
+    sqlstate = None
+    at: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 5:
+        chain.append(type(seen).__name__)
+        sqlstate = sqlstate or getattr(seen, "sqlstate", None)
+        if not at and seen.__traceback__ is not None:
+            at = [
+                f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_tb(seen.__traceback__)[-4:]
+            ]
+        seen = seen.__cause__ or seen.__context__
+    return {"error_types": chain, "sqlstate": sqlstate, "raised_at": at}

@@ -42,9 +42,18 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
 
+    # Failed logins: per (email, source address) and per source address within the window,
+    # then a 429 until the window ends. Failures for one email from everywhere only slow down
+    # addresses that never logged in to it (a backoff of seconds), so that an attacker cannot
+    # lock the owner out (pulse.auth.login_limits).
     login_window_s: int = Field(default=15 * 60, ge=1)
     login_max_failures_per_email: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_email_backoff_after: int = Field(default=10, ge=1)
+    login_known_address_ttl_s: int = Field(default=90 * 24 * 3600, ge=60)
+    # Registrations a source address may make within the window (each costs a slow hash).
+    register_max_per_ip: int = Field(default=10, ge=1)
+    register_window_s: int = Field(default=3600, ge=1)
 
     # Ingest
     events_stream: str = "pulse-events"

@@ -10,7 +10,7 @@ import mimetypes
 from pathlib import Path
 
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from localcloud.config import REPO_ROOT
 
@@ -26,6 +26,29 @@ HOP_BY_HOP = {
     "trailer",
 }
 KEY_PLACEHOLDER = "__PROJECT_KEY__"
+
+
+# Added to every answer that does not set them itself (the API's own answers do): no MIME
+# sniffing, never inside a frame. The policy leaves scripts alone (the static dashboard has
+# inline bootstrap scripts) and shuts off plugins and <base> hijacking.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
+)
+
+
+def _with_security_headers(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {name.lower() for name, _ in headers}
+            headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
 
 
 class StaticSite:
@@ -115,6 +138,8 @@ class StaticSite:
         await send({"type": "http.response.body", "body": upstream.content})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _with_security_headers(send)
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -126,7 +126,7 @@ class RouteSelector:
         if body:
             try:
                 parsed = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to read
                 parsed = None
             if isinstance(parsed, dict):
                 action = parsed.get("action")

@@ -80,9 +80,10 @@ def new_user(api: ApiCall) -> Callable[..., dict[str, Any]]:
     def _make(password: str = "correct-horse-9") -> dict[str, Any]:
         email = f"user{next(_emails)}-{uuid.uuid4().hex[:8]}@example.com"
         reg = api("POST", "/api/v1/auth/register", body={"email": email, "password": password})
-        assert reg.status == 201, reg.body
+        assert reg.status == 202, reg.body
         login = api("POST", "/api/v1/auth/login", body={"email": email, "password": password})
         assert login.status == 200, login.body
-        return {"email": email, "password": password, "id": reg.json()["id"], **login.json()}
+        me = api("GET", "/api/v1/auth/me", token=login.json()["access_token"]).json()
+        return {"email": email, "password": password, "id": me["id"], **login.json()}
 
     return _make

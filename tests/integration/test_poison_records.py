@@ -22,6 +22,23 @@ from tests.apigw import LambdaContextStub
 from tests.kinesis_events import stream_event
 
 
+def new_project_ids(db: psycopg.Connection[Any], n: int) -> list[str]:
+    """Projects that exist (the processor stores no events for a project that does not)."""
+    [(owner,)] = db.execute(
+        "INSERT INTO users (email, password_hash) VALUES (%s, 'x') RETURNING id",
+        (f"poison-{uuid.uuid4().hex[:8]}@example.com",),
+    ).fetchall()
+    return [
+        str(
+            db.execute(
+                "INSERT INTO projects (owner_id, name, api_key) VALUES (%s, 'p', %s) RETURNING id",
+                (owner, f"proj_{secrets.token_urlsafe(24)}"),
+            ).fetchone()[0]
+        )
+        for _ in range(n)
+    ]
+
+
 def record(project_id: str, n: int, **overrides: Any) -> dict[str, Any]:
     """A record as the ingest function writes it: n events of one project."""
     now = datetime.now(UTC)
@@ -120,7 +137,7 @@ def test_a_poison_record_fails_alone_and_every_other_project_keeps_its_events(
     from pulse.handlers.processor import handler
 
     # Given a batch of records from three projects, one of them poisoned
-    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    a, b, c = new_project_ids(db, 3)
     bad = {**record(b, 1), **POISONS[poison]}
     good = [
         record(a, 3),
@@ -161,7 +178,7 @@ def test_several_poison_records_anywhere_in_a_batch_are_each_found(
 ) -> None:
     from pulse.handlers.processor import handler
 
-    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    a, b = new_project_ids(db, 2)
     poison = POISONS["NUL in a property value"]
     payloads = [
         {**record(a, 1), **poison},  # first
@@ -208,7 +225,7 @@ def test_a_lost_connection_reports_every_record_failed_without_isolating(
     from pulse.processor import service
 
     # Given a batch, poison included, whose COPY loses its connection
-    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    a, b = new_project_ids(db, 2)
     payloads = [record(a, 2), {**record(b, 1), **POISONS["NUL in the event name"]}, record(b, 3)]
     event = stream_event(payloads)
     real_copy_text = events_data.copy_text
@@ -249,7 +266,7 @@ def test_a_lost_connection_while_isolating_leaves_the_rest_to_the_retry(
     from pulse.processor import service
 
     # Given a batch with a poison record, and a database that goes away during the isolation
-    a = str(uuid.uuid4())
+    [a] = new_project_ids(db, 1)
     payloads = [record(a, 2) for _ in range(8)]
     payloads[3] = {**payloads[3], **POISONS["NUL in distinct_id"]}
     event = stream_event(payloads)

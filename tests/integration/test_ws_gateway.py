@@ -151,6 +151,17 @@ def test_a_failing_message_handler_sends_an_error_and_keeps_the_connection(
         wait_until(lambda: len(events_of("$default")) == 2)
 
 
+def test_deeply_nested_json_goes_to_default_and_keeps_the_connection(gw: RunningGateway) -> None:
+    """Route selection reads the body as JSON; nesting too deep to read is not an action (it
+    used to drop the connection without a close frame)."""
+    nested = "[" * 16_000 + "]" * 16_000  # under the 32 KB frame limit
+    with gw.connect() as client:
+        client.send(nested)
+        client.send('{"action": "ping"}')
+        wait_until(lambda: len(events_of("$default")) == 2)
+    assert events_of("$default")[0]["body"] == nested
+
+
 def test_disconnect_event_carries_the_close_code(gw: RunningGateway) -> None:
     client, connection_id = gw.connect_with_id()
     client.close(code=1000, reason="bye")

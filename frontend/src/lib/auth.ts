@@ -104,10 +104,11 @@ export class AuthSession {
     this.setState("anonymous");
   }
 
-  async register(email: string, password: string): Promise<User> {
+  /** The API answers 202 alike for a new and a taken email (no account enumeration): the login
+   * that follows tells them apart. */
+  async register(email: string, password: string): Promise<void> {
     const response = await postJson(this.fetchImpl, this.url("/auth/register"), { email, password });
     if (!response.ok) throw await failure(response);
-    return (await response.json()) as User;
   }
 
   async login(email: string, password: string): Promise<void> {

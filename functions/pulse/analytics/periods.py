@@ -13,6 +13,10 @@ from pulse.exceptions import InvalidInputError
 HOUR = timedelta(hours=1)
 MAX_RANGE = timedelta(days=400)
 MAX_BUCKETS = 10_000
+# Instants a query may name (from, to, a cursor's time): far from the ends of datetime (years 1
+# and 9999), so that the period before, the buckets and their time zones never overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 RANGES = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
@@ -60,7 +64,18 @@ def _parse_instant(value: str, field: str, tz: ZoneInfo) -> datetime:
         raise _invalid(field, "is not an ISO 8601 date or time") from exc
     if t.tzinfo is None:
         t = t.replace(tzinfo=tz)  # a local time in the requested zone
-    return t.astimezone(UTC)
+    try:
+        t = t.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise _invalid(field, "is out of range (years 1900 to 9000)") from exc
+    if not in_range(t):
+        raise _invalid(field, "is out of range (years 1900 to 9000)")
+    return t
+
+
+def in_range(t: datetime) -> bool:
+    """Whether an instant lies in the years a query may name (``EARLIEST`` to ``LATEST``)."""
+    return EARLIEST <= t <= LATEST
 
 
 def parse_period(

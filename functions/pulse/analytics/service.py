@@ -15,6 +15,9 @@ from pulse.data import projects
 from pulse.data import sessions as sessions_sql
 from pulse.exceptions import InvalidInputError, NotFoundError
 
+# A cursor's key is a uuid, a session id or a distinct id, none of them longer than this.
+MAX_CURSOR_KEY = 256
+
 
 def owned_project(owner_id: UUID, project_id: UUID) -> None:
     if projects.get_project(project_id=project_id, owner_id=owner_id) is None:
@@ -76,17 +79,35 @@ def encode_cursor(at: datetime, key: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([at.isoformat(), key]).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+def _bad_cursor() -> InvalidInputError:
+    return InvalidInputError(
+        "cursor: is not a cursor this API gave out",
+        details=[{"field": "cursor", "message": "is not a cursor this API gave out"}],
+    )
+
+
+def decode_cursor(cursor: str | None, *, key_is_uuid: bool = False) -> tuple[datetime, str] | None:
+    """The position a ``next_cursor`` names; anything this API did not give out is a 422."""
     if not cursor:
         return None
     try:
         at, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(at).astimezone(UTC), str(key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(
-            "cursor: is not a cursor this API gave out",
-            details=[{"field": "cursor", "message": "is not a cursor this API gave out"}],
-        ) from exc
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("no time zone")
+        when = when.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _bad_cursor() from exc
+    if not isinstance(key, str) or "\x00" in key or len(key) > MAX_CURSOR_KEY:
+        raise _bad_cursor()
+    if not periods.in_range(when):
+        raise _bad_cursor()
+    if key_is_uuid:
+        try:
+            key = str(UUID(key))
+        except ValueError as exc:
+            raise _bad_cursor() from exc
+    return when, key
 
 
 def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | None:
@@ -123,6 +144,7 @@ def users(project_id: UUID, period: Period, limit: int, cursor: str | None) -> d
 def user(
     project_id: UUID, distinct_id: str, period: Period, limit: int, cursor: str | None
 ) -> dict[str, Any]:
+    decode_cursor(cursor, key_is_uuid=True)  # a bad cursor is a 422 even for an unknown user
     found = sql.user_list(
         project_id=project_id,
         start=period.start,
@@ -154,7 +176,7 @@ def events(
         start=period.start,
         end=period.end,
         limit=limit,
-        after=decode_cursor(cursor),
+        after=decode_cursor(cursor, key_is_uuid=True),
         event=event,
         distinct_id=distinct_id,
         session_id=session_id,

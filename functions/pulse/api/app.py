@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse.api import errors
 from pulse.api.routes import analytics, auth, health, projects
@@ -27,6 +27,41 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
+# Every answer of the API: no MIME sniffing, never inside a frame, no content of its own to run.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# The interactive docs page loads Swagger UI's script and style from a CDN.
+DOCS_CSP = b"frame-ancestors 'none'"
+
+
+class SecurityHeadersMiddleware:
+    """Add ``SECURITY_HEADERS`` and a Content-Security-Policy to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"].startswith(f"{API_PREFIX}/docs") else API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                if b"content-security-policy" not in present:
+                    extra.append((b"content-security-policy", csp))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Pulse analytics API",
@@ -41,4 +76,5 @@ def create_app() -> FastAPI:
     for router in (health.router, auth.router, projects.router, analytics.router):
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

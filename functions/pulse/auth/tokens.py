@@ -1,8 +1,10 @@
 """Access and refresh JWTs (PyJWT, HS256 only) and the refresh-token state kept in Redis.
 
 Refresh tokens rotate: each use deletes the token's Redis entry and issues a new pair in the same
-family. A token whose entry is gone (already used, or revoked) is refused, and presenting one
-revokes its whole family, so a stolen-and-replayed token logs out both holders.
+family (one login). Access tokens carry their family too (``fam``). A refresh token whose entry is
+gone (already used, or revoked) is refused, and presenting one revokes its whole family, access
+tokens included, so a stolen-and-replayed token logs out both holders. Logging out revokes the
+caller's access token and its family, so the refresh token of that login stops working too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class AccessClaims:
     user_id: UUID
     jti: str
     expires_at: int
+    family: str = ""
 
 
 def _encode(claims: dict[str, Any]) -> str:
@@ -86,7 +89,7 @@ def issue_pair(user_id: UUID, *, family: str | None = None) -> TokenPair:
     settings = get_settings()
     access = _base_claims(user_id, "access", settings.access_token_ttl_s)
     refresh = _base_claims(user_id, "refresh", settings.refresh_token_ttl_s)
-    refresh["fam"] = family or secrets.token_urlsafe(16)
+    refresh["fam"] = access["fam"] = family or secrets.token_urlsafe(16)
     get_redis().set(key("rt", refresh["jti"]), refresh["fam"], ex=settings.refresh_token_ttl_s)
     return TokenPair(
         access_token=_encode(access),
@@ -97,9 +100,15 @@ def issue_pair(user_id: UUID, *, family: str | None = None) -> TokenPair:
 
 def verify_access(token: str) -> AccessClaims:
     claims = _decode(token, "access")
-    if get_redis().exists(key("revoked_access", claims["jti"])):
+    family = str(claims.get("fam") or "")
+    checks = [key("revoked_access", claims["jti"])]
+    if family:
+        checks.append(key("rt_family_revoked", family))
+    if get_redis().exists(*checks):
         raise AuthenticationError("token has been revoked")
-    return AccessClaims(user_id=UUID(claims["sub"]), jti=claims["jti"], expires_at=claims["exp"])
+    return AccessClaims(
+        user_id=UUID(claims["sub"]), jti=claims["jti"], expires_at=claims["exp"], family=family
+    )
 
 
 def _family_revoked(family: str) -> bool:
@@ -124,12 +133,18 @@ def rotate(refresh_token: str) -> tuple[UUID, TokenPair]:
 
 
 def revoke(access: AccessClaims, refresh_token: str | None) -> None:
-    """Log out: the access token stops working now, and so does the refresh family."""
+    """Log out: the access token stops working now, and so does its login (the refresh family),
+    with or without the refresh token. A refresh token that is not the caller's is refused
+    before anything is revoked."""
+    refresh_claims = _decode(refresh_token, "refresh") if refresh_token else None
+    if refresh_claims is not None and UUID(refresh_claims["sub"]) != access.user_id:
+        raise AuthenticationError("refresh token belongs to another user")
     remaining = max(1, access.expires_at - int(time.time()))
-    get_redis().set(key("revoked_access", access.jti), "1", ex=remaining)
-    if refresh_token:
-        claims = _decode(refresh_token, "refresh")
-        if UUID(claims["sub"]) != access.user_id:
-            raise AuthenticationError("refresh token belongs to another user")
-        get_redis().delete(key("rt", claims["jti"]))
-        _revoke_family(str(claims.get("fam", "")))
+    redis = get_redis()
+    redis.set(key("revoked_access", access.jti), "1", ex=remaining)
+    families = {access.family}
+    if refresh_claims is not None:
+        redis.delete(key("rt", refresh_claims["jti"]))
+        families.add(str(refresh_claims.get("fam", "")))
+    for family in families - {""}:
+        _revoke_family(family)

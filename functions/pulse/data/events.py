@@ -288,6 +288,31 @@ def _unique(rows: Iterable[EventRow], seen: dict[tuple[str, str], EventRow]) -> 
     return out
 
 
+def _deleted_projects(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> set[str]:
+    """The projects of ``rows`` that no longer exist, whose rows this transaction has just
+    written and now deletes again: events still in the stream when their project was deleted
+    must not outlive it.
+
+    The projects that do exist are locked (``FOR SHARE``) until the commit, so a deletion
+    running at the same time either commits first (and the project is gone here) or waits for
+    this commit and then deletes these rows with the rest of the project's events.
+    """
+    projects = sorted({r[0] for r in rows})
+    if not projects:
+        return set()
+    alive = {
+        str(r["id"])
+        for r in conn.execute(
+            "SELECT id FROM projects WHERE id = ANY(%s::uuid[]) ORDER BY id FOR SHARE",
+            (projects,),
+        ).fetchall()
+    }
+    gone = set(projects) - alive
+    if gone:
+        conn.execute("DELETE FROM events WHERE project_id = ANY(%s::uuid[])", (sorted(gone),))
+    return gone
+
+
 def _write_checked(
     conn: psycopg.Connection[Any],
     rows: Sequence[EventRow],
@@ -307,6 +332,8 @@ def _write_checked(
         except psycopg.errors.UniqueViolation:
             # A copy with the very same timestamp arrived concurrently: go row by row.
             _insert_skipping_conflicts(conn, fresh)
+        gone = _deleted_projects(conn, fresh)
+        fresh = [r for r in fresh if r[0] not in gone]
         _mark_dirty(conn, _hours(_hour_numbers(fresh)))
     return fresh
 
@@ -378,6 +405,10 @@ def stream_events(
                         _delete_rows(conn, twice)
                         dropped = {(r[0], r[1]) for r in twice}
                         written = [r for r in written if (r[0], r[1]) not in dropped]
+                gone = _deleted_projects(conn, written)
+                if gone:
+                    written = [r for r in written if r[0] not in gone]
+                    hours = {h for h in hours if h[0] not in gone}
                 _mark_dirty(conn, _hours(hours))
             return written
         except (psycopg.errors.UniqueViolation, psycopg.errors.CheckViolation):

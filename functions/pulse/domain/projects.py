@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from uuid import UUID
 
 from pulse.data import projects
@@ -11,6 +12,7 @@ from pulse.ingest import keys
 from pulse.models.inputs import ProjectCreateIn, ProjectUpdateIn
 from pulse.models.stored import ProjectRow
 from pulse.observability import logger
+from pulse.processor import live
 
 API_KEY_PREFIX = "proj_"
 
@@ -67,5 +69,12 @@ def rotate_key(owner_id: UUID, project_id: UUID) -> ProjectRow:
 
 
 def delete(owner_id: UUID, project_id: UUID) -> None:
+    """Delete the project and everything kept for it: its rows (in one transaction), its key
+    (at once, in every warm container), its live counters and last events in Redis. Events still
+    in the stream are not stored (``pulse.data.events``)."""
     row = _found(projects.delete_project(project_id=project_id, owner_id=owner_id))
     _invalidate(row.api_key)
+    try:
+        live.forget_project(str(project_id), now=datetime.now(UTC))
+    except Exception:  # Redis down: the counters expire on their own (two days)
+        logger.exception("could not delete the project's live data")

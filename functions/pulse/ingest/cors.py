@@ -15,11 +15,15 @@ PREFLIGHT_HEADERS = {
 def origin_allowed(origin: str | None, domain: str | None) -> bool:
     if not origin or not domain:
         return True
-    parts = urlsplit(origin)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(origin)
+        host = (parts.hostname or "").lower()
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError:  # "http://[::1" (an unclosed IPv6 bracket), ":99999", ":abc"
+        return False
     if not host:
         return False
-    candidate = f"{host}:{parts.port}" if parts.port and ":" in domain else host
+    candidate = f"{host}:{port}" if port and ":" in domain else host
     return candidate == domain or candidate.endswith("." + domain)
 
 

@@ -27,6 +27,7 @@ STATUS = {
 
 
 def _response(status: int, body: dict[str, Any] | None, headers: dict[str, str]) -> dict[str, Any]:
+    headers["x-content-type-options"] = "nosniff"
     out: dict[str, Any] = {"statusCode": status, "headers": headers}
     if body is not None:
         headers["content-type"] = "application/json"

@@ -13,6 +13,16 @@ _DOMAIN = re.compile(
 )
 
 
+# Postgres text cannot hold a NUL character: a string with one is refused at the edge (422).
+NO_NUL = r"^[^\x00]*$"
+
+
+def refuse_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
+
+
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -33,6 +43,11 @@ class LoginIn(BaseModel):
 
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+
+    @field_validator("email")
+    @classmethod
+    def _email_storable(cls, value: str) -> str:
+        return refuse_nul(value)
 
 
 class RefreshIn(BaseModel):
@@ -71,7 +86,7 @@ class ProjectCreateIn(BaseModel):
     def _name_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("name must not be blank")
-        return value.strip()
+        return refuse_nul(value.strip())
 
     @field_validator("domain")
     @classmethod
@@ -92,7 +107,7 @@ class ProjectUpdateIn(BaseModel):
     def _name_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("name must not be blank")
-        return value.strip() if value is not None else None
+        return refuse_nul(value.strip()) if value is not None else None
 
     @field_validator("domain")
     @classmethod

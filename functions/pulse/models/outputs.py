@@ -21,6 +21,14 @@ class UserOut(BaseModel):
         return cls(id=row.id, email=row.email, created_at=row.created_at)
 
 
+class RegistrationOut(BaseModel):
+    """The answer to every valid registration, whether the email was free or already taken."""
+
+    email: str
+    status: Literal["accepted"] = "accepted"
+    message: str = "if this email is not registered yet, its account is created; log in with it"
+
+
 class TokenPairOut(BaseModel):
     access_token: str
     refresh_token: str

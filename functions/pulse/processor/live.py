@@ -13,7 +13,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pulse import cache
@@ -47,6 +47,27 @@ def dirty_key() -> str:
 
 def channel(project_id: str) -> str:
     return cache.key("project", project_id, "events")
+
+
+# Hours a project's live counters can be kept under: an event's own hour, up to 31 days back
+# (what ingest accepts) and an hour ahead; each key lives COUNTER_TTL_S after its last write.
+_COUNTED_HOURS_BACK = 32 * 24
+_COUNTED_HOURS_AHEAD = 2
+
+
+def forget_project(project_id: str, *, now: datetime) -> None:
+    """Delete what Redis holds for a deleted project: its last events and live counters."""
+    start = now.replace(minute=0, second=0, microsecond=0)
+    hours = [
+        (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H:00:00Z")
+        for h in range(-_COUNTED_HOURS_BACK, _COUNTED_HOURS_AHEAD + 1)
+    ]
+    keys = [recent_key(project_id)]
+    keys += [counters_key(project_id, hour) for hour in hours]
+    keys += [sessions_key(project_id, hour) for hour in hours]
+    redis = cache.get_redis()
+    for begin in range(0, len(keys), 500):
+        redis.delete(*keys[begin : begin + 500])
 
 
 def by_project(items: Sequence[Written]) -> dict[str, list[Written]]:

@@ -72,7 +72,7 @@ def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
     if not isinstance(doc, dict):
         raise RecordError("record is not a JSON object")
     if doc.get("v") != RECORD_VERSION:
-        raise RecordError(f"unknown record version {doc.get('v')!r}")
+        raise RecordError("unknown record version")
     project_id = _uuid(doc.get("project_id"), "project_id")
     received_at = _time(doc.get("received_at"), "received_at")
     user_agent = _opt_str(doc.get("user_agent"), "user_agent")

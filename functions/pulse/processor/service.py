@@ -22,7 +22,7 @@ from typing import Any
 from pulse import observability
 from pulse.data.events import EventRow, Written, stream_events, write_events, written_items
 from pulse.exceptions import RefusedDataError
-from pulse.observability import logger
+from pulse.observability import failure_fields, logger
 from pulse.processor import live
 from pulse.processor.records import BadRecord, DecodedRecord, decode
 from pulse.realtime import fanout
@@ -83,8 +83,9 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         stored, unwritten = _write_isolating(good)
         failures.extend(rec.sequence_number for rec in unwritten)
         written, prepared = written_items(stored), []
-    except Exception:
-        logger.exception("bulk write failed; the batch will be retried")
+    except Exception as exc:
+        # Never the error's message: the driver's can quote the rows (failure_fields).
+        logger.error("bulk write failed; the batch will be retried", extra=failure_fields(exc))
         for _ in chunks:  # decode the rest, so that every record is accounted for
             pass
         failures.extend(rec.sequence_number for rec in good)
@@ -92,18 +93,27 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     if written:
         try:
             live.send(prepared[0] if prepared else live.prepare(written))
-        except Exception:
-            logger.exception("redis update failed after the database write (events are safe)")
+        except Exception as exc:
+            logger.error(
+                "redis update failed after the database write (events are safe)",
+                extra=failure_fields(exc),
+            )
             live.owe(written)
         else:
             try:
                 live.settle_owed()  # counters that missed updates while Redis was down
-            except Exception:
-                logger.exception("rebuilding the live counters failed; tried again next batch")
+            except Exception as exc:
+                logger.error(
+                    "rebuilding the live counters failed; tried again next batch",
+                    extra=failure_fields(exc),
+                )
         try:
             fanout.fan_out(written)
-        except Exception:
-            logger.exception("live fan-out failed after the database write (events are safe)")
+        except Exception as exc:
+            logger.error(
+                "live fan-out failed after the database write (events are safe)",
+                extra=failure_fields(exc),
+            )
     observability.count(observability.EVENTS_WRITTEN, len(written))
     observability.count(
         observability.BATCH_DURATION, (time.perf_counter() - started) * 1000, unit="Milliseconds"
@@ -159,8 +169,11 @@ def _write_isolating(
                 pending[:0] = _halves(part)
             else:
                 refused.extend(part)
-        except Exception:
-            logger.exception("write failed while isolating a refused record; retried later")
+        except Exception as exc:
+            logger.error(
+                "write failed while isolating a refused record; retried later",
+                extra=failure_fields(exc),
+            )
             unwritten.extend(rec for rest in (part, *pending) for rec in rest)
             break
     for record in refused:

@@ -17,7 +17,7 @@ describe("login and register form errors", () => {
   });
 
   test("the server's errors land next to the field they concern", () => {
-    expect(serverErrors(new ApiError(409, "conflict", "email already registered"))).toEqual({
+    expect(serverErrors(new ApiError(401, "unauthorized", "invalid credentials"), "register")).toEqual({
       email: "This email is already registered — log in instead",
     });
     expect(

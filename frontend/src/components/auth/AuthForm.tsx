@@ -24,9 +24,12 @@ export function validate(mode: Mode, email: string, password: string): Errors {
   return errors;
 }
 
-export function serverErrors(error: unknown): Errors {
+export function serverErrors(error: unknown, mode: Mode = "login"): Errors {
   if (error instanceof ApiError) {
-    if (error.status === 409) return { email: "This email is already registered — log in instead" };
+    // Registering answers alike for a new and a taken email; the login after it is refused when
+    // the email already has an account with another password.
+    if (error.status === 401 && mode === "register")
+      return { email: "This email is already registered — log in instead" };
     if (error.status === 401) return { form: "Wrong email or password" };
     if (error.status === 429) return { form: "Too many attempts. Wait a few minutes and try again." };
     const email = error.fieldMessage("email");
@@ -64,7 +67,7 @@ export function AuthForm({ mode }: { mode: Mode }) {
       if (mode === "register") await session.register(email.trim(), password);
       await session.login(email.trim(), password);
     } catch (error) {
-      setErrors(serverErrors(error));
+      setErrors(serverErrors(error, mode));
     } finally {
       setBusy(false);
     }

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from pulse.analytics import periods, service
 from pulse.api.deps import Claims
+from pulse.models.inputs import NO_NUL
 from pulse.models.outputs import ErrorOut
 
 router = APIRouter(
@@ -45,7 +46,9 @@ class Range:
 
 Common = Annotated[Range, Depends()]
 Limit = Annotated[int, Query(ge=1, le=100)]
-EventFilter = Annotated[str | None, Query(min_length=1, max_length=255)]
+EventFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
+Cursor = Annotated[str | None, Query(description="next_cursor of a page")]
+IdFilter = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 
 @router.get("/overview")
@@ -66,18 +69,22 @@ def top_events(q: Common, limit: Limit = 10) -> dict[str, Any]:
 
 
 @router.get("/sessions")
-def sessions(q: Common, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
+def sessions(q: Common, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     return service.sessions(q.project_id, q.period, limit, cursor, q.now)
 
 
 @router.get("/users")
-def users(q: Common, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
+def users(q: Common, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     return service.users(q.project_id, q.period, limit, cursor)
 
 
-@router.get("/users/{distinct_id}")
+@router.get("/users/{distinct_id:path}")
 def user(
-    q: Common, distinct_id: str, limit: Limit = 50, cursor: str | None = None
+    q: Common,
+    # A path parameter of its own to the end: a distinct id may contain "/".
+    distinct_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     return service.user(q.project_id, distinct_id, q.period, limit, cursor)
 
@@ -86,10 +93,10 @@ def user(
 def events(
     q: Common,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     event: EventFilter = None,
-    distinct_id: Annotated[str | None, Query(max_length=200)] = None,
-    session_id: Annotated[str | None, Query(max_length=200)] = None,
+    distinct_id: IdFilter = None,
+    session_id: IdFilter = None,
 ) -> dict[str, Any]:
     return service.events(
         q.project_id,

@@ -10,9 +10,13 @@ from pulse.api.deps import Claims, SourceIp
 from pulse.auth.tokens import TokenPair
 from pulse.domain import accounts
 from pulse.models.inputs import LoginIn, LogoutIn, RefreshIn, RegisterIn
-from pulse.models.outputs import ErrorOut, TokenPairOut, UserOut
+from pulse.models.outputs import ErrorOut, RegistrationOut, TokenPairOut, UserOut
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    responses={400: {"model": ErrorOut, "description": "The body is not JSON"}},
+)
 _401: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"}
 }
@@ -26,11 +30,13 @@ def _pair_out(pair: TokenPair) -> TokenPairOut:
 
 @router.post(
     "/register",
-    status_code=201,
-    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    status_code=202,
+    responses={422: {"model": ErrorOut}, 429: {"model": ErrorOut, "description": "Rate limited"}},
 )
-def register(body: RegisterIn) -> UserOut:
-    return UserOut.of(accounts.register(body))
+def register(body: RegisterIn, ip: SourceIp) -> RegistrationOut:
+    """The same answer whether the email was free or taken (no account enumeration)."""
+    accounts.register(body, source_ip=ip)
+    return RegistrationOut(email=str(body.email).lower())
 
 
 @router.post(

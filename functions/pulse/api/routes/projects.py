@@ -15,6 +15,7 @@ router = APIRouter(
     prefix="/projects",
     tags=["projects"],
     responses={
+        400: {"model": ErrorOut, "description": "The body is not JSON"},
         401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"},
         404: {"model": ErrorOut, "description": "No such project of yours"},
     },
