@@ -75,6 +75,21 @@ class Response:
 
 
 def call(handler: Any, event: dict[str, Any]) -> Response:
+    _main_thread_has_an_event_loop()
     result = handler(event, LambdaContextStub())
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     return Response(result["statusCode"], headers, result.get("body") or "")
+
+
+def _main_thread_has_an_event_loop() -> None:
+    """Mangum asks for the thread's event loop, as a Lambda runtime's main thread has one. A test
+    that ran ``asyncio.run`` in this thread before left it without: give it one again."""
+    import asyncio
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())

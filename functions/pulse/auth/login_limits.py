@@ -21,6 +21,7 @@ Emails and addresses are hashed, so that no raw address or email is stored in Re
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from pulse.cache import get_redis, key
 from pulse.exceptions import RateLimitedError
@@ -53,6 +54,16 @@ def _known_key(email: str, ip: str) -> str:
     return key("login_known", _h(email.lower(), ip))
 
 
+def _count(pipe: Any, counter: str, window_s: int) -> None:
+    """Queue the increment of a fixed-window counter (two results: the SET, then the count).
+
+    The window starts with the first count: ``SET … NX EX`` makes the key with its TTL only when
+    it is missing, and ``INCR`` keeps the TTL. (``EXPIRE … NX`` would do it in one command, but
+    needs Redis 7; the embedded Redis of ``make up`` is 6.2.)"""
+    pipe.set(counter, 0, ex=window_s, nx=True)
+    pipe.incr(counter)
+
+
 def _limited(ttl: int, fallback: int) -> RateLimitedError:
     return RateLimitedError(
         "too many failed login attempts; try again later",
@@ -77,11 +88,10 @@ def reserve_attempt(*, email: str, ip: str) -> None:
     pair, addr = _pair_key(email, ip), _ip_key(ip)
     pipe = redis.pipeline()  # MULTI/EXEC: both counts move together
     for k in (pair, addr):
-        pipe.incr(k)
-        pipe.expire(k, window, nx=True)
+        _count(pipe, k, window)
     pipe.ttl(pair)
     pipe.ttl(addr)
-    pair_count, _, addr_count, _, pair_ttl, addr_ttl = pipe.execute()
+    _, pair_count, _, addr_count, pair_ttl, addr_ttl = pipe.execute()
     if pair_count > settings.login_max_failures_per_email:
         raise _limited(pair_ttl, window)
     if addr_count > settings.login_max_failures_per_ip:
@@ -94,9 +104,8 @@ def record_failure(*, email: str, ip: str) -> None:
     redis = get_redis()
     email_key = _email_key(email)
     pipe = redis.pipeline()
-    pipe.incr(email_key)
-    pipe.expire(email_key, settings.login_window_s, nx=True)
-    failures = int(pipe.execute()[0])
+    _count(pipe, email_key, settings.login_window_s)
+    failures = int(pipe.execute()[1])
     over = failures - settings.login_email_backoff_after
     if over > 0:
         backoff = min(MAX_EMAIL_BACKOFF_S, 2 ** min(over - 1, 10))
@@ -127,10 +136,9 @@ def reserve_registration(*, ip: str) -> None:
     settings = get_settings()
     k = key("register", _h(ip))
     pipe = get_redis().pipeline()
-    pipe.incr(k)
-    pipe.expire(k, settings.register_window_s, nx=True)
+    _count(pipe, k, settings.register_window_s)
     pipe.ttl(k)
-    count, _, ttl = pipe.execute()
+    _, count, ttl = pipe.execute()
     if count > settings.register_max_per_ip:
         raise RateLimitedError(
             "too many registrations from this address; try again later",
