@@ -76,7 +76,8 @@ async function startPlatform(dataDir, databaseUrl) {
   const python = join(REPO_ROOT, ".venv", "bin", "python");
   if (!existsSync(python)) throw new Error(`${python} is missing: run \`make install\` first`);
   const redisPrefix = `browser:${randomBytes(4).toString("hex")}:`;
-  const [http, ws, site, aws] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  // every port chosen here: one the local Kinesis let the OS choose could be one of these
+  const [http, ws, site, aws, kinesis] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const env = {
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -87,7 +88,7 @@ async function startPlatform(dataDir, databaseUrl) {
     LOCAL_WS_PORT: String(ws),
     LOCAL_STATIC_PORT: String(site),
     LOCAL_AWS_PORT: String(aws),
-    LOCAL_KINESIS_PORT: "0", // the local Kinesis picks a free port itself
+    LOCAL_KINESIS_PORT: String(kinesis),
     PULSE_ENVIRONMENT: "development",
     PYTHONUNBUFFERED: "1",
   };

@@ -77,7 +77,9 @@ def start_local_stack(
     ``redis_url`` at another Redis."""
     if fresh and pg_server_url is None:
         recreate_database(database)
-    ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS")}
+    # Every port chosen here: a port the local Kinesis let the OS choose could be one of these,
+    # taken before the gateways bind theirs.
+    ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS", "KINESIS")}
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
     database_url = f"{pg_server_url or PG_SERVER_URL}/{database}"
     env = {
@@ -90,7 +92,7 @@ def start_local_stack(
         "LOCAL_WS_PORT": str(ports["WS"]),
         "LOCAL_STATIC_PORT": str(ports["STATIC"]),
         "LOCAL_AWS_PORT": str(ports["AWS"]),
-        "LOCAL_KINESIS_PORT": "0",  # the local Kinesis picks a free port itself
+        "LOCAL_KINESIS_PORT": str(ports["KINESIS"]),
         "PULSE_ENVIRONMENT": "development",
         # The rollup schedule fires every 2 s instead of hourly, so its work is observable.
         "LOCAL_SCHEDULE_EVERY_S": "2",
