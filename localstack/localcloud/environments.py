@@ -93,7 +93,6 @@ class ExecutionEnvironment:
     process: subprocess.Popen[bytes]
     conn: Connection
     init_ms: float
-    invocations: int = 0
 
     @classmethod
     def start(cls, function_name: str, handler_path: str) -> ExecutionEnvironment:
@@ -129,7 +128,6 @@ class ExecutionEnvironment:
         return self.process.pid
 
     def invoke(self, event: Any, context_fields: dict[str, Any], timeout_s: float) -> Any:
-        self.invocations += 1
         try:
             self.conn.send((event, context_fields))
             if not self.conn.poll(timeout_s):

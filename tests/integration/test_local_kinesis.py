@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from localcloud.kinesis import KinesisServer
+from tests.e2e.conftest import running
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH_SIZES = (1, 2, 3, 7, 10, 25, 50, 100)
@@ -153,22 +154,12 @@ def test_the_server_stops_by_itself_when_the_runtime_is_killed(tmp_path: Path) -
     runtime.wait(5)
     # Then the server notices and exits, releasing its store for the next start
     deadline = time.monotonic() + 5
-    while _running(server_pid) and time.monotonic() < deadline:
+    while running(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _running(server_pid), "the local Kinesis outlived its runtime"
+    assert not running(server_pid), "the local Kinesis outlived its runtime"
     again = KinesisServer("127.0.0.1", 0, tmp_path / "k")
     again.start()
     again.stop()
-
-
-def _running(pid: int) -> bool:
-    """Whether the process exists and has not exited (an exited orphan that nobody reaped yet
-    stays as a zombie, state Z)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_data_written_by_the_stream_is_base64_free_bytes(server) -> None:
