@@ -148,11 +148,12 @@ WIRING = Wiring(
         Function(
             name="rollup",
             handler="pulse.handlers.rollup.handler",
-            description="Recomputes dirty hours into hourly rollups and presence sets",
+            description="Adds new events to the hourly rollups, presence sets and session parts",
             memory_mb=1024,
             timeout_s=900,
             needs_redis=True,
-            # One run at a time: a late run never overlaps the next hour's.
+            # One run at a time (overlapping runs would also be safe: a project is locked while
+            # a run works on it).
             reserved_concurrency=1,
         ),
         Function(
@@ -183,8 +184,10 @@ WIRING = Wiring(
     schedules=(
         Schedule(
             function="rollup",
-            expression="rate(1 hour)",
-            description="Roll up the hours that changed since the last run",
+            # A run costs what the new events cost, so it runs often: the reports then read few
+            # raw events, and a run cut short by its timeout is continued within minutes.
+            expression="rate(5 minutes)",
+            description="Roll up the events written since the last run",
         ),
     ),
     secrets=(

@@ -20,7 +20,7 @@ def test_rates_parse_and_the_wiring_uses_only_rates() -> None:
     for bad in ("cron(0 * * * ? *)", "rate(0 hours)", "rate(1 week)"):
         with pytest.raises(ValueError):
             rate_seconds(bad)
-    assert [s.expression for s in WIRING.schedules] == ["rate(1 hour)"]
+    assert [s.expression for s in WIRING.schedules] == ["rate(5 minutes)"]
     for schedule in WIRING.schedules:
         rate_seconds(schedule.expression)
 

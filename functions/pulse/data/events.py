@@ -159,12 +159,14 @@ def _copied_twice(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> li
 
 
 def _delete_rows(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
-    """Delete exactly these rows (by primary key)."""
-    conn.execute(
-        'DELETE FROM events WHERE (project_id, "timestamp", id) IN '
-        "(SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[]))",
-        ([r[0] for r in rows], [r[10] for r in rows], [r[1] for r in rows]),
-    )
+    """Delete exactly these rows (by primary key), and their entries in the rollup queue."""
+    keys = ([r[0] for r in rows], [r[10] for r in rows], [r[1] for r in rows])
+    for table in ("events", "rollup_queue"):
+        conn.execute(
+            f'DELETE FROM {table} WHERE (project_id, "timestamp", id) IN '
+            "(SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::uuid[]))",
+            keys,
+        )
 
 
 def _text(value: Any) -> str:
@@ -309,7 +311,8 @@ def _deleted_projects(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -
     }
     gone = set(projects) - alive
     if gone:
-        conn.execute("DELETE FROM events WHERE project_id = ANY(%s::uuid[])", (sorted(gone),))
+        for table in ("events", "rollup_queue"):
+            conn.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s::uuid[])", (sorted(gone),))
     return gone
 
 

@@ -96,6 +96,7 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
         if row:
             for table in (
                 "events",
+                "rollup_queue",
                 "event_rollups_hourly",
                 "rollup_dirty_hours",
                 "presence_hourly",

@@ -1,10 +1,25 @@
-"""SQL for the rollups aggregate: hourly counts and presence sets, recomputed from raw events."""
+"""SQL for the rollups aggregate: hourly counts, presence sets and session parts, kept up to date
+by increments.
+
+Every event written is queued (``rollup_queue``, by a trigger on ``events``, in the writing
+transaction). The rollup takes the queued events of some closed hours and adds them to what is
+there: counts are summed, session parts are merged (their fold is associative), and presence rows
+(one per value and hour) are inserted when new. A new presence row changes the ``prev_hour``
+chain of its value in at most two places: its own, and that of the value's next row. So a rollup
+costs what the new events cost, whatever the project's history or the number of dirty hours.
+
+An hour marked ``rebuild`` (a backfill, or an hour written before the queue existed) is cleared
+and its raw events go through the same path, as if they had all just arrived.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
+
+import psycopg
 
 from pulse.data import sessions
 from pulse.db.connection import connection
@@ -15,116 +30,271 @@ class DirtyHour:
     project_id: UUID
     hour: datetime
     version: int
+    rebuild: bool = False
 
 
 def closed_dirty_hours(*, before: datetime, limit: int) -> list[DirtyHour]:
     """Dirty hours that have closed (the open hour is always read raw), oldest first."""
     with connection() as conn:
         rows = conn.execute(
-            "SELECT project_id, hour, version FROM rollup_dirty_hours WHERE hour < %s "
+            "SELECT project_id, hour, version, rebuild FROM rollup_dirty_hours WHERE hour < %s "
             "ORDER BY project_id, hour LIMIT %s",
             (before, limit),
         ).fetchall()
-    return [DirtyHour(r["project_id"], r["hour"], r["version"]) for r in rows]  # type: ignore[arg-type]
+    return [
+        DirtyHour(r["project_id"], r["hour"], r["version"], r["rebuild"])  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def count_closed_dirty(*, before: datetime) -> int:
+    with connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM rollup_dirty_hours WHERE hour < %s", (before,)
+        ).fetchone()
+    return int(row["n"]) if row else 0  # type: ignore[call-overload]
 
 
 def mark_range_dirty(*, start: datetime, end: datetime, project_id: UUID | None) -> int:
-    """Mark every hour of [start, end) that has events (of one project or all) for recompute,
+    """Mark every hour of [start, end) that has events (of one project or all) for a rebuild,
     and every hour that has a rollup (so that rollups of vanished events go too)."""
     with connection() as conn:
         cur = conn.execute(
-            "INSERT INTO rollup_dirty_hours (project_id, hour) "
-            "SELECT DISTINCT project_id, date_trunc('hour', \"timestamp\") FROM events "
+            "INSERT INTO rollup_dirty_hours (project_id, hour, rebuild) "
+            "SELECT project_id, hour, true FROM ("
+            "SELECT DISTINCT project_id, date_trunc('hour', \"timestamp\") AS hour FROM events "
             'WHERE "timestamp" >= %(s)s AND "timestamp" < %(e)s '
             "  AND (%(p)s::uuid IS NULL OR project_id = %(p)s) "
             "UNION SELECT DISTINCT project_id, hour FROM event_rollups_hourly "
-            "WHERE hour >= %(s)s AND hour < %(e)s AND (%(p)s::uuid IS NULL OR project_id = %(p)s) "
+            "WHERE hour >= %(s)s AND hour < %(e)s AND (%(p)s::uuid IS NULL OR project_id = %(p)s)"
+            ") AS h "
             "ON CONFLICT (project_id, hour) DO UPDATE "
-            "SET marked_at = now(), version = nextval('rollup_dirty_version')",
+            "SET marked_at = now(), version = nextval('rollup_dirty_version'), rebuild = true",
             {"s": start, "e": end, "p": project_id},
         )
         return cur.rowcount
 
 
-_VALUES = """
-    FROM events e
-    CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, e.session_id),
-                               ('s'::"char", e.event, e.session_id),
-                               ('u'::"char", ''::text, e.distinct_id),
-                               ('u'::"char", e.event, e.distinct_id)) AS k(kind, event, value)
-    WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s
-      AND date_trunc('hour', e."timestamp") = ANY(%(hours)s) AND k.value IS NOT NULL
-"""
+# The four presence values of an event: its session and user, for any event and for its name.
+_VALUES = """CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, q.session_id),
+                               ('s'::"char", q.event, q.session_id),
+                               ('u'::"char", ''::text, q.distinct_id),
+                               ('u'::"char", q.event, q.distinct_id)) AS k(kind, event, value)"""
+
+# The rows of one value's presence chain that a change between its hours lo and hi can touch:
+# the row before lo, the rows from lo to hi, and the row after hi (each an index probe or range
+# on presence_hourly_value_idx). The first and last are left out when no row can be there.
+_CHAIN_PREVIOUS = """
+    (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
+       AND ph.kind = s.kind AND ph.event = s.event AND ph.h = s.h AND ph.hour < s.lo
+       ORDER BY ph.hour DESC LIMIT 1)
+    UNION ALL"""
+_CHAIN_MIDDLE = """
+    (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
+       AND ph.kind = s.kind AND ph.event = s.event AND ph.h = s.h
+       AND ph.hour >= s.lo AND ph.hour <= s.hi)"""
+_CHAIN_NEXT = """
+    UNION ALL
+    (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
+       AND ph.kind = s.kind AND ph.event = s.event AND ph.h = s.h AND ph.hour > s.hi
+       ORDER BY ph.hour LIMIT 1)"""
 
 
-def recompute(*, project_id: UUID, dirty: list[DirtyHour]) -> None:
-    """Recompute the rollups and presence of some hours of one project, in one transaction,
-    then clear the dirty marks that were read (a mark set again meanwhile stays)."""
+def try_lock_project(conn: psycopg.Connection[Any], project_id: UUID) -> bool:
+    """Take the project's rollup lock until the end of the transaction, if no other rollup
+    holds it (two overlapping runs then never work on one project at once)."""
+    row = conn.execute(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('pulse.rollup:' || %s::text, 0)) AS ok",
+        (str(project_id),),
+    ).fetchone()
+    return bool(row and row["ok"])
+
+
+def apply(*, project_id: UUID, dirty: list[DirtyHour]) -> bool:
+    """Bring these closed hours of one project up to date, in one transaction: the queued events
+    of each hour are added; an hour marked ``rebuild`` is recomputed from its raw events. Clears
+    the dirty marks that were read (a mark set again meanwhile stays). Returns False, doing
+    nothing, when another rollup is working on the project."""
     hours = sorted({d.hour for d in dirty})
-    lo, hi = hours[0], hours[-1] + timedelta(hours=1)
-    args = {"p": project_id, "hours": hours, "lo": lo, "hi": hi}
+    rebuild = sorted({d.hour for d in dirty if d.rebuild})
+    args: dict[str, Any] = {
+        "p": project_id,
+        "hours": hours,
+        "rebuild": rebuild,
+        "lo": hours[0],
+        "hi": hours[-1] + timedelta(hours=1),
+    }
     with connection() as conn:
-        conn.execute(
-            "DELETE FROM event_rollups_hourly WHERE project_id = %(p)s AND hour = ANY(%(hours)s)",
-            args,
-        )
-        conn.execute(
-            "INSERT INTO event_rollups_hourly "
-            "(project_id, event, hour, count, unique_sessions, unique_users) "
-            "SELECT %(p)s, event, date_trunc('hour', \"timestamp\"), count(*), "
-            "count(DISTINCT session_id), count(DISTINCT distinct_id) FROM events "
-            'WHERE project_id = %(p)s AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
-            "  AND date_trunc('hour', \"timestamp\") = ANY(%(hours)s) "
-            "GROUP BY 2, 3",
-            args,
-        )
-        sessions.recompute_hours(conn, project_id=project_id, hours=hours)
-        conn.execute('CREATE TEMP TABLE touched (kind "char", event text, h bigint) ON COMMIT DROP')
-        conn.execute(
-            "WITH gone AS (DELETE FROM presence_hourly WHERE project_id = %(p)s "
-            "  AND hour = ANY(%(hours)s) RETURNING kind, event, h) "
-            "INSERT INTO touched SELECT kind, event, h FROM gone",
-            args,
-        )
-        conn.execute(
-            "WITH fresh AS (INSERT INTO presence_hourly (project_id, kind, event, hour, h) "
-            "  SELECT DISTINCT %(p)s::uuid, k.kind, k.event, date_trunc('hour', e.\"timestamp\"), "
-            "         hashtextextended(k.value, 0)" + _VALUES + " RETURNING kind, event, h) "
-            "INSERT INTO touched SELECT kind, event, h FROM fresh",
-            args,
-        )
-        # Re-chain prev_hour for every value whose presence changed, across all its hours.
-        changed = conn.execute(
-            "WITH t AS (SELECT DISTINCT kind, event, h FROM touched), "
-            "ranked AS (SELECT p.kind, p.event, p.h, p.hour, "
-            "  lag(p.hour) OVER (PARTITION BY p.kind, p.event, p.h ORDER BY p.hour) AS prev "
-            "  FROM presence_hourly p JOIN t USING (kind, event, h) "
-            "  WHERE p.project_id = %(p)s) "
-            "UPDATE presence_hourly x SET prev_hour = r.prev FROM ranked r "
-            "WHERE x.project_id = %(p)s AND x.kind = r.kind AND x.event = r.event "
-            "  AND x.h = r.h AND x.hour = r.hour AND x.prev_hour IS DISTINCT FROM r.prev "
-            "RETURNING x.hour",
-            args,
-        ).fetchall()
-        counted = sorted(
-            set(hours) | {r["hour"] for r in changed if isinstance(r["hour"], datetime)}
-        )
-        conn.execute(
-            "DELETE FROM presence_counts WHERE project_id = %s AND hour = ANY(%s)",
-            (project_id, counted),
-        )
-        conn.execute(
-            "INSERT INTO presence_counts (project_id, kind, event, hour, prev_hour, n) "
-            "SELECT project_id, kind, event, hour, prev_hour, count(*) FROM presence_hourly "
-            "WHERE project_id = %s AND hour = ANY(%s) GROUP BY 1, 2, 3, 4, 5",
-            (project_id, counted),
-        )
+        if not try_lock_project(conn, project_id):
+            return False
+        _take_events(conn, args)
+        if rebuild:
+            sessions.clear_parts(conn, project_id=project_id, hours=rebuild)
+        _add_counts(conn, args)
+        sessions.merge_parts(conn, project_id=project_id)
+        _add_presence(conn, args)
         conn.execute(
             "DELETE FROM rollup_dirty_hours d USING unnest(%s::timestamptz[], %s::bigint[]) "
             "AS r(hour, version) "
             "WHERE d.project_id = %s AND d.hour = r.hour AND d.version = r.version",
             ([x.hour for x in dirty], [x.version for x in dirty], project_id),
         )
+    return True
+
+
+def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
+    """Fill the temporary table ``q`` with the events to add: the queued events of the hours
+    (taken off the queue), or all raw events of an hour to rebuild (whose queued events are
+    dropped, being among them). Clears the rollups and presence of the hours to rebuild; their
+    presence rows go to ``removed``."""
+    conn.execute(
+        'CREATE TEMP TABLE q ("timestamp" timestamptz, event text, session_id text, '
+        "distinct_id text, path text) ON COMMIT DROP"
+    )
+    conn.execute(
+        'CREATE TEMP TABLE removed (kind "char", event text, hour timestamptz, h bigint, '
+        "prev_hour timestamptz) ON COMMIT DROP"
+    )
+    conn.execute(
+        "WITH taken AS (DELETE FROM rollup_queue WHERE project_id = %(p)s "
+        'AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
+        "AND date_trunc('hour', \"timestamp\") = ANY(%(hours)s) "
+        'RETURNING "timestamp", event, session_id, distinct_id, path) '
+        "INSERT INTO q SELECT * FROM taken "
+        "WHERE NOT (date_trunc('hour', \"timestamp\") = ANY(%(rebuild)s::timestamptz[]))",
+        args,
+    )
+    if args["rebuild"]:
+        conn.execute(
+            "DELETE FROM event_rollups_hourly WHERE project_id = %(p)s "
+            "AND hour = ANY(%(rebuild)s::timestamptz[])",
+            args,
+        )
+        conn.execute(
+            "WITH gone AS (DELETE FROM presence_hourly WHERE project_id = %(p)s "
+            "AND hour = ANY(%(rebuild)s::timestamptz[]) "
+            "RETURNING kind, event, hour, h, prev_hour) INSERT INTO removed SELECT * FROM gone",
+            args,
+        )
+        conn.execute(
+            'INSERT INTO q SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
+            f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END FROM events e "
+            'WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s '
+            "AND date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])",
+            args,
+        )
+    # Temporary tables get no statistics of their own; without them, the joins below were once
+    # planned as nested loops over sequential scans (minutes for a few thousand rows).
+    conn.execute("ANALYZE q")
+
+
+def _add_counts(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO event_rollups_hourly "
+        "(project_id, event, hour, count, unique_sessions, unique_users) "
+        "SELECT %(p)s, event, date_trunc('hour', \"timestamp\"), count(*), 0, 0 FROM q "
+        "GROUP BY 2, 3 ON CONFLICT (project_id, hour, event) DO UPDATE "
+        "SET count = event_rollups_hourly.count + excluded.count, computed_at = now()",
+        args,
+    )
+
+
+def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
+    """Insert the presence rows that are new, re-chain ``prev_hour`` where they (or the removed
+    rows) change it, and move ``presence_counts`` and the hourly unique counts by the
+    difference."""
+    conn.execute(
+        'CREATE TEMP TABLE fresh (kind "char", event text, hour timestamptz, h bigint) '
+        "ON COMMIT DROP"
+    )
+    conn.execute(
+        "WITH ins AS (INSERT INTO presence_hourly (project_id, kind, event, hour, h) "
+        "  SELECT DISTINCT %(p)s::uuid, k.kind, k.event, date_trunc('hour', q.\"timestamp\"), "
+        f"         hashtextextended(k.value, 0) FROM q {_VALUES} WHERE k.value IS NOT NULL "
+        "  ON CONFLICT DO NOTHING RETURNING kind, event, hour, h) "
+        "INSERT INTO fresh SELECT * FROM ins",
+        args,
+    )
+    conn.execute("ANALYZE fresh")
+    conn.execute(
+        "UPDATE event_rollups_hourly r SET "
+        "unique_sessions = r.unique_sessions + f.s, unique_users = r.unique_users + f.u "
+        "FROM (SELECT event, hour, count(*) FILTER (WHERE kind = 's') AS s, "
+        "  count(*) FILTER (WHERE kind = 'u') AS u FROM fresh WHERE event <> '' "
+        "  GROUP BY 1, 2) f "
+        "WHERE r.project_id = %(p)s AND r.event = f.event AND r.hour = f.hour",
+        args,
+    )
+    span = conn.execute(
+        "SELECT min(hour) AS lo, max(hour) AS hi FROM (SELECT hour FROM fresh "
+        "UNION ALL SELECT hour FROM removed) t"
+    ).fetchone()
+    if span is None or span["lo"] is None:
+        return
+    _rechain(conn, args, lo=span["lo"], hi=span["hi"])
+
+
+def _rechain(
+    conn: psycopg.Connection[Any], args: dict[str, Any], *, lo: datetime, hi: datetime
+) -> None:
+    """Set ``prev_hour`` right on every row whose chain the new and removed rows changed, and
+    move ``presence_counts`` with them."""
+    conn.execute(
+        "CREATE TEMP TABLE span ON COMMIT DROP AS "
+        "SELECT kind, event, h, min(hour) AS lo, max(hour) AS hi FROM ("
+        "  SELECT kind, event, h, hour FROM fresh "
+        "  UNION ALL SELECT kind, event, h, hour FROM removed) t GROUP BY 1, 2, 3"
+    )
+    conn.execute("ANALYZE span")
+    # Every presence hour has an hourly rollup row (both are written together), so when no
+    # rollup row lies before (after) the changed hours, no chain has a row there to probe for.
+    near = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM event_rollups_hourly WHERE project_id = %(p)s "
+        "  AND hour < %(lo)s) AS before, "
+        "EXISTS (SELECT 1 FROM event_rollups_hourly WHERE project_id = %(p)s "
+        "  AND hour > %(hi)s) AS after",
+        {**args, "lo": lo, "hi": hi},
+    ).fetchone()
+    assert near is not None
+    rows = (_CHAIN_PREVIOUS if near["before"] else "") + _CHAIN_MIDDLE
+    rows += _CHAIN_NEXT if near["after"] else ""
+    conn.execute(
+        "CREATE TEMP TABLE moved ON COMMIT DROP AS "
+        "WITH chain AS (SELECT s.kind, s.event, s.h, s.lo, x.hour, x.prev_hour FROM span s "
+        f"  CROSS JOIN LATERAL ({rows}) x), "
+        "ranked AS (SELECT kind, event, h, lo, hour, prev_hour AS old, "
+        "  lag(hour) OVER (PARTITION BY kind, event, h ORDER BY hour) AS want FROM chain) "
+        "SELECT kind, event, h, hour, old, want FROM ranked "
+        "WHERE hour >= lo AND old IS DISTINCT FROM want",
+        args,
+    )
+    conn.execute("ANALYZE moved")
+    conn.execute(
+        "UPDATE presence_hourly x SET prev_hour = m.want FROM moved m "
+        "WHERE x.project_id = %(p)s AND x.kind = m.kind AND x.event = m.event "
+        "AND x.hour = m.hour AND x.h = m.h",
+        args,
+    )
+    # The counts move by: -1 for each removed row, +1 at (hour, NULL) for each new row (inserted
+    # with no prev_hour), and -1 / +1 for each row whose prev_hour moved.
+    conn.execute(
+        "INSERT INTO presence_counts AS c (project_id, kind, event, hour, prev_hour, n) "
+        "SELECT %(p)s, kind, event, hour, prev_hour, sum(d) FROM ("
+        "  SELECT kind, event, hour, prev_hour, -1 AS d FROM removed "
+        "  UNION ALL SELECT kind, event, hour, NULL, 1 FROM fresh "
+        "  UNION ALL SELECT kind, event, hour, old, -1 FROM moved "
+        "  UNION ALL SELECT kind, event, hour, want, 1 FROM moved) t "
+        "GROUP BY 2, 3, 4, 5 HAVING sum(d) <> 0 "
+        "ON CONFLICT (project_id, event, hour, kind, prev_hour) DO UPDATE SET n = c.n + excluded.n",
+        args,
+    )
+    conn.execute(
+        "DELETE FROM presence_counts c USING (SELECT DISTINCT kind, event, hour FROM ("
+        "  SELECT kind, event, hour FROM removed UNION ALL SELECT kind, event, hour FROM moved"
+        ") u) t WHERE c.project_id = %(p)s AND c.event = t.event AND c.hour = t.hour "
+        "AND c.kind = t.kind AND c.n = 0",
+        args,
+    )
 
 
 def ensure_partitions_ahead(*, months: int) -> int:

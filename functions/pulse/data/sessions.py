@@ -16,7 +16,7 @@ from uuid import UUID
 
 import psycopg
 
-from pulse.analytics.periods import HOUR, Split
+from pulse.analytics.periods import Split
 from pulse.db.connection import fetch_all
 
 # The page path of an event: its "path" property, else the path of its URL.
@@ -36,22 +36,42 @@ _PART = (
 )
 
 
-def recompute_hours(
-    conn: psycopg.Connection[Any], *, project_id: UUID, hours: list[datetime]
-) -> None:
-    """Replace the session parts of these hours of one project (in the caller's transaction)."""
-    args = {"p": project_id, "hours": hours, "lo": hours[0], "hi": hours[-1] + HOUR}
+def clear_parts(conn: psycopg.Connection[Any], *, project_id: UUID, hours: list[datetime]) -> None:
+    """Delete the session parts of these hours of one project (in the caller's transaction)."""
     conn.execute(
-        "DELETE FROM session_hourly WHERE project_id = %(p)s AND hour = ANY(%(hours)s)", args
+        "DELETE FROM session_hourly WHERE project_id = %s AND hour = ANY(%s::timestamptz[])",
+        (project_id, hours),
     )
+
+
+def merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
+    """Merge the events of the temporary table ``q`` (the rollup's new events: ``timestamp``,
+    ``event``, ``session_id``, ``distinct_id`` and a page_view's ``path``) into the session parts
+    of their hours: a part of the new events, folded into the stored part as the report folds
+    parts (least start, greatest end, sums, the later distinct id, the earlier entry page)."""
     conn.execute(
-        "INSERT INTO session_hourly (project_id, hour, session_id, started_at, ended_at, "
+        "INSERT INTO session_hourly AS s (project_id, hour, session_id, started_at, ended_at, "
         "events, page_views, distinct_id, distinct_at, entry_page, entry_at) "
-        f"SELECT %(p)s, date_trunc('hour', e.\"timestamp\"), e.session_id, {_PART} "
-        'FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s '
-        'AND e."timestamp" < %(hi)s AND date_trunc(\'hour\', e."timestamp") = ANY(%(hours)s) '
-        "AND e.session_id IS NOT NULL GROUP BY 2, 3",
-        args,
+        "SELECT %s, date_trunc('hour', q.\"timestamp\"), q.session_id, "
+        'min(q."timestamp"), max(q."timestamp"), count(*), '
+        "count(*) FILTER (WHERE q.event = 'page_view'), "
+        '(array_agg(q.distinct_id ORDER BY q."timestamp" DESC) '
+        "  FILTER (WHERE q.distinct_id IS NOT NULL))[1], "
+        'max(q."timestamp") FILTER (WHERE q.distinct_id IS NOT NULL), '
+        "(array_agg(q.path ORDER BY q.\"timestamp\") FILTER (WHERE q.event = 'page_view'))[1], "
+        "min(q.\"timestamp\") FILTER (WHERE q.event = 'page_view') "
+        "FROM q WHERE q.session_id IS NOT NULL GROUP BY 2, 3 "
+        "ON CONFLICT (project_id, hour, session_id) DO UPDATE SET "
+        "started_at = least(s.started_at, excluded.started_at), "
+        "ended_at = greatest(s.ended_at, excluded.ended_at), "
+        "events = s.events + excluded.events, page_views = s.page_views + excluded.page_views, "
+        "distinct_id = CASE WHEN excluded.distinct_at > s.distinct_at OR s.distinct_at IS NULL "
+        "  THEN excluded.distinct_id ELSE s.distinct_id END, "
+        "distinct_at = greatest(s.distinct_at, excluded.distinct_at), "
+        "entry_page = CASE WHEN excluded.entry_at < s.entry_at OR s.entry_at IS NULL "
+        "  THEN excluded.entry_page ELSE s.entry_page END, "
+        "entry_at = least(s.entry_at, excluded.entry_at)",
+        (project_id,),
     )
 
 

@@ -1,4 +1,4 @@
-"""Lambda "rollup": EventBridge rate(1 hour), or a backfill request."""
+"""Lambda "rollup": the EventBridge schedule, or a backfill request."""
 
 from __future__ import annotations
 
@@ -12,4 +12,4 @@ from pulse.rollup.service import handle
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return handle(event)
+    return handle(event, context.get_remaining_time_in_millis)

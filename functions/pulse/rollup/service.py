@@ -2,11 +2,16 @@
 
 Invoked by the EventBridge schedule (``rate(1 hour)``) with a scheduled event, or with
 ``{"backfill": {"from": ISO, "to": ISO, "project_id": optional}}`` to recompute any range.
+A run stops starting chunks when its time is nearly up (``deadline``) and says what is left;
+the marks it did not reach stay for the next run. Two runs can overlap: a project being rolled
+up by one is skipped by the other.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
@@ -17,11 +22,15 @@ from pulse.data import rollups
 from pulse.observability import logger
 from pulse.processor import live
 
-HOURS_PER_TRANSACTION = 24
+# Hours per transaction: an hour's new events are usually few, so many hours go together; an
+# hour to rebuild brings all its events (a backfill of busy hours is then a few large steps).
+HOURS_PER_TRANSACTION = 168
 MAX_DIRTY_PER_READ = 5000
 # After this many recomputed hours (a backfill), refresh the planner's statistics of the tables
 # the queries read, so that they keep using their indexes.
 ANALYZE_AFTER_HOURS = 48
+# A chunk is not started with less than this (plus twice the slowest chunk so far) left.
+SAFETY_MS = 10_000
 
 
 def _open_hour(now: datetime) -> datetime:
@@ -37,14 +46,26 @@ def _forget_in_redis(done: list[rollups.DirtyHour]) -> None:
         logger.warning("could not clear the Redis dirty set")
 
 
-def run(*, now: datetime | None = None) -> dict[str, int]:
-    """Recompute every closed dirty hour; returns what was done."""
+def run(
+    *, now: datetime | None = None, time_left_ms: Callable[[], int] | None = None
+) -> dict[str, int]:
+    """Bring every closed dirty hour up to date; returns what was done. ``time_left_ms`` (the
+    Lambda context's ``get_remaining_time_in_millis``) stops the run before its timeout, with
+    ``remaining`` set to the hours it did not reach."""
     now = now or datetime.now(UTC)
     rollups.ensure_partitions_ahead(months=3)
     hours_done = 0
     projects: set[UUID] = set()
+    busy: set[UUID] = set()  # projects another run is rolling up
+    started = time.monotonic()
+    slowest_s = 0.0
+    remaining = 0
     while True:
-        dirty = rollups.closed_dirty_hours(before=_open_hour(now), limit=MAX_DIRTY_PER_READ)
+        dirty = [
+            d
+            for d in rollups.closed_dirty_hours(before=_open_hour(now), limit=MAX_DIRTY_PER_READ)
+            if d.project_id not in busy
+        ]
         if not dirty:
             break
         by_project: dict[UUID, list[rollups.DirtyHour]] = defaultdict(list)
@@ -55,25 +76,43 @@ def run(*, now: datetime | None = None) -> dict[str, int]:
                 enumerate(marks), key=lambda im: im[0] // HOURS_PER_TRANSACTION
             ):
                 chunk = [m for _, m in chunk_iter]
-                rollups.recompute(project_id=project_id, dirty=chunk)
+                if time_left_ms is not None and time_left_ms() < SAFETY_MS + 2000 * slowest_s:
+                    remaining = rollups.count_closed_dirty(before=_open_hour(now))
+                    return _done(hours_done, projects, remaining)
+                t0 = time.monotonic()
+                if not rollups.apply(project_id=project_id, dirty=chunk):
+                    busy.add(project_id)
+                    break
+                slowest_s = max(slowest_s, time.monotonic() - t0)
                 _forget_in_redis(chunk)
                 hours_done += len(chunk)
-            projects.add(project_id)
-        if len(dirty) < MAX_DIRTY_PER_READ:
+                projects.add(project_id)
+        if len(dirty) < MAX_DIRTY_PER_READ and not busy:
             break
     if hours_done >= ANALYZE_AFTER_HOURS:
         rollups.refresh_statistics()
-    result = {"hours": hours_done, "projects": len(projects)}
+    logger.debug("rollup loop", extra={"seconds": round(time.monotonic() - started, 3)})
+    return _done(hours_done, projects, remaining)
+
+
+def _done(hours_done: int, projects: set[UUID], remaining: int) -> dict[str, int]:
+    result = {"hours": hours_done, "projects": len(projects), "remaining": remaining}
     logger.info("rollup done", extra=result)
     return result
 
 
-def backfill(*, start: datetime, end: datetime, project_id: UUID | None) -> dict[str, int]:
+def backfill(
+    *,
+    start: datetime,
+    end: datetime,
+    project_id: UUID | None,
+    time_left_ms: Callable[[], int] | None = None,
+) -> dict[str, int]:
     marked = rollups.mark_range_dirty(start=start, end=end, project_id=project_id)
-    return {"marked": marked, **run()}
+    return {"marked": marked, **run(time_left_ms=time_left_ms)}
 
 
-def handle(event: dict[str, Any]) -> dict[str, int]:
+def handle(event: dict[str, Any], time_left_ms: Callable[[], int] | None = None) -> dict[str, int]:
     spec = event.get("backfill")
     if isinstance(spec, dict):
         project = spec.get("project_id")
@@ -81,5 +120,6 @@ def handle(event: dict[str, Any]) -> dict[str, int]:
             start=datetime.fromisoformat(spec["from"]),
             end=datetime.fromisoformat(spec["to"]),
             project_id=UUID(project) if project else None,
+            time_left_ms=time_left_ms,
         )
-    return run()
+    return run(time_left_ms=time_left_ms)

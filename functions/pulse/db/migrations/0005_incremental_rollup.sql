@@ -1,0 +1,42 @@
+-- Rollups that cost what the new events cost.
+--
+-- The rollup queue: what the rollup needs of every event written since the rollup last took it,
+-- filled in the writing transaction by a trigger on events (so nothing written can be missed,
+-- and nothing rolled back is ever counted). The rollup applies these rows to the rollups, the
+-- presence sets and the session parts as increments, then deletes them, in one transaction.
+CREATE TABLE rollup_queue (
+    project_id  uuid        NOT NULL,
+    id          uuid        NOT NULL,
+    "timestamp" timestamptz NOT NULL,
+    event       text        NOT NULL,
+    session_id  text,
+    distinct_id text,
+    path        text        -- the page path of a page_view (null for other events)
+);
+CREATE INDEX rollup_queue_project_ts_idx ON rollup_queue (project_id, "timestamp");
+
+-- The path expression is the one of pulse.data.sessions.PATH.
+CREATE FUNCTION pulse_queue_new_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rollup_queue (project_id, id, "timestamp", event, session_id, distinct_id, path)
+    SELECT n.project_id, n.id, n."timestamp", n.event, n.session_id, n.distinct_id,
+           CASE WHEN n.event = 'page_view' THEN
+               coalesce(n.properties->>'path',
+                        substring(n.page_url from '^[a-z]+://[^/]+(/[^?#]*)')) END
+    FROM new_events n;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER events_queue_for_rollup AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION pulse_queue_new_events();
+
+-- A dirty mark either says "these events are in the queue" (the processor's marks) or "rebuild
+-- this hour from its raw events" (a backfill, or an hour written before the queue existed).
+ALTER TABLE rollup_dirty_hours ADD COLUMN rebuild boolean NOT NULL DEFAULT false;
+UPDATE rollup_dirty_hours SET rebuild = true;
+
+-- Presence counts change by increments now: one row per (hour, prev_hour), NULL included.
+DROP INDEX presence_counts_idx;
+CREATE UNIQUE INDEX presence_counts_key ON presence_counts (project_id, event, hour, kind, prev_hour)
+    INCLUDE (n) NULLS NOT DISTINCT;
