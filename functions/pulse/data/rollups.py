@@ -83,7 +83,9 @@ _VALUES = """CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, q.session_id),
 
 # The rows of one value's presence chain that a change between its hours lo and hi can touch:
 # the row before lo, the rows from lo to hi, and the row after hi (each an index probe or range
-# on presence_hourly_value_idx). The first and last are left out when no row can be there.
+# on presence_hourly_value_idx). When no presence row lies before (after) all the changed hours,
+# the probe is left out and the range starts (ends) with the changed hours instead, which then
+# holds the whole left (right) end of every chain it touches.
 _CHAIN_PREVIOUS = """
     (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
        AND ph.kind = s.kind AND ph.event = s.event AND ph.h = s.h AND ph.hour < s.lo
@@ -92,7 +94,7 @@ _CHAIN_PREVIOUS = """
 _CHAIN_MIDDLE = """
     (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
        AND ph.kind = s.kind AND ph.event = s.event AND ph.h = s.h
-       AND ph.hour >= s.lo AND ph.hour <= s.hi)"""
+       AND ph.hour >= {lower} AND ph.hour <= {upper})"""
 _CHAIN_NEXT = """
     UNION ALL
     (SELECT ph.hour, ph.prev_hour FROM presence_hourly ph WHERE ph.project_id = %(p)s
@@ -247,7 +249,7 @@ def _rechain(
     )
     conn.execute("ANALYZE span")
     # Every presence hour has an hourly rollup row (both are written together), so when no
-    # rollup row lies before (after) the changed hours, no chain has a row there to probe for.
+    # rollup row lies before (after) all the changed hours, no chain has a row there.
     near = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM event_rollups_hourly WHERE project_id = %(p)s "
         "  AND hour < %(lo)s) AS before, "
@@ -256,7 +258,10 @@ def _rechain(
         {**args, "lo": lo, "hi": hi},
     ).fetchone()
     assert near is not None
-    rows = (_CHAIN_PREVIOUS if near["before"] else "") + _CHAIN_MIDDLE
+    rows = (_CHAIN_PREVIOUS if near["before"] else "") + _CHAIN_MIDDLE.format(
+        lower="s.lo" if near["before"] else "%(span_lo)s",
+        upper="s.hi" if near["after"] else "%(span_hi)s",
+    )
     rows += _CHAIN_NEXT if near["after"] else ""
     conn.execute(
         "CREATE TEMP TABLE moved ON COMMIT DROP AS "
@@ -266,7 +271,7 @@ def _rechain(
         "  lag(hour) OVER (PARTITION BY kind, event, h ORDER BY hour) AS want FROM chain) "
         "SELECT kind, event, h, hour, old, want FROM ranked "
         "WHERE hour >= lo AND old IS DISTINCT FROM want",
-        args,
+        {**args, "span_lo": lo, "span_hi": hi},
     )
     conn.execute("ANALYZE moved")
     conn.execute(

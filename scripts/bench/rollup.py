@@ -1,0 +1,209 @@
+"""What a rollup costs: after the seed, for late events, and for a backfill.
+
+    .venv/bin/python scripts/bench/rollup.py seed                 # 20k events over 168 hours
+    .venv/bin/python scripts/bench/rollup.py late [--base 1000000] [--late 20000,200000,2000000]
+    .venv/bin/python scripts/bench/rollup.py backfill             # the analytics bench's project
+
+``seed`` and ``late`` write through the processor's own write path (``stream_events``: COPY, the
+queue trigger, the dirty marks) into a fresh database ``pulse_bench_rollup``, then time
+``rollup.run()``. ``late`` first writes and rolls up ``--base`` events over 30 days, then, for
+each count in ``--late``, writes that many late events spread over the same 30 days and times the
+rollup that adds them: its cost should grow with the late events, not with the base or the number
+of dirty hours. ``backfill`` marks every hour of the project of ``analytics_queries.py`` (database
+``pulse_bench_analytics``, made by that script) for a rebuild and times the rollup that rebuilds
+them from the raw events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from scripts.bench.common import PG_SERVER, configure_environment
+
+configure_environment()
+
+NAMES = ["page_view"] * 6 + ["click", "scroll", "add_to_cart", "signup"]
+PATHS = ["/", "/pricing", "/blog", "/docs", "/signup"] + [f"/p/{i}" for i in range(30)]
+
+
+def _use_database(name: str, *, fresh: bool) -> str:
+    import os
+
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if fresh and exists:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = None
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"{PG_SERVER}/{name}"
+    os.environ["PULSE_DATABASE_URL"] = url
+    from pulse.db.migrate import apply_migrations
+
+    apply_migrations(url)
+    return url
+
+
+def _new_project() -> str:
+    from pulse.data.projects import insert_project
+    from pulse.data.users import get_user_by_email, insert_user
+    from pulse.domain.projects import new_api_key
+
+    owner = get_user_by_email(email="bench@pulse.local") or insert_user(
+        email="bench@pulse.local", password_hash="x"
+    )
+    project = insert_project(owner_id=owner.id, name="bench", domain=None, api_key=new_api_key())
+    return str(project.id)
+
+
+def _events(
+    project_id: str, n: int, start: datetime, end: datetime, rng: random.Random, users: int
+) -> list[tuple]:
+    """``n`` events in sessions of ~10 events a few minutes long, starting anywhere in the
+    range; 40 % of the sessions belong to one of ``users`` identified users."""
+    rows: list[tuple] = []
+    span = (end - start).total_seconds()
+    while len(rows) < n:
+        sid = uuid.uuid4().hex[:16]
+        user = f"user_{rng.randrange(users)}" if rng.random() < 0.4 else None
+        t = start + timedelta(seconds=rng.random() * span)
+        for _ in range(min(n - len(rows), max(1, int(rng.expovariate(1 / 10))))):
+            t += timedelta(seconds=rng.expovariate(1 / 40))
+            if t >= end:
+                break
+            rows.append(
+                (
+                    project_id,
+                    str(uuid.uuid4()),
+                    rng.choice(NAMES),
+                    user,
+                    f'{{"path":"{rng.choice(PATHS)}"}}',
+                    sid,
+                    "https://shop.example/",
+                    None,
+                    "Mozilla/5.0",
+                    "h",
+                    t,
+                    t,
+                )
+            )
+    return rows
+
+
+def _write(rows: list[tuple]) -> float:
+    """Write through the processor's path, 5,000 rows a batch; returns the seconds taken."""
+    from pulse.data.events import stream_events
+
+    t0 = time.monotonic()
+    for i in range(0, len(rows), 5000):
+        stream_events([(rows[i : i + 5000], [])])
+    return time.monotonic() - t0
+
+
+def _rollup() -> tuple[float, dict[str, int]]:
+    from pulse.rollup import service
+
+    t0 = time.monotonic()
+    done = service.run()
+    return time.monotonic() - t0, done
+
+
+def _dirty_hours(project_id: str) -> int:
+    from pulse.db.connection import connection
+
+    with connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM rollup_dirty_hours WHERE project_id = %s", (project_id,)
+        ).fetchone()
+    return int(row["n"]) if row else 0  # type: ignore[call-overload]
+
+
+def seed() -> None:
+    _use_database("pulse_bench_rollup", fresh=True)
+    project = _new_project()
+    now = datetime.now(UTC)
+    rows = _events(project, 20_000, now - timedelta(days=7), now, random.Random(1), 300)
+    _write(rows)
+    hours = _dirty_hours(project)
+    seconds, done = _rollup()
+    print(f"seed: {len(rows):,} events in {hours} dirty hours rolled up in {seconds:.2f} s {done}")
+    from pulse.rollup import service
+
+    t0 = time.monotonic()
+    service.backfill(start=now - timedelta(days=8), end=now, project_id=uuid.UUID(project))
+    print(f"seed: the same hours rebuilt (a backfill) in {time.monotonic() - t0:.2f} s")
+
+
+def late(base: int, counts: list[int]) -> None:
+    _use_database("pulse_bench_rollup", fresh=True)
+    project = _new_project()
+    rng = random.Random(2)
+    now = datetime.now(UTC)
+    start = now - timedelta(days=30)
+    closed = now.replace(minute=0, second=0, microsecond=0)
+    rows = _events(project, base, start, closed, rng, 20_000)
+    written = _write(rows)
+    seconds, done = _rollup()
+    print(
+        f"base: {len(rows):,} events over 30 days written in {written:.0f} s, "
+        f"rolled up in {seconds:.1f} s ({done['hours']} hours)"
+    )
+    print(f"{'late events':>12}{'dirty hours':>13}{'rollup s':>10}{'µs/event':>10}")
+    for n in counts:
+        rows = _events(project, n, start, closed, rng, 20_000)
+        _write(rows)
+        hours = _dirty_hours(project)
+        seconds, _ = _rollup()
+        print(f"{n:>12,}{hours:>13,}{seconds:>10.1f}{seconds / n * 1e6:>10.0f}")
+
+
+def backfill() -> None:
+    _use_database("pulse_bench_analytics", fresh=False)
+    from pulse.db.connection import connection
+    from pulse.rollup import service
+
+    with connection() as conn:
+        row = conn.execute(
+            "SELECT p.id, (SELECT count(*) FROM events e WHERE e.project_id = p.id) AS n, "
+            '(SELECT min("timestamp") FROM events e WHERE e.project_id = p.id) AS lo '
+            "FROM projects p ORDER BY p.created_at LIMIT 1"
+        ).fetchone()
+    if row is None:
+        sys.exit("no project in pulse_bench_analytics: run scripts/bench/analytics_queries.py")
+    t0 = time.monotonic()
+    done = service.backfill(
+        start=row["lo"].replace(minute=0, second=0, microsecond=0),
+        end=datetime.now(UTC) + timedelta(hours=1),
+        project_id=row["id"],
+    )
+    print(f"backfill: {row['n']:,} events rebuilt in {time.monotonic() - t0:.0f} s {done}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["seed", "late", "backfill"])
+    parser.add_argument("--base", type=int, default=1_000_000)
+    parser.add_argument("--late", default="20000,200000,2000000")
+    args = parser.parse_args()
+    if args.mode == "seed":
+        seed()
+    elif args.mode == "late":
+        late(args.base, [int(x) for x in args.late.split(",")])
+    else:
+        backfill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

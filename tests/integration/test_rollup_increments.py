@@ -1,0 +1,243 @@
+"""The rollup adds new events as increments: after any sequence of writes, late events, rollups
+and partial backfills, every rollup table equals a brute-force computation over the raw events;
+it takes only queued events; overlapping runs and a run out of time leave nothing half done."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from pulse.data import rollups
+from pulse.data.events import write_events
+from pulse.rollup import service as rollup
+
+NOW = datetime(2026, 3, 1, 12, 20, tzinfo=UTC)  # the open hour is 12:00-13:00 on Mar 1
+OPEN_HOUR = NOW.replace(minute=0)
+NAMES = ["page_view", "page_view", "click", "signup"]
+
+
+@pytest.fixture
+def project(api, new_user) -> str:
+    user = new_user()
+    res = api("POST", "/api/v1/projects", token=user["access_token"], body={"name": "R"})
+    return res.json()["id"]
+
+
+def _rows(project_id: str, rng: random.Random, start: datetime, end: datetime, n: int) -> list:
+    """Events of few sessions and users, so that values recur across many hours (long
+    presence chains) and late events land between hours a value was already seen in."""
+    span = (end - start).total_seconds()
+    out = []
+    for _ in range(n):
+        ts = start + timedelta(seconds=int(rng.random() * span))
+        out.append(
+            (
+                project_id,
+                str(uuid.uuid4()),
+                rng.choice(NAMES),
+                f"u{rng.randint(1, 6)}" if rng.random() < 0.5 else None,
+                '{"path": "/p%d"}' % rng.randint(1, 3),
+                f"s{rng.randint(1, 12)}" if rng.random() < 0.9 else None,
+                "https://shop.test/x",
+                None,
+                "UA",
+                "h",
+                ts,
+                ts,
+            )
+        )
+    return out
+
+
+def _hour(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def brute_presence_counts(rows: list, before: datetime) -> Counter:
+    """(kind, event, hour, prev_hour) -> how many values of that hour were last seen then."""
+    hours_of: dict[tuple[str, str, str], set[datetime]] = defaultdict(set)
+    for r in rows:
+        if r[10] >= before:
+            continue
+        for kind, value in (("s", r[5]), ("u", r[3])):
+            if value is not None:
+                hours_of[(kind, "", value)].add(_hour(r[10]))
+                hours_of[(kind, r[2], value)].add(_hour(r[10]))
+    counts: Counter = Counter()
+    for (kind, event, _), hours in hours_of.items():
+        prev = None
+        for h in sorted(hours):
+            counts[(kind, event, h, prev)] += 1
+            prev = h
+    return counts
+
+
+def brute_rollups(rows: list, before: datetime) -> dict:
+    out: dict[tuple[datetime, str], list] = defaultdict(lambda: [0, set(), set()])
+    for r in rows:
+        if r[10] < before:
+            cell = out[(_hour(r[10]), r[2])]
+            cell[0] += 1
+            if r[5] is not None:
+                cell[1].add(r[5])
+            if r[3] is not None:
+                cell[2].add(r[3])
+    return {k: (v[0], len(v[1]), len(v[2])) for k, v in out.items()}
+
+
+def brute_session_parts(rows: list, before: datetime) -> dict:
+    parts: dict[tuple[datetime, str], list] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r[10]):
+        if r[10] < before and r[5] is not None:
+            parts[(_hour(r[10]), r[5])].append(r)
+    out = {}
+    for key, evs in parts.items():
+        users = [r for r in evs if r[3] is not None]
+        views = [r for r in evs if r[2] == "page_view"]
+        out[key] = (
+            evs[0][10],
+            evs[-1][10],
+            len(evs),
+            len(views),
+            users[-1][3] if users else None,
+            views[0][4].split('"')[3] if views else None,
+        )
+    return out
+
+
+def stored(db: psycopg.Connection[Any], project: str) -> tuple[Counter, dict, dict]:
+    counts = Counter(
+        {
+            (r[0], r[1], r[2], r[3]): r[4]
+            for r in db.execute(
+                "SELECT kind, event, hour, prev_hour, n FROM presence_counts "
+                "WHERE project_id = %s AND n <> 0",
+                (project,),
+            ).fetchall()
+        }
+    )
+    rolled = {
+        (r[0], r[1]): (r[2], r[3], r[4])
+        for r in db.execute(
+            "SELECT hour, event, count, unique_sessions, unique_users FROM event_rollups_hourly "
+            "WHERE project_id = %s",
+            (project,),
+        ).fetchall()
+    }
+    parts = {
+        (r[0], r[1]): tuple(r[2:])
+        for r in db.execute(
+            "SELECT hour, session_id, started_at, ended_at, events, page_views, distinct_id, "
+            "entry_page FROM session_hourly WHERE project_id = %s",
+            (project,),
+        ).fetchall()
+    }
+    return counts, rolled, parts
+
+
+def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
+    counts, rolled, parts = stored(db, project)
+    assert counts == brute_presence_counts(rows, OPEN_HOUR)
+    assert rolled == brute_rollups(rows, OPEN_HOUR)
+    assert parts == brute_session_parts(rows, OPEN_HOUR)
+    assert not db.execute(
+        "SELECT 1 FROM presence_counts WHERE project_id = %s AND n = 0", (project,)
+    ).fetchone()
+
+
+def test_increments_late_events_and_partial_backfills_equal_brute_force(project, db) -> None:
+    rng = random.Random(7)
+    start = datetime(2026, 2, 25, tzinfo=UTC)
+    rows = _rows(project, rng, start, NOW, 600)
+    write_events(rows)
+    rollup.run(now=NOW)
+    check(db, project, rows)
+    for round_ in range(6):
+        # Late events between hours already rolled up, events in the open hour, and sometimes
+        # a backfill of a part of the range, in between.
+        late = _rows(project, rng, start + timedelta(hours=rng.randint(0, 90)), NOW, 80)
+        write_events(late)
+        rows += late
+        if round_ % 3 == 1:
+            a = start + timedelta(hours=rng.randint(0, 60))
+            rollups.mark_range_dirty(
+                start=a, end=a + timedelta(hours=20), project_id=uuid.UUID(project)
+            )
+        done = rollup.run(now=NOW)
+        assert done["remaining"] == 0
+        check(db, project, rows)
+    # The open hour's events are still queued, and nothing else is.
+    queued = db.execute(
+        'SELECT min("timestamp"), count(*) FROM rollup_queue WHERE project_id = %s', (project,)
+    ).fetchone()
+    assert queued[0] >= OPEN_HOUR
+    assert queued[1] == sum(1 for r in rows if r[10] >= OPEN_HOUR)
+
+
+def test_a_rollup_takes_the_queued_events_only(project, db) -> None:
+    rng = random.Random(8)
+    rows = _rows(project, rng, datetime(2026, 2, 27, tzinfo=UTC), OPEN_HOUR, 300)
+    write_events(rows)
+    rollup.run(now=NOW)
+    # Events appended to the raw table behind the queue's back are not seen: the rollup does
+    # not read the hours' raw events, only what was queued.
+    hidden = _rows(project, rng, datetime(2026, 2, 28, 3, tzinfo=UTC), OPEN_HOUR, 40)
+    db.execute("ALTER TABLE events DISABLE TRIGGER events_queue_for_rollup")
+    try:
+        write_events(hidden)
+    finally:
+        db.execute("ALTER TABLE events ENABLE TRIGGER events_queue_for_rollup")
+    late = _rows(project, rng, datetime(2026, 2, 28, 3, tzinfo=UTC), OPEN_HOUR, 40)
+    write_events(late)
+    assert db.execute(
+        "SELECT count(*) FROM rollup_queue WHERE project_id = %s", (project,)
+    ).fetchone()[0] == len(late)
+    rollup.run(now=NOW)
+    check(db, project, rows + late)
+    # A backfill rebuilds from the raw events, and then sees them.
+    rollup.backfill(start=datetime(2026, 2, 27, tzinfo=UTC), end=NOW, project_id=uuid.UUID(project))
+    check(db, project, rows + late + hidden)
+
+
+def test_a_run_skips_a_project_another_run_holds(project, db, database) -> None:
+    rows = _rows(project, random.Random(9), datetime(2026, 2, 28, tzinfo=UTC), OPEN_HOUR, 100)
+    write_events(rows)
+    with psycopg.connect(database) as other:
+        with other.transaction():
+            assert rollups.try_lock_project(_dict_rows(other), uuid.UUID(project))
+            done = rollup.run(now=NOW)
+            assert done["hours"] == 0
+            assert _marks(db, project) > 0
+    rollup.run(now=NOW)
+    assert _marks(db, project) == 0
+    check(db, project, rows)
+
+
+def test_a_run_out_of_time_starts_nothing_and_says_what_is_left(project, db) -> None:
+    rows = _rows(project, random.Random(10), datetime(2026, 2, 28, tzinfo=UTC), OPEN_HOUR, 100)
+    write_events(rows)
+    marks = _marks(db, project)
+    done = rollup.run(now=NOW, time_left_ms=lambda: 5_000)
+    assert done["hours"] == 0 and done["remaining"] >= marks > 0
+    assert rollup.run(now=NOW, time_left_ms=lambda: 600_000)["remaining"] == 0
+    check(db, project, rows)
+
+
+def _marks(db: psycopg.Connection[Any], project: str) -> int:
+    return db.execute(
+        "SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s AND hour < %s",
+        (project, OPEN_HOUR),
+    ).fetchone()[0]
+
+
+def _dict_rows(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    from psycopg.rows import dict_row
+
+    conn.row_factory = dict_row  # type: ignore[assignment]
+    return conn
