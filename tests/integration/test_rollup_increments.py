@@ -42,7 +42,7 @@ def _rows(project_id: str, rng: random.Random, start: datetime, end: datetime, n
                 str(uuid.uuid4()),
                 rng.choice(NAMES),
                 f"u{rng.randint(1, 6)}" if rng.random() < 0.5 else None,
-                '{"path": "/p%d"}' % rng.randint(1, 3),
+                f'{{"path": "/p{rng.randint(1, 3)}"}}',
                 f"s{rng.randint(1, 12)}" if rng.random() < 0.9 else None,
                 "https://shop.test/x",
                 None,
