@@ -99,6 +99,21 @@ def test_split_reads_edges_dirty_and_open_hours_raw() -> None:
     )
 
 
+def test_split_joins_touching_raw_intervals_into_one() -> None:
+    h = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    s = periods.split(
+        h + timedelta(minutes=20),
+        h + timedelta(hours=30, minutes=5),
+        open_hour=h + timedelta(hours=30),
+        dirty_hours={h + timedelta(hours=i) for i in range(1, 30) if i != 12},
+    )
+    assert len(s.dirty) == 28  # the rollups of these hours are still left out
+    assert s.raw == (
+        (h + timedelta(minutes=20), h + timedelta(hours=12)),
+        (h + timedelta(hours=13), h + timedelta(hours=30, minutes=5)),
+    )
+
+
 class _Rounds:
     """The scheduler's stop event, for a test: each thread starts with the others, fires
     ``rounds`` times, and never waits between runs."""

@@ -172,4 +172,16 @@ def split(
     raw.extend((h, h + HOUR) for h in dirty)
     if h2 < end:
         raw.append((h2, end))
-    return Split(start, end, h1, h2, dirty, tuple(raw))
+    return Split(start, end, h1, h2, dirty, tuple(_joined(raw)))
+
+
+def _joined(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted intervals with the touching ones joined: a week of dirty hours is one range scan
+    of the raw events, not 168 (which the planner could not estimate, and read slowly)."""
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in intervals:
+        if out and out[-1][1] >= a:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
