@@ -28,7 +28,7 @@ try {
   const started = Date.now();
   await promisify(execFile)(
     join(REPO_ROOT, ".venv", "bin", "python"),
-    ["scripts/seed_events.py", "--events", String(EVENTS), "--seed", "1", "--quiet", "--api-key", stack.demo.api_key, "--url", stack.ingestUrl],
+    ["scripts/seed_events.py", "--events", String(EVENTS), "--seed", "1", "--quiet", "--api-key", stack.demo.api_key, "--url", stack.ingestUrl, "--database-url", stack.databaseUrl],
     { cwd: REPO_ROOT },
   );
   // let the pipeline store the tail of the seed

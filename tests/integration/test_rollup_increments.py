@@ -69,6 +69,9 @@ def brute_presence_counts(rows: list, before: datetime) -> Counter:
             if value is not None:
                 hours_of[(kind, "", value)].add(_hour(r[10]))
                 hours_of[(kind, r[2], value)].add(_hour(r[10]))
+        if r[2] == "page_view" and r[5] is not None:  # sessions by page, referrer, UTM source
+            for kind, key in _breakdown_keys(r):
+                hours_of[(kind, key, r[5])].add(_hour(r[10]))
     counts: Counter = Counter()
     for (kind, event, _), hours in hours_of.items():
         prev = None
@@ -76,6 +79,20 @@ def brute_presence_counts(rows: list, before: datetime) -> Counter:
             counts[(kind, event, h, prev)] += 1
             prev = h
     return counts
+
+
+def _breakdown_keys(r: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """A page_view's page path, referrer domain and UTM source, as these rows carry them."""
+    return [("p", r[4].split('"')[3]), ("r", r[7] or "(direct)"), ("m", "(none)")]
+
+
+def brute_breakdowns(rows: list, before: datetime) -> Counter:
+    return Counter(
+        (kind, _hour(r[10]), key)
+        for r in rows
+        if r[10] < before and r[2] == "page_view"
+        for kind, key in _breakdown_keys(r)
+    )
 
 
 def brute_rollups(rows: list, before: datetime) -> dict:
@@ -143,6 +160,15 @@ def stored(db: psycopg.Connection[Any], project: str) -> tuple[Counter, dict, di
 
 def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
     counts, rolled, parts = stored(db, project)
+    assert Counter(
+        {
+            (r[0], r[1], r[2]): r[3]
+            for r in db.execute(
+                "SELECT kind, hour, value, count FROM breakdown_hourly WHERE project_id = %s",
+                (project,),
+            ).fetchall()
+        }
+    ) == brute_breakdowns(rows, OPEN_HOUR)
     assert counts == brute_presence_counts(rows, OPEN_HOUR)
     assert rolled == brute_rollups(rows, OPEN_HOUR)
     assert parts == brute_session_parts(rows, OPEN_HOUR)

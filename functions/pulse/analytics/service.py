@@ -184,8 +184,9 @@ def events(
     return {"events": rows, "next_cursor": _page(rows, limit, "timestamp", "uuid")}
 
 
-def breakdown(project_id: UUID, period: Period, dimension: str, limit: int) -> dict[str, Any]:
-    rows = sql.breakdown(
-        project_id=project_id, start=period.start, end=period.end, dimension=dimension, limit=limit
-    )
+def breakdown(
+    project_id: UUID, period: Period, dimension: str, limit: int, now: datetime
+) -> dict[str, Any]:
+    [split] = _splits(project_id, [(period.start, period.end)], now)
+    rows = sql.breakdown(project_id=project_id, split=split, dimension=dimension, limit=limit)
     return {"dimension": dimension, "items": rows}

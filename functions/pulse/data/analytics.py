@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from pulse.analytics.periods import Split
-from pulse.data.sessions import PATH
+from pulse.data.dimensions import DIMENSIONS
 from pulse.db.connection import connection, fetch_all
 
 ANY_EVENT = ""
@@ -222,19 +222,56 @@ def event_list(
 
 
 def breakdown(
-    *, project_id: UUID, start: datetime, end: datetime, dimension: str, limit: int
+    *, project_id: UUID, split: Split, dimension: str, limit: int
 ) -> list[dict[str, Any]]:
-    """page_view counts and unique sessions by page path, referrer domain or UTM source."""
-    expr = {
-        "path": PATH,
-        "referrer": "coalesce(lower(substring(e.referrer from '^[a-z]+://(?:www\\.)?([^/:?#]+)')),"
-        " '(direct)')",
-        "utm_source": "coalesce(e.properties->>'utm_source', '(none)')",
-    }[dimension]
-    return fetch_all(
-        f"SELECT {expr} AS value, count(*) AS count, count(DISTINCT e.session_id) AS "
-        "unique_sessions FROM events e WHERE e.project_id = %(p)s AND e.event = 'page_view' "
-        'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s GROUP BY 1 '
-        "HAVING " + expr + " IS NOT NULL ORDER BY 2 DESC, 1 LIMIT %(lim)s",
-        {"p": project_id, "s": start, "e": end, "lim": limit},
+    """page_view counts and exact unique sessions by page path, referrer domain or UTM source:
+    closed clean hours from ``breakdown_hourly`` and the presence rows of the dimension's kind,
+    the rest from raw events (sessions already present in the range's closed hours not counted
+    twice), as ``bucket_stats`` does for events."""
+    kind, expr = DIMENSIONS[dimension]
+    args = {"p": project_id, "k": kind, **_bucket_arrays([split])}
+    raw = (
+        "WITH iv AS (SELECT * FROM unnest(%(iv_a)s::timestamptz[], %(iv_b)s::timestamptz[]) "
+        f"AS iv(a, b)), raw AS MATERIALIZED (SELECT {expr} AS value, e.session_id FROM iv "
+        'JOIN events e ON e.project_id = %(p)s AND e."timestamp" >= iv.a '
+        "AND e.\"timestamp\" < iv.b WHERE e.event = 'page_view') "
     )
+    counts: dict[str, int] = defaultdict(int)
+    sessions: dict[str, int] = defaultdict(int)
+    with connection() as conn:
+        for row in conn.execute(
+            "SELECT value, sum(count) AS n FROM breakdown_hourly WHERE project_id = %(p)s "
+            "AND kind = %(k)s AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
+            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY value",
+            args,
+        ):
+            counts[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
+        if args["iv_idx"]:
+            for row in conn.execute(
+                raw + "SELECT value, count(*) AS n FROM raw WHERE value IS NOT NULL GROUP BY 1",
+                args,
+            ):
+                counts[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        args["names"] = [name for name, _ in top]
+        if top:
+            for row in conn.execute(
+                "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
+                "AND event = ANY(%(names)s) AND kind = %(k)s AND hour >= %(h1)s[1] "
+                "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) "
+                "GROUP BY event",
+                args,
+            ):
+                sessions[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+        if top and args["iv_idx"]:
+            for row in conn.execute(
+                raw + ", hs AS (SELECT DISTINCT value, hashtextextended(session_id, 0) AS h "
+                "FROM raw WHERE session_id IS NOT NULL AND value = ANY(%(names)s)) "
+                "SELECT value, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen "
+                "FROM presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = %(k)s "
+                "AND ph.event = hs.value AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
+                "AND ph.hour < %(h2)s[1] LIMIT 1) x ON true WHERE x.seen IS NULL GROUP BY 1",
+                args,
+            ):
+                sessions[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
+    return [{"value": v, "count": c, "unique_sessions": sessions[v]} for v, c in top]

@@ -22,6 +22,7 @@ from uuid import UUID
 import psycopg
 
 from pulse.data import sessions
+from pulse.data.dimensions import REFERRER, UTM_SOURCE
 from pulse.db.connection import connection
 
 
@@ -75,11 +76,16 @@ def mark_range_dirty(*, start: datetime, end: datetime, project_id: UUID | None)
         return cur.rowcount
 
 
-# The four presence values of an event: its session and user, for any event and for its name.
+# The presence values of an event: its session and user, for any event and for its name; and
+# for a page_view, its session under its page path, referrer domain and UTM source.
 _VALUES = """CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, q.session_id),
                                ('s'::"char", q.event, q.session_id),
                                ('u'::"char", ''::text, q.distinct_id),
-                               ('u'::"char", q.event, q.distinct_id)) AS k(kind, event, value)"""
+                               ('u'::"char", q.event, q.distinct_id),
+                               ('p'::"char", q.path, q.session_id),
+                               ('r'::"char", q.referrer, q.session_id),
+                               ('m'::"char", q.utm_source, q.session_id)) AS k(kind, event, value)
+    WHERE k.value IS NOT NULL AND k.event IS NOT NULL"""
 
 # The rows of one value's presence chain that a change between its hours lo and hi can touch:
 # the row before lo, the rows from lo to hi, and the row after hi (index probes and a range on
@@ -157,7 +163,7 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     presence rows go to ``removed``."""
     conn.execute(
         'CREATE TEMP TABLE q ("timestamp" timestamptz, event text, session_id text, '
-        "distinct_id text, path text) ON COMMIT DROP"
+        "distinct_id text, path text, referrer text, utm_source text) ON COMMIT DROP"
     )
     conn.execute(
         'CREATE TEMP TABLE removed (kind "char", event text, hour timestamptz, h bigint, '
@@ -167,17 +173,18 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         "WITH taken AS (DELETE FROM rollup_queue WHERE project_id = %(p)s "
         'AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
         "AND date_trunc('hour', \"timestamp\") = ANY(%(hours)s) "
-        'RETURNING "timestamp", event, session_id, distinct_id, path) '
+        'RETURNING "timestamp", event, session_id, distinct_id, path, referrer, utm_source) '
         "INSERT INTO q SELECT * FROM taken "
         "WHERE NOT (date_trunc('hour', \"timestamp\") = ANY(%(rebuild)s::timestamptz[]))",
         args,
     )
     if args["rebuild"]:
-        conn.execute(
-            "DELETE FROM event_rollups_hourly WHERE project_id = %(p)s "
-            "AND hour = ANY(%(rebuild)s::timestamptz[])",
-            args,
-        )
+        for table in ("event_rollups_hourly", "breakdown_hourly"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE project_id = %(p)s "
+                "AND hour = ANY(%(rebuild)s::timestamptz[])",
+                args,
+            )
         conn.execute(
             "WITH gone AS (DELETE FROM presence_hourly WHERE project_id = %(p)s "
             "AND hour = ANY(%(rebuild)s::timestamptz[]) "
@@ -186,7 +193,11 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         )
         conn.execute(
             'INSERT INTO q SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
-            f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END FROM events e "
+            + ", ".join(
+                f"CASE WHEN e.event = 'page_view' THEN {expr} END"
+                for expr in (sessions.PATH, REFERRER, UTM_SOURCE)
+            )
+            + " FROM events e "
             'WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s '
             "AND date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])",
             args,
@@ -205,6 +216,16 @@ def _add_counts(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         "SET count = event_rollups_hourly.count + excluded.count, computed_at = now()",
         args,
     )
+    conn.execute(
+        "INSERT INTO breakdown_hourly AS b (project_id, kind, hour, value, count) "
+        "SELECT %(p)s, k.kind, date_trunc('hour', q.\"timestamp\"), k.value, count(*) FROM q "
+        "CROSS JOIN LATERAL (VALUES ('p'::\"char\", q.path), ('r'::\"char\", q.referrer), "
+        "  ('m'::\"char\", q.utm_source)) AS k(kind, value) "
+        "WHERE q.event = 'page_view' AND k.value IS NOT NULL GROUP BY 2, 3, 4 "
+        "ON CONFLICT (project_id, kind, hour, value) DO UPDATE "
+        "SET count = b.count + excluded.count",
+        args,
+    )
 
 
 def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
@@ -218,7 +239,7 @@ def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     conn.execute(
         "WITH ins AS (INSERT INTO presence_hourly (project_id, kind, event, hour, h) "
         "  SELECT DISTINCT %(p)s::uuid, k.kind, k.event, date_trunc('hour', q.\"timestamp\"), "
-        f"         hashtextextended(k.value, 0) FROM q {_VALUES} WHERE k.value IS NOT NULL "
+        f"         hashtextextended(k.value, 0) FROM q {_VALUES} "
         "  ON CONFLICT DO NOTHING RETURNING kind, event, hour, h) "
         "INSERT INTO fresh SELECT * FROM ins",
         args,

@@ -111,14 +111,14 @@ def events(
 
 @router.get("/pages")
 def pages(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "path", limit)
+    return service.breakdown(q.project_id, q.period, "path", limit, q.now)
 
 
 @router.get("/referrers")
 def referrers(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "referrer", limit)
+    return service.breakdown(q.project_id, q.period, "referrer", limit, q.now)
 
 
 @router.get("/utm-sources")
 def utm_sources(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "utm_source", limit)
+    return service.breakdown(q.project_id, q.period, "utm_source", limit, q.now)

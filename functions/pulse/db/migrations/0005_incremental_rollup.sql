@@ -11,18 +11,28 @@ CREATE TABLE rollup_queue (
     event       text        NOT NULL,
     session_id  text,
     distinct_id text,
-    path        text        -- the page path of a page_view (null for other events)
+    -- Of a page_view (null for other events): its page path, referrer domain, UTM source.
+    path        text,
+    referrer    text,
+    utm_source  text
 );
 CREATE INDEX rollup_queue_project_ts_idx ON rollup_queue (project_id, "timestamp");
 
--- The path expression is the one of pulse.data.sessions.PATH.
+-- The expressions are those of pulse.data.sessions.PATH and pulse.data.analytics.DIMENSIONS
+-- (tests/integration/test_breakdowns.py holds them to the same results).
 CREATE FUNCTION pulse_queue_new_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_queue (project_id, id, "timestamp", event, session_id, distinct_id, path)
+    INSERT INTO rollup_queue (project_id, id, "timestamp", event, session_id, distinct_id, path,
+                              referrer, utm_source)
     SELECT n.project_id, n.id, n."timestamp", n.event, n.session_id, n.distinct_id,
            CASE WHEN n.event = 'page_view' THEN
                coalesce(n.properties->>'path',
-                        substring(n.page_url from '^[a-z]+://[^/]+(/[^?#]*)')) END
+                        substring(n.page_url from '^[a-z]+://[^/]+(/[^?#]*)')) END,
+           CASE WHEN n.event = 'page_view' THEN
+               coalesce(lower(substring(n.referrer from '^[a-z]+://(?:www\.)?([^/:?#]+)')),
+                        '(direct)') END,
+           CASE WHEN n.event = 'page_view' THEN
+               coalesce(n.properties->>'utm_source', '(none)') END
     FROM new_events n;
     RETURN NULL;
 END;
@@ -40,3 +50,21 @@ UPDATE rollup_dirty_hours SET rebuild = true;
 DROP INDEX presence_counts_idx;
 CREATE UNIQUE INDEX presence_counts_key ON presence_counts (project_id, event, hour, kind, prev_hour)
     INCLUDE (n) NULLS NOT DISTINCT;
+
+-- Page views by page path ('p'), referrer domain ('r') and UTM source ('m'), per hour; their
+-- unique sessions come from presence rows of the same kinds (event = the value).
+CREATE TABLE breakdown_hourly (
+    project_id uuid        NOT NULL,
+    kind       "char"      NOT NULL CHECK (kind IN ('p', 'r', 'm')),
+    hour       timestamptz NOT NULL,
+    value      text        NOT NULL,
+    count      bigint      NOT NULL,
+    PRIMARY KEY (project_id, kind, hour, value)
+);
+ALTER TABLE presence_hourly DROP CONSTRAINT presence_hourly_kind_check;
+ALTER TABLE presence_hourly ADD CONSTRAINT presence_hourly_kind_check
+    CHECK (kind IN ('s', 'u', 'p', 'r', 'm'));
+-- Hours whose rollups were kept before the breakdowns existed are rebuilt by the next rollup.
+INSERT INTO rollup_dirty_hours (project_id, hour, rebuild)
+SELECT DISTINCT project_id, hour, true FROM event_rollups_hourly
+ON CONFLICT (project_id, hour) DO UPDATE SET rebuild = true;
