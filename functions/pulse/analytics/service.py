@@ -131,7 +131,7 @@ def sessions(
 
 
 def users(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
-    rows = sql.user_list(
+    rows = sql.recent_users(
         project_id=project_id,
         start=period.start,
         end=period.end,

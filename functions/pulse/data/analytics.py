@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -194,6 +194,87 @@ def user_list(
         "ORDER BY last_seen DESC, distinct_id DESC LIMIT %(lim)s",
         args,
     )
+
+
+# How many of the latest identified events one step of the users walk reads.
+_WALK_STEP = 2000
+
+
+def recent_users(
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[dict[str, Any]]:
+    """One page of the users seen in [start, end), latest ``last_seen`` first (then distinct id,
+    descending), each with its first and last time and events in the range.
+
+    Walks the range's identified events from the newest (the events' primary key, backwards)
+    and stops as soon as the page is certain: a user not met yet has no event after the walk's
+    position, so once ``limit`` users were last seen after it, none can come before them. The
+    work is that of the few thousand latest events, not of every event of the range."""
+    found: dict[str, datetime] = {}
+    position: tuple[datetime, str] | None = None
+    top = end
+    if after is not None:
+        top = min(end, after[0] + timedelta(microseconds=1))
+    with connection() as conn:
+        while True:
+            rows = conn.execute(
+                'SELECT "timestamp" AS ts, id::text AS id, distinct_id FROM events '
+                'WHERE project_id = %(p)s AND "timestamp" >= %(s)s AND "timestamp" < %(top)s '
+                "AND distinct_id IS NOT NULL AND (%(pt)s::timestamptz IS NULL "
+                'OR ("timestamp", id) < (%(pt)s, %(pi)s::uuid)) '
+                'ORDER BY "timestamp" DESC, id DESC LIMIT %(n)s',
+                {
+                    "p": project_id,
+                    "s": start,
+                    "top": top,
+                    "pt": position[0] if position else None,
+                    "pi": position[1] if position else None,
+                    "n": _WALK_STEP,
+                },
+            ).fetchall()
+            fresh = sorted({str(r["distinct_id"]) for r in rows} - found.keys())
+            if fresh:
+                for r in conn.execute(
+                    "SELECT d.id AS distinct_id, x.last_seen FROM unnest(%(ids)s::text[]) AS d(id) "
+                    'CROSS JOIN LATERAL (SELECT max(e."timestamp") AS last_seen FROM events e '
+                    "WHERE e.project_id = %(p)s AND e.distinct_id = d.id "
+                    'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s) x',
+                    {"p": project_id, "ids": fresh, "s": start, "e": end},
+                ):
+                    found[str(r["distinct_id"])] = r["last_seen"]  # type: ignore[assignment]
+            page = sorted(
+                (
+                    (seen, user)
+                    for user, seen in found.items()
+                    if after is None or (seen, user) < after
+                ),
+                reverse=True,
+            )[:limit]
+            if len(rows) < _WALK_STEP:
+                break
+            position = (rows[-1]["ts"], rows[-1]["id"])  # type: ignore[assignment]
+            if len(page) == limit and page[-1][0] > position[0]:
+                break
+        if not page:
+            return []
+        listed = conn.execute(
+            "SELECT d.id AS distinct_id, x.first_seen, x.last_seen, x.event_count, "
+            "(SELECT i.properties FROM events i WHERE i.project_id = %(p)s "
+            "AND i.distinct_id = d.id AND i.event = '$identify' "
+            'ORDER BY i."timestamp" DESC LIMIT 1) AS properties '
+            "FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS d(id, n) CROSS JOIN LATERAL ("
+            'SELECT min(e."timestamp") AS first_seen, max(e."timestamp") AS last_seen, '
+            "count(*) AS event_count FROM events e WHERE e.project_id = %(p)s "
+            'AND e.distinct_id = d.id AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s) x '
+            "ORDER BY d.n",
+            {"p": project_id, "ids": [user for _, user in page], "s": start, "e": end},
+        ).fetchall()
+    return [dict(r) for r in listed]
 
 
 def event_list(
