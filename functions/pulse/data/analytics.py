@@ -257,8 +257,9 @@ def recent_users(
             )[:limit]
             if len(rows) < _WALK_STEP:
                 break
-            position = (rows[-1]["ts"], rows[-1]["id"])  # type: ignore[assignment]
-            if len(page) == limit and page[-1][0] > position[0]:
+            last: datetime = rows[-1]["ts"]  # type: ignore[assignment]
+            position = (last, str(rows[-1]["id"]))
+            if len(page) == limit and page[-1][0] > last:
                 break
         if not page:
             return []
