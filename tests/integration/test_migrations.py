@@ -98,11 +98,10 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
         hours = [r[0] for r in conn.execute("SELECT DISTINCT hour FROM session_hourly ORDER BY 1")]
         # What the rollup does for hours it rebuilds: clear their parts, then merge all their
         # events in as new.
-        sessions.clear_parts(conn, project_id=PROJECT, hours=hours)
         conn.execute(
             'CREATE TEMP TABLE q AS SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
             f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END AS path FROM events e"
         )
-        sessions.merge_parts(conn, project_id=PROJECT)
+        sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
         assert conn.execute(query).fetchall() == migrated
     assert len(migrated) > 30

@@ -128,6 +128,28 @@ def brute_session_parts(rows: list, before: datetime) -> dict:
     return out
 
 
+def brute_session_days(rows: list, before: datetime) -> tuple[dict, Counter]:
+    """Per UTC day of their start, over the sessions' rolled-up events: how many sessions,
+    their durations in µs, bounces and page views; and the sessions per (day, entry page)."""
+    sessions: dict[str, list] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r[10]):
+        if r[10] < before and r[5] is not None:
+            sessions[r[5]].append(r)
+    days: dict = defaultdict(lambda: [0, 0, 0, 0])
+    entries: Counter = Counter()
+    for evs in sessions.values():
+        day = evs[0][10].date()
+        views = [r for r in evs if r[2] == "page_view"]
+        cell = days[day]
+        cell[0] += 1
+        cell[1] += (evs[-1][10] - evs[0][10]) // timedelta(microseconds=1)
+        cell[2] += len(views) == 1
+        cell[3] += len(views)
+        if views:
+            entries[(day, views[0][4].split('"')[3])] += 1
+    return {d: tuple(v) for d, v in days.items()}, entries
+
+
 def stored(db: psycopg.Connection[Any], project: str) -> tuple[Counter, dict, dict]:
     counts = Counter(
         {
@@ -172,6 +194,27 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
     assert counts == brute_presence_counts(rows, OPEN_HOUR)
     assert rolled == brute_rollups(rows, OPEN_HOUR)
     assert parts == brute_session_parts(rows, OPEN_HOUR)
+    days, entries = brute_session_days(rows, OPEN_HOUR)
+    assert {
+        r[0]: tuple(r[1:])
+        for r in db.execute(
+            "SELECT day, sessions, duration_us, bounces, page_views FROM session_daily "
+            "WHERE project_id = %s",
+            (project,),
+        ).fetchall()
+    } == days
+    assert (
+        Counter(
+            {
+                (r[0], r[1]): r[2]
+                for r in db.execute(
+                    "SELECT day, entry_page, sessions FROM session_entry_daily WHERE project_id = %s",
+                    (project,),
+                ).fetchall()
+            }
+        )
+        == entries
+    )
     assert not db.execute(
         "SELECT 1 FROM presence_counts WHERE project_id = %s AND n = 0", (project,)
     ).fetchone()

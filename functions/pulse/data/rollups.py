@@ -142,10 +142,8 @@ def apply(*, project_id: UUID, dirty: list[DirtyHour]) -> bool:
         conn.execute("SET LOCAL work_mem = '64MB'")
         conn.execute("SET LOCAL enable_memoize = off")
         _take_events(conn, args)
-        if rebuild:
-            sessions.clear_parts(conn, project_id=project_id, hours=rebuild)
         _add_counts(conn, args)
-        sessions.merge_parts(conn, project_id=project_id)
+        sessions.add_new_events(conn, project_id=project_id, rebuild=rebuild)
         _add_presence(conn, args)
         conn.execute(
             "DELETE FROM rollup_dirty_hours d USING unnest(%s::timestamptz[], %s::bigint[]) "

@@ -22,6 +22,21 @@ from pulse.db.connection import fetch_all
 # The page path of an event: its "path" property, else the path of its URL.
 PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
 
+# A time as fixed-width text that sorts as the time does (UTC: no repeated local hours).
+_SORTABLE = "to_char({} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')"
+
+# A session's parts folded into one (GROUP BY the session): the value at the latest / earliest
+# time, as the max / min of [time, value] text arrays: plain aggregates, which can hash (an
+# ordered array_agg sorts per session).
+_FOLD = (
+    "min(started_at) AS started_at, max(ended_at) AS ended_at, sum(events)::bigint AS events, "
+    "sum(page_views)::bigint AS page_views, "
+    f"(max(ARRAY[{_SORTABLE.format('distinct_at')}, distinct_id]) "
+    "  FILTER (WHERE distinct_at IS NOT NULL))[2] AS distinct_id, "
+    f"(min(ARRAY[{_SORTABLE.format('entry_at')}, entry_page]) "
+    "  FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page"
+)
+
 # One part per session of the events ``e`` it is grouped over (GROUP BY the session, and the
 # hour for session_hourly).
 _PART = (
@@ -36,15 +51,84 @@ _PART = (
 )
 
 
-def clear_parts(conn: psycopg.Connection[Any], *, project_id: UUID, hours: list[datetime]) -> None:
-    """Delete the session parts of these hours of one project (in the caller's transaction)."""
+def add_new_events(
+    conn: psycopg.Connection[Any], *, project_id: UUID, rebuild: list[datetime]
+) -> None:
+    """Bring the session parts, totals and day sums up to date with the rollup's new events
+    (the temporary table ``q``), after clearing the parts of the hours to rebuild; in the
+    caller's transaction."""
+    conn.execute("CREATE TEMP TABLE touched_sessions (session_id text) ON COMMIT DROP")
+    if rebuild:
+        conn.execute(
+            "WITH gone AS (DELETE FROM session_hourly WHERE project_id = %s "
+            "AND hour = ANY(%s::timestamptz[]) RETURNING session_id) "
+            "INSERT INTO touched_sessions SELECT session_id FROM gone",
+            (project_id, rebuild),
+        )
+    _merge_parts(conn, project_id=project_id)
     conn.execute(
-        "DELETE FROM session_hourly WHERE project_id = %s AND hour = ANY(%s::timestamptz[])",
-        (project_id, hours),
+        "INSERT INTO touched_sessions SELECT session_id FROM q WHERE session_id IS NOT NULL"
+    )
+    _refresh_totals(conn, project_id=project_id)
+
+
+def _refresh_totals(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
+    """Fold the touched sessions' parts into their totals again, and move the day sums from
+    their old totals to the new."""
+    args = {"p": project_id}
+    conn.execute(
+        "CREATE TEMP TABLE totals_moved ON COMMIT DROP AS "
+        "WITH gone AS (DELETE FROM session_totals t USING "
+        "  (SELECT DISTINCT session_id FROM touched_sessions) x "
+        "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id RETURNING t.*) "
+        "SELECT -1 AS sign, started_at, ended_at, page_views, entry_page FROM gone",
+        args,
+    )
+    conn.execute(
+        "WITH fresh AS (INSERT INTO session_totals (project_id, session_id, started_at, "
+        "  ended_at, events, page_views, distinct_id, entry_page) "
+        f"  SELECT %(p)s, session_id, {_FOLD} FROM session_hourly "
+        "  WHERE project_id = %(p)s "
+        "  AND session_id IN (SELECT DISTINCT session_id FROM touched_sessions) "
+        "  GROUP BY session_id RETURNING *) "
+        "INSERT INTO totals_moved SELECT 1, started_at, ended_at, page_views, entry_page "
+        "FROM fresh",
+        args,
+    )
+    day = "(started_at AT TIME ZONE 'UTC')::date"
+    conn.execute(
+        "INSERT INTO session_daily AS d (project_id, day, sessions, duration_us, bounces, "
+        "page_views) "
+        f"SELECT %(p)s, {day}, sum(sign), "
+        "sum(sign * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint), "
+        "sum(sign * (page_views = 1)::int), sum(sign * page_views) FROM totals_moved "
+        "GROUP BY 2 ON CONFLICT (project_id, day) DO UPDATE SET "
+        "sessions = d.sessions + excluded.sessions, "
+        "duration_us = d.duration_us + excluded.duration_us, "
+        "bounces = d.bounces + excluded.bounces, page_views = d.page_views + excluded.page_views",
+        args,
+    )
+    conn.execute(
+        "INSERT INTO session_entry_daily AS d (project_id, day, entry_page, sessions) "
+        f"SELECT %(p)s, {day}, entry_page, sum(sign) FROM totals_moved "
+        "WHERE entry_page IS NOT NULL GROUP BY 2, 3 HAVING sum(sign) <> 0 "
+        "ON CONFLICT (project_id, day, entry_page) DO UPDATE "
+        "SET sessions = d.sessions + excluded.sessions",
+        args,
+    )
+    conn.execute(
+        "DELETE FROM session_entry_daily WHERE project_id = %(p)s AND sessions = 0 "
+        f"AND day IN (SELECT DISTINCT {day} FROM totals_moved)",
+        args,
+    )
+    conn.execute(
+        "DELETE FROM session_daily WHERE project_id = %(p)s AND sessions = 0 "
+        f"AND day IN (SELECT DISTINCT {day} FROM totals_moved)",
+        args,
     )
 
 
-def merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
+def _merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     """Merge the events of the temporary table ``q`` (the rollup's new events: ``timestamp``,
     ``event``, ``session_id``, ``distinct_id`` and a page_view's ``path``) into the session parts
     of their hours: a part of the new events, folded into the stored part as the report folds
@@ -75,10 +159,6 @@ def merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     )
 
 
-# A time as fixed-width text that sorts as the time does (UTC: no repeated local hours).
-_SORTABLE = "to_char({} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')"
-
-
 def _sessions(split: Split) -> str:
     """``WITH … s AS (…)``: one row per session with any event in the range, folded from its
     parts. The raw intervals go in as plain bounds, one ``OR`` term each, so that the planner
@@ -99,16 +179,7 @@ def _sessions(split: Split) -> str:
         "    distinct_at, entry_page, entry_at FROM session_hourly "
         "  WHERE project_id = %(p)s AND hour >= %(h1)s AND hour < %(h2)s "
         f"    AND NOT (hour = ANY(%(dirty)s::timestamptz[])){raw_parts}), "
-        "s AS MATERIALIZED (SELECT session_id, min(started_at) AS started_at, "
-        "  max(ended_at) AS ended_at, sum(events)::bigint AS events, "
-        "  sum(page_views)::bigint AS page_views, "
-        # The value at the latest / earliest time, as the max / min of [time, value] text
-        # arrays: plain aggregates, which can hash (an ordered array_agg sorts per session).
-        f"  (max(ARRAY[{_SORTABLE.format('distinct_at')}, distinct_id]) "
-        "    FILTER (WHERE distinct_at IS NOT NULL))[2] AS distinct_id, "
-        f"  (min(ARRAY[{_SORTABLE.format('entry_at')}, entry_page]) "
-        "    FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page "
-        "  FROM parts GROUP BY session_id) "
+        f"s AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id) "
     )
 
 

@@ -68,3 +68,42 @@ ALTER TABLE presence_hourly ADD CONSTRAINT presence_hourly_kind_check
 INSERT INTO rollup_dirty_hours (project_id, hour, rebuild)
 SELECT DISTINCT project_id, hour, true FROM event_rollups_hourly
 ON CONFLICT (project_id, hour) DO UPDATE SET rebuild = true;
+
+-- Sessions over all their rolled-up hours: each session's parts folded (as the sessions report
+-- folds them), kept by the rollup for the sessions its new events touch. A report reads the
+-- sessions that lie wholly inside its closed clean hours from here, and their sums per UTC day
+-- of their start from session_daily / session_entry_daily, so that it folds only the sessions
+-- at its edges and in its raw (dirty, open) hours.
+CREATE INDEX session_hourly_session_idx ON session_hourly (project_id, session_id);
+CREATE TABLE session_totals (
+    project_id  uuid        NOT NULL,
+    session_id  text        NOT NULL,
+    started_at  timestamptz NOT NULL,
+    ended_at    timestamptz NOT NULL,
+    events      bigint      NOT NULL,
+    page_views  bigint      NOT NULL,
+    distinct_id text,
+    entry_page  text,
+    PRIMARY KEY (project_id, session_id)
+);
+CREATE INDEX session_totals_start_idx ON session_totals (project_id, started_at, session_id)
+    INCLUDE (ended_at, events, page_views, distinct_id, entry_page);
+-- The few sessions longer than a day, for finding the sessions that span an instant.
+CREATE INDEX session_totals_long_idx ON session_totals (project_id, started_at)
+    INCLUDE (ended_at) WHERE ended_at - started_at > interval '1 day';
+CREATE TABLE session_daily (
+    project_id  uuid   NOT NULL,
+    day         date   NOT NULL,   -- the UTC day the sessions started
+    sessions    bigint NOT NULL,
+    duration_us bigint NOT NULL,   -- their durations summed, in microseconds
+    bounces     bigint NOT NULL,   -- those with exactly one page view
+    page_views  bigint NOT NULL,
+    PRIMARY KEY (project_id, day)
+);
+CREATE TABLE session_entry_daily (
+    project_id uuid   NOT NULL,
+    day        date   NOT NULL,
+    entry_page text   NOT NULL,
+    sessions   bigint NOT NULL,
+    PRIMARY KEY (project_id, day, entry_page)
+);
