@@ -208,7 +208,8 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
             {
                 (r[0], r[1]): r[2]
                 for r in db.execute(
-                    "SELECT day, entry_page, sessions FROM session_entry_daily WHERE project_id = %s",
+                    "SELECT day, entry_page, sessions FROM session_entry_daily "
+                    "WHERE project_id = %s",
                     (project,),
                 ).fetchall()
             }
