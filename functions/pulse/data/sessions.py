@@ -10,7 +10,7 @@ earliest ``entry_at``. Every figure is what one pass over the range's raw events
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -160,27 +160,79 @@ def _merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
 
 
 def _sessions(split: Split) -> str:
-    """``WITH … s AS (…)``: one row per session with any event in the range, folded from its
-    parts. The raw intervals go in as plain bounds, one ``OR`` term each, so that the planner
-    prunes partitions and reads only their time ranges (joined to a list of intervals instead,
-    it scanned every event of the project)."""
+    """``WITH …``: the range's sessions as ``session_totals`` and the day sums hold them, with
+    the sessions they cannot answer for folded exactly from their parts (``folded``):
+
+    - ``x``: the sessions with events in the raw intervals (the edges, dirty and open hours),
+      and those whose totals span the start or the end of the closed clean hours [h1, h2);
+    - every other session of the range lies wholly inside [h1, h2): its totals are its figures.
+
+    So ``days`` + ``edge`` (the totals started in [h1, h2): whole UTC days from the day sums,
+    the part-days at the edges row by row) − ``z`` (those of them in ``x``) + ``folded`` are the
+    range's sessions, and the work is the edges', not the range's. The raw intervals go in as
+    plain bounds, one ``OR`` term each, so that the planner prunes partitions and reads only
+    their time ranges."""
     raw = " OR ".join(
         f'(e."timestamp" >= %(a{i})s AND e."timestamp" < %(b{i})s)' for i in range(len(split.raw))
     )
-    raw_parts = (
-        f" UNION ALL SELECT e.session_id, {_PART} FROM events e WHERE e.project_id = %(p)s "
-        f"AND ({raw}) AND e.session_id IS NOT NULL GROUP BY e.session_id"
-        if raw
-        else ""
+    crossing = " UNION ".join(
+        f"SELECT session_id FROM session_totals WHERE project_id = %(p)s AND {cond}"
+        for at in ("h1", "h2")
+        for cond in (
+            f"started_at >= %({at})s - interval '1 day' AND started_at < %({at})s "
+            f"AND ended_at >= %({at})s",
+            # the few sessions longer than a day, from their own (partial) index
+            "ended_at - started_at > interval '1 day' "
+            f"AND started_at < %({at})s - interval '1 day' AND ended_at >= %({at})s",
+        )
     )
     return (
-        "WITH parts AS ("
-        "  SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
-        "    distinct_at, entry_page, entry_at FROM session_hourly "
-        "  WHERE project_id = %(p)s AND hour >= %(h1)s AND hour < %(h2)s "
-        f"    AND NOT (hour = ANY(%(dirty)s::timestamptz[])){raw_parts}), "
-        f"s AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id) "
+        "WITH rawp AS ("
+        + (
+            f"SELECT e.session_id, {_PART} FROM events e WHERE e.project_id = %(p)s "
+            f"AND ({raw}) AND e.session_id IS NOT NULL GROUP BY e.session_id"
+            if raw
+            else "SELECT NULL::text AS session_id, NULL::timestamptz AS started_at, "
+            "NULL::timestamptz AS ended_at, 0::bigint AS events, 0::bigint AS page_views, "
+            "NULL::text AS distinct_id, NULL::timestamptz AS distinct_at, "
+            "NULL::text AS entry_page, NULL::timestamptz AS entry_at WHERE false"
+        )
+        + f"), crossing AS ({crossing}), "
+        "x AS MATERIALIZED (SELECT session_id FROM rawp UNION SELECT session_id FROM crossing), "
+        "parts AS (SELECT sh.session_id, sh.started_at, sh.ended_at, sh.events, sh.page_views, "
+        "  sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at FROM x "
+        "  JOIN session_hourly sh ON sh.project_id = %(p)s AND sh.session_id = x.session_id "
+        "  WHERE sh.hour >= %(h1)s AND sh.hour < %(h2)s "
+        "  AND NOT (sh.hour = ANY(%(dirty)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
+        f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
+        "z AS (SELECT t.* FROM x JOIN session_totals t ON t.project_id = %(p)s "
+        "  AND t.session_id = x.session_id WHERE t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
+        "edge AS (SELECT * FROM session_totals t WHERE t.project_id = %(p)s "
+        "  AND ((t.started_at >= %(h1)s AND t.started_at < %(d1)s) "
+        "  OR (t.started_at >= %(d2)s AND t.started_at < %(h2)s))), "
+        "days AS (SELECT coalesce(sum(sessions), 0) AS n, coalesce(sum(duration_us), 0) AS dur, "
+        "  coalesce(sum(bounces), 0) AS b, coalesce(sum(page_views), 0) AS pv "
+        "  FROM session_daily WHERE project_id = %(p)s AND day >= %(day1)s AND day < %(day2)s), "
+        "signed AS (SELECT 1 AS w, started_at, ended_at, page_views, entry_page FROM edge "
+        "  UNION ALL SELECT -1, started_at, ended_at, page_views, entry_page FROM z "
+        "  UNION ALL SELECT 1, started_at, ended_at, page_views, entry_page FROM folded), "
+        "agg AS (SELECT coalesce(sum(w), 0) AS n, "
+        "  coalesce(sum(w * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint), 0) "
+        "  AS dur, coalesce(sum(w * (page_views = 1)::int), 0) AS b, "
+        "  coalesce(sum(w * page_views), 0) AS pv FROM signed) "
     )
+
+
+def _day_bounds(split: Split) -> dict[str, Any]:
+    """The whole UTC days inside [h1, h2) (``d1``..``d2``, as times and as dates), read from
+    the day sums; without one, ``d1`` = ``d2`` = h2, and every session comes row by row."""
+    d1 = split.h1.replace(hour=0)
+    if d1 < split.h1:
+        d1 += timedelta(days=1)
+    d2 = split.h2.replace(hour=0)
+    if d1 >= d2:
+        d1 = d2 = split.h2
+    return {"d1": d1, "d2": d2, "day1": d1.date(), "day2": d2.date() if d2 > d1 else d1.date()}
 
 
 def _args(project_id: UUID, split: Split, **more: Any) -> dict[str, Any]:
@@ -220,18 +272,31 @@ def session_report(
     """The range's sessions in one pass: their count, average duration, bounce rate, pages per
     session and top entry pages, and one page of the list (latest start first)."""
     rows = fetch_all(
-        _sessions(split) + ", entries AS (SELECT entry_page AS path, count(*) AS sessions FROM s "
-        "  WHERE entry_page IS NOT NULL GROUP BY entry_page ORDER BY 2 DESC, 1 "
-        "  LIMIT %(lim_pages)s), "
-        "summary AS (SELECT count(*) AS sessions, "
-        "  coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float AS avg_duration_s, "
-        "  coalesce(avg((page_views = 1)::int), 0)::float AS bounce_rate, "
-        "  coalesce(avg(page_views), 0)::float AS pages_per_session, "
+        _sessions(split) + ", entries AS (SELECT entry_page AS path, sum(n)::bigint AS sessions "
+        "  FROM (SELECT entry_page, sessions AS n FROM session_entry_daily "
+        "  WHERE project_id = %(p)s AND day >= %(day1)s AND day < %(day2)s "
+        "  UNION ALL SELECT entry_page, w FROM signed WHERE entry_page IS NOT NULL) e "
+        "  GROUP BY 1 HAVING sum(n) > 0 ORDER BY 2 DESC, 1 LIMIT %(lim_pages)s), "
+        "summary AS (SELECT (days.n + agg.n)::bigint AS sessions, "
+        "  CASE WHEN days.n + agg.n > 0 THEN (days.dur + agg.dur) / 1e6 / (days.n + agg.n) "
+        "  ELSE 0 END::float AS avg_duration_s, "
+        "  CASE WHEN days.n + agg.n > 0 THEN (days.b + agg.b)::float / (days.n + agg.n) "
+        "  ELSE 0 END AS bounce_rate, "
+        "  CASE WHEN days.n + agg.n > 0 THEN (days.pv + agg.pv)::float / (days.n + agg.n) "
+        "  ELSE 0 END AS pages_per_session, "
         "  (SELECT coalesce(json_agg(entries ORDER BY entries.sessions DESC, entries.path), "
-        "  '[]'::json) FROM entries) AS top_entry_pages FROM s), "
-        "page AS (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
-        "  entry_page FROM s "
+        "  '[]'::json) FROM entries) AS top_entry_pages FROM days, agg), "
+        "page AS (SELECT * FROM ("
+        "  (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, entry_page "
+        "  FROM session_totals t WHERE t.project_id = %(p)s AND t.started_at >= %(h1)s "
+        "  AND t.started_at < %(h2)s AND t.ended_at < %(h2)s "
+        "  AND (%(cs)s::timestamptz IS NULL OR (t.started_at, t.session_id) < (%(cs)s, %(ci)s)) "
+        "  AND NOT EXISTS (SELECT 1 FROM x WHERE x.session_id = t.session_id) "
+        "  ORDER BY t.started_at DESC, t.session_id DESC LIMIT %(lim)s) "
+        "  UNION ALL (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+        "  entry_page FROM folded "
         "  WHERE %(cs)s::timestamptz IS NULL OR (started_at, session_id) < (%(cs)s, %(ci)s) "
+        "  ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s)) u "
         "  ORDER BY started_at DESC, session_id DESC LIMIT %(lim)s) "
         # The summary row joined to each listed session (or alone, when the page is empty).
         "SELECT * FROM summary LEFT JOIN page ON true "
@@ -243,6 +308,7 @@ def session_report(
             lim=limit,
             cs=after[0] if after else None,
             ci=after[1] if after else None,
+            **_day_bounds(split),
         ),
     )
     summary = {key: rows[0][key] for key in _SUMMARY}
