@@ -147,6 +147,43 @@ def _sessions_from_raw_events(project_id: Any, start: datetime, end: datetime) -
 RAW_CALLS = {"sessions": _sessions_from_raw_events}
 
 
+def _write_dirty(project_id: str, n: int) -> None:
+    """``n`` events over the last 24 hours (sessions of ~10 events), written as the processor
+    writes them: queued for the rollup, their hours marked dirty."""
+    from pulse.data.events import stream_events
+
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    rows: list[tuple] = []
+    while len(rows) < n:
+        sid = uuid.uuid4().hex[:16]
+        user = f"user_{int(10_000 * rng.random() ** 2)}" if rng.random() < 0.4 else None
+        t = now - timedelta(seconds=rng.random() * 86_400)
+        for _ in range(max(1, int(rng.expovariate(1 / 10)))):
+            t += timedelta(seconds=rng.expovariate(1 / 40))
+            if t >= now or len(rows) >= n:
+                break
+            rows.append(
+                (
+                    project_id,
+                    str(uuid.uuid4()),
+                    rng.choice(NAMES),
+                    user,
+                    f'{{"path":"{rng.choice(PATHS)}"}}',
+                    sid,
+                    "https://shop.example/",
+                    None,
+                    "Mozilla/5.0",
+                    "h",
+                    t,
+                    t,
+                )
+            )
+    for i in range(0, len(rows), 5000):
+        stream_events([(rows[i : i + 5000], [])])
+    print(f"wrote {len(rows):,} events over the last 24 hours, not rolled up", file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -154,6 +191,13 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--raw-reps", type=int, default=3)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--dirty-events",
+        type=int,
+        default=0,
+        help="after the rollup, write this many events over the last 24 hours through the "
+        "processor's path and measure with them not rolled up (dirty and open hours)",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -198,16 +242,20 @@ def main() -> int:
         if not conn.execute(
             "SELECT 1 FROM event_rollups_hourly WHERE project_id = %s LIMIT 1", (project.id,)
         ).fetchone():
-            marked = conn.execute(
-                "INSERT INTO rollup_dirty_hours (project_id, hour) SELECT DISTINCT project_id, "
-                "date_trunc('hour', timestamp) FROM events WHERE project_id = %s "
-                "ON CONFLICT DO NOTHING",
-                (project.id,),
-            ).rowcount
+            from pulse.data.rollups import mark_range_dirty
+
+            marked = mark_range_dirty(
+                start=now - timedelta(days=args.days + 1),
+                end=now + timedelta(hours=1),
+                project_id=project.id,
+            )
     done = rollup.run()
     rollup_s = time.monotonic() - t0
     if marked:
         print(f"rolled up {done['hours']} hours ({n_events:,} events) in {rollup_s:.0f} s")
+
+    if args.dirty_events:
+        _write_dirty(str(project.id), args.dirty_events)
 
     from pulse.auth.tokens import issue_pair
     from pulse.handlers.api import handler
@@ -221,14 +269,15 @@ def main() -> int:
     )
     print(f"{'endpoint':<12}{'range':>6}{'p50':>9}{'p95':>9}{'raw p50':>10}{'speed-up':>10}")
     ranges = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
-    for endpoint in ("overview", "timeseries", "top-events", "sessions", "users", "events"):
+    endpoints = ("overview", "timeseries", "top-events", "sessions", "users", "events")
+    for endpoint in (*endpoints, "pages", "referrers", "utm-sources"):
         for name, days in ranges.items():
             query = f"range={name}" + ("&interval=day" if endpoint == "timeseries" else "")
             event = http_event(
                 "GET", f"/api/v1/analytics/{project.id}/{endpoint}", token=token, query=query
             )
             times = []
-            for _ in range(args.reps if endpoint in RAW_SQL | RAW_CALLS or days <= 7 else 3):
+            for _ in range(args.reps):
                 t = time.perf_counter()
                 res = handler(event, ctx)
                 times.append((time.perf_counter() - t) * 1000)

@@ -136,13 +136,53 @@ def seed() -> None:
     rows = _events(project, 20_000, now - timedelta(days=7), now, random.Random(1), 300)
     _write(rows)
     hours = _dirty_hours(project)
+    _reports(project, "before the rollup (every hour dirty)")
     seconds, done = _rollup()
     print(f"seed: {len(rows):,} events in {hours} dirty hours rolled up in {seconds:.2f} s {done}")
+    _reports(project, "after the rollup")
     from pulse.rollup import service
 
     t0 = time.monotonic()
     service.backfill(start=now - timedelta(days=8), end=now, project_id=uuid.UUID(project))
     print(f"seed: the same hours rebuilt (a backfill) in {time.monotonic() - t0:.2f} s")
+
+
+REPORTS = (
+    "overview",
+    "timeseries",
+    "top-events",
+    "sessions",
+    "users",
+    "pages",
+    "referrers",
+    "utm-sources",
+)
+
+
+def _reports(project: str, label: str, reps: int = 20) -> None:
+    """p50 / p95 of every report over the range 7d, through the real "api" handler."""
+    import statistics
+
+    from pulse.auth.tokens import issue_pair
+    from pulse.data.users import get_user_by_email
+    from pulse.handlers.api import handler
+    from tests.apigw import LambdaContextStub, http_event
+
+    owner = get_user_by_email(email="bench@pulse.local")
+    assert owner is not None
+    token = issue_pair(owner.id).access_token
+    print(f"reports, range 7d, {label}: p50 / p95 ms over {reps} requests")
+    for name in REPORTS:
+        query = "range=7d" + ("&interval=hour" if name == "timeseries" else "")
+        event = http_event("GET", f"/api/v1/analytics/{project}/{name}", token=token, query=query)
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            res = handler(event, LambdaContextStub())
+            times.append((time.perf_counter() - t0) * 1000)
+            assert res["statusCode"] == 200, res
+        times.sort()
+        print(f"  {name:<12}{statistics.median(times):>8.1f}{times[int(0.95 * reps) - 1]:>8.1f}")
 
 
 def late(base: int, counts: list[int]) -> None:
