@@ -136,14 +136,30 @@ def main() -> int:
     raw_rates: list[float] = []
     pre_rates: list[float] = []
     proc_rates: list[float] = []
+    unqueued_rates: list[float] = []
+
+    def without_queue(payloads: list) -> None:
+        """The processor with the rollup queue's trigger off: what the queue costs."""
+        import psycopg
+
+        from scripts.bench.common import BENCH_URL
+
+        with psycopg.connect(BENCH_URL, autocommit=True) as conn:
+            conn.execute("ALTER TABLE events DISABLE TRIGGER events_queue_for_rollup")
+            try:
+                unqueued_rates.append(processor(kinesis_batches(payloads), args.events))
+            finally:
+                conn.execute("ALTER TABLE events ENABLE TRIGGER events_queue_for_rollup")
+
     sides = [
         lambda p: raw_rates.append(raw_copy(p, preformatted=False)),
         lambda p: pre_rates.append(raw_copy(p, preformatted=True)),
         lambda p: proc_rates.append(processor(kinesis_batches(p), args.events)),
+        without_queue,
     ]
     for r in range(args.rounds):
         # Rotate the order so no side always meets a warmer (or fuller) table.
-        for run in sides[r % 3 :] + sides[: r % 3]:
+        for run in sides[r % len(sides) :] + sides[: r % len(sides)]:
             run(make_payloads(str(uuid.uuid4()), args.events, args.checked_share))
         print(
             f"round {r + 1}: COPY write_row {raw_rates[-1]:,.0f} ev/s, COPY preformatted "
@@ -162,6 +178,11 @@ def main() -> int:
     print(f"processor                median {median(proc_rates):>10,.0f} events/s")
     print(f"processor / raw COPY (write_row)     median {ratio_raw:.2f}  (target >= 0.70)")
     print(f"processor / raw COPY (preformatted)  median {ratio_pre:.2f}")
+    queue_ratio = median([p / u for p, u in zip(proc_rates, unqueued_rates, strict=True)])
+    print(
+        f"processor without the rollup queue median {median(unqueued_rates):>10,.0f} events/s; "
+        f"with / without: {queue_ratio:.2f}"
+    )
     cleanup_redis()
     return 0
 
