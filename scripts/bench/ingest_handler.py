@@ -157,7 +157,9 @@ def main() -> int:
                 text=True,
                 check=True,
                 env=os.environ,
-            ).stdout.strip().splitlines()[-1]  # after what the handler logs to stdout
+            )
+            .stdout.strip()
+            .splitlines()[-1]  # after what the handler logs to stdout
         )
 
         from pulse.handlers.ingest import handler

@@ -28,6 +28,10 @@ COLUMNS = (
     "ip_hash",
     "timestamp",
     "received_at",
+    "browser",
+    "os",
+    "device",
+    "country",
 )
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 # A replay of an event can carry a timestamp a little off the first copy's (the client's clock
@@ -35,7 +39,7 @@ _COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 DEDUP_WINDOW = timedelta(hours=2)
 
 # One event in COLUMNS order: ids and text as str, ``properties`` as JSON text, the two times as
-# aware datetimes.
+# aware datetimes (positions 10 and 11), then what the visit is (browser, os, device, country).
 EventRow = tuple[Any, ...]
 COPY_CHUNK_ROWS = 500
 _SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -193,8 +197,23 @@ def _row_text(row: EventRow, received_text: str) -> str:
         ip_hash,
         ts,
         _,
+        browser,
+        os,
+        device,
+        country,
     ) = row
-    free_text = (name, distinct_id, session_id, page_url, referrer, user_agent, ip_hash)
+    free_text = (
+        name,
+        distinct_id,
+        session_id,
+        page_url,
+        referrer,
+        user_agent,
+        ip_hash,
+        browser,
+        os,
+        device,
+    )
     if _SPECIAL.search("\x00".join(t for t in free_text if t)) is not None:
         return "\t".join(map(_text, row)) + "\n"
     if "\\" in props:
@@ -202,7 +221,8 @@ def _row_text(row: EventRow, received_text: str) -> str:
     return (
         f"{project_id}\t{event_id}\t{name}\t{distinct_id or _NULL}\t{props}\t"
         f"{session_id or _NULL}\t{page_url or _NULL}\t{referrer or _NULL}\t"
-        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t{received_text}\n"
+        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t{received_text}\t"
+        f"{browser or _NULL}\t{os or _NULL}\t{device or _NULL}\t{country or _NULL}\n"
     )
 
 
@@ -246,7 +266,9 @@ def _chunked(rows: Sequence[EventRow]) -> Iterator[Sequence[EventRow]]:
 
 
 def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
-    placeholders = "%s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s"
+    placeholders = (
+        "%s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+    )
     with conn.cursor() as cur:
         cur.executemany(
             f"INSERT INTO events ({_COLUMN_LIST}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
