@@ -39,10 +39,6 @@ def _row(project_id: str, ts: datetime, rng: random.Random) -> tuple[Any, ...]:
         "h",
         ts,
         ts,
-        None,  # browser, os, device, country
-        None,
-        None,
-        None,
     )
 
 

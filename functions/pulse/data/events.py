@@ -40,7 +40,10 @@ DEDUP_WINDOW = timedelta(hours=2)
 
 # One event in COLUMNS order: ids and text as str, ``properties`` as JSON text, the two times as
 # aware datetimes (positions 10 and 11), then what the visit is (browser, os, device, country).
+# A row may leave those four off (a writer that does not know them): they are stored as null.
 EventRow = tuple[Any, ...]
+_VISIT_COLUMNS = 4
+_NO_VISIT = (None,) * _VISIT_COLUMNS
 COPY_CHUNK_ROWS = 500
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _NULL = "\\N"
@@ -180,6 +183,11 @@ def _text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _full(row: EventRow) -> EventRow:
+    """The row with all of COLUMNS (the visit's four as null when left off)."""
+    return row if len(row) == len(COLUMNS) else (*row, *_NO_VISIT)
+
+
 def _row_text(row: EventRow, received_text: str) -> str:
     # The common case first: ids are checked UUIDs, properties are orjson output (no raw tab,
     # newline or carriage return; a backslash only in JSON escapes), and most free text has
@@ -201,7 +209,7 @@ def _row_text(row: EventRow, received_text: str) -> str:
         os,
         device,
         country,
-    ) = row
+    ) = _full(row)
     free_text = (
         name,
         distinct_id,
@@ -215,7 +223,7 @@ def _row_text(row: EventRow, received_text: str) -> str:
         device,
     )
     if _SPECIAL.search("\x00".join(t for t in free_text if t)) is not None:
-        return "\t".join(map(_text, row)) + "\n"
+        return "\t".join(map(_text, _full(row))) + "\n"
     if "\\" in props:
         props = props.replace("\\", "\\\\")
     return (
@@ -272,7 +280,7 @@ def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[Eve
     with conn.cursor() as cur:
         cur.executemany(
             f"INSERT INTO events ({_COLUMN_LIST}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
-            rows,
+            [_full(row) for row in rows],
         )
 
 
