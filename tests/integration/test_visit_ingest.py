@@ -10,17 +10,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from pulse.ingest import publisher
 from tests.apigw import call, http_event
 from tests.integration.conftest import ApiCall
-from tests.integration.test_ingest_pipeline import (  # noqa: F401  (the kinesis fixture)
-    drain,
-    events_of,
-    kinesis,
-    now_iso,
-    process,
-)
+from tests.integration.test_ingest_pipeline import STREAM, drain, events_of, now_iso, process
 
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (
@@ -32,6 +29,16 @@ HEADLESS = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "HeadlessChrome/120.0.0.0 Safari/537.36"
 )
+
+
+@pytest.fixture
+def kinesis() -> Any:
+    with mock_aws():
+        publisher._client = None
+        client = boto3.client("kinesis")
+        client.create_stream(StreamName=STREAM, ShardCount=2)
+        yield client
+    publisher._client = None
 
 
 @pytest.fixture

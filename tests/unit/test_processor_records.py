@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import uuid
-
 from datetime import UTC, datetime
 
 from pulse.processor.records import BadRecord, DecodedRecord, TallyRecord, decode
@@ -202,3 +201,15 @@ def test_properties_nested_past_what_orjson_writes_make_a_bad_record() -> None:
     decoded = decode(record)
     assert isinstance(decoded, BadRecord)
     assert "Recursion limit" in decoded.reason
+
+
+def test_a_row_without_the_visit_columns_is_written_with_them_null() -> None:
+    from datetime import UTC, datetime
+
+    from pulse.data.events import COLUMNS, copy_text
+
+    ts = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+    row = ("p", "i", "e", None, "{}", None, None, None, None, None, ts, ts)
+    fields = copy_text([row]).rstrip("\n").split("\t")
+    assert len(fields) == len(COLUMNS) == 16
+    assert fields[12:] == ["\\N"] * 4
