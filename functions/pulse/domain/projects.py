@@ -33,7 +33,7 @@ def create(owner_id: UUID, body: ProjectCreateIn) -> ProjectRow:
         name=body.name,
         domain=body.domain,
         api_key=new_api_key(),
-        keep_bots=body.keep_bots,
+        keep_bots=bool(body.keep_bots),
     )
 
 

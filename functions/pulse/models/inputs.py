@@ -80,9 +80,9 @@ class ProjectCreateIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     domain: str | None = Field(default=None, max_length=260)
-    keep_bots: bool = Field(
-        default=False,
-        description="Keep bots' events instead of dropping them at ingest (default: dropped)",
+    keep_bots: bool | None = Field(
+        default=None,
+        description="Keep bots' events instead of dropping them at ingest (default false)",
     )
 
     @field_validator("name")
