@@ -6,6 +6,7 @@ a 202 and counted once (``bots_filtered`` in the overview), unless the project k
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from pulse.ingest import publisher
 from tests.apigw import call, http_event
 from tests.integration.conftest import ApiCall
 from tests.integration.test_ingest_pipeline import STREAM, drain, events_of, now_iso, process
+from tests.kinesis_events import stream_event
 
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (
@@ -219,3 +221,44 @@ def test_a_tally_for_a_deleted_project_is_not_kept(db, project, api: ApiCall, ow
     api("DELETE", f"/api/v1/projects/{project['id']}", token=owner["access_token"])
     tally = bots.Tally(project["id"], str(uuid.uuid4()), datetime.now(UTC), 1)
     assert bots.record_tallies(tallies=[tally]) == 0
+
+
+def test_a_batch_of_tallies_alone_is_counted(kinesis, api: ApiCall, owner, project) -> None:
+    send(project["api_key"], 4, user_agent=GOOGLEBOT, ip="66.249.66.1")
+    records = drain(kinesis)
+    assert len(records) == 1  # the tally, no events
+    assert process(records) == {"batchItemFailures": []}
+    assert overview(api, owner, project)["bots_filtered"] == 4
+
+
+def test_when_counting_bots_fails_their_records_are_retried(
+    kinesis, api: ApiCall, owner, project, db, monkeypatch
+) -> None:
+    # Given a batch with a person's event and a bot's tally, and the count failing once
+    from pulse.processor import service
+
+    send(project["api_key"], 1, user_agent=FIREFOX_LINUX, ip="5.9.0.1")
+    send(project["api_key"], 2, user_agent=GOOGLEBOT, ip="66.249.66.1")
+    records = drain(kinesis)
+    real = service.record_tallies
+
+    def failing(**kwargs: Any) -> int:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service, "record_tallies", failing)
+    result = process(records)
+    # Then the tally's record is reported failed, and the event is stored
+    delivered = stream_event([r["Data"] for r in records])["Records"]
+    tally_seq = [
+        r["kinesis"]["sequenceNumber"]
+        for r in delivered
+        if b'"kind":"bots"' in base64.b64decode(r["kinesis"]["data"])
+    ]
+    assert len(tally_seq) == 1
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == tally_seq
+    assert len(events_of(db, project["id"])) == 1
+    # And the retry counts it, once
+    monkeypatch.setattr(service, "record_tallies", real)
+    assert process(records) == {"batchItemFailures": []}
+    assert overview(api, owner, project)["bots_filtered"] == 2
+    assert len(events_of(db, project["id"])) == 1
