@@ -30,6 +30,11 @@ from locust import FastHttpUser, between, constant_throughput, events, task
 from locust.env import Environment
 
 INGEST = "/api/v1/events/ingest"
+# What a person's browser sends: ingest drops the events of HTTP libraries as bots'.
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 # The SDK sends a batch when 10 events are queued or 2 s after the first: mostly a page view
 # and a click or two, sometimes a full queue.
 BATCH_SIZES = (1, 1, 1, 2, 2, 3, 3, 1, 2, 10)
@@ -111,7 +116,8 @@ class Visitor(FastHttpUser):
         with self.client.post(
             INGEST,
             data=body,
-            headers={"Content-Type": "text/plain;charset=UTF-8"},
+            # A visitor's browser: ingest drops the events of HTTP libraries as bots'.
+            headers={"Content-Type": "text/plain;charset=UTF-8", "User-Agent": BROWSER_USER_AGENT},
             name=f"ingest ({'10' if size == 10 else '1-3'} events)",
             catch_response=True,
         ) as response:

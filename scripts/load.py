@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from scripts.seed_events import wait_until_stored  # noqa: E402
+from tests.apigw import BROWSER_USER_AGENT  # noqa: E402
 from tests.e2e.conftest import start_local_stack, stop_local_stack  # noqa: E402
 
 LOCUST = Path(sys.executable).parent / "locust"
@@ -89,7 +90,12 @@ def warm_up(url: str, api_key: str, clients: int = 8, rounds: int = 3) -> None:
 
     def post(_: int) -> int:
         try:
-            return httpx.post(f"{url}/api/v1/events/ingest", json=body, timeout=30).status_code
+            return httpx.post(
+                f"{url}/api/v1/events/ingest",
+                json=body,
+                timeout=30,
+                headers={"user-agent": BROWSER_USER_AGENT},
+            ).status_code
         except httpx.HTTPError:
             return 0
 

@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apigw"
+# What a person's browser sends. Test clients that stand in for visitors send it: ingest drops
+# the events of HTTP libraries (python-httpx, python-requests) and headless browsers as bots'.
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 def load_fixture(name: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ NAMESPACE = "Pulse"
 # read these names, infra/pulse_infra/names.py).
 EVENTS_ACCEPTED = "EventsAccepted"  # ingest: events put on the stream
 EVENTS_REJECTED = "EventsRejected"  # ingest: events refused (invalid, over limits)
+BOT_EVENTS_FILTERED = "BotEventsFiltered"  # ingest: a bot's events dropped (counted, not kept)
 EVENTS_WRITTEN = "EventsWritten"  # processor: rows written to Postgres
 BATCH_DURATION = "BatchDuration"  # processor: milliseconds per stream batch
 

@@ -28,6 +28,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from scripts.seed_events import stored_report, wait_until_stored  # noqa: E402
+from tests.apigw import BROWSER_USER_AGENT  # noqa: E402
 from tests.e2e.conftest import start_local_stack, stop_local_stack  # noqa: E402
 
 
@@ -48,7 +49,9 @@ def main() -> int:
         stop_at = time.monotonic() + args.seconds
 
         def client(i: int) -> None:
-            with httpx.Client(base_url=stack.http_url, timeout=30) as c:
+            with httpx.Client(
+                base_url=stack.http_url, timeout=30, headers={"user-agent": BROWSER_USER_AGENT}
+            ) as c:
                 n = 0
                 while time.monotonic() < stop_at:
                     now = datetime.now(UTC).isoformat()

@@ -1,6 +1,10 @@
 """Ingest handler throughput per core (in-process, 10-event requests) and its cold start.
 
-    .venv/bin/python scripts/bench/ingest_handler.py [--requests 3000]
+    .venv/bin/python scripts/bench/ingest_handler.py [--requests 3000] [--agents 500]
+
+Each request comes from a public IPv4 address of its own and carries one of ``--agents``
+distinct browser User-Agents (the seed's browsers, each in several versions; 0: every request
+a User-Agent never seen before, the worst case for the parser's and bot list's caches).
 
 The handler runs in this process against a real Redis and Postgres and a moto Kinesis server
 in a separate process (``python -m localcloud aws``, keep-alive like the real endpoints);
@@ -69,6 +73,25 @@ print(json.dumps({{"import_ms": (t1 - t0) * 1000, "first_request_ms": (t2 - t1) 
 """
 
 
+def user_agent(i: int, agents: int) -> str:
+    """One of ``agents`` distinct browser User-Agents (a new one per request when 0)."""
+    from scripts.seed_events import DEVICES
+
+    variant = i if agents == 0 else i % agents
+    base = DEVICES[variant % len(DEVICES)].user_agent
+    version = variant // len(DEVICES)
+    base = re.sub(r"\b13[13]\.0", f"{100 + version}.0", base)
+    return re.sub(r"18([._])1", lambda m: f"{10 + version}{m[1]}1", base)
+
+
+def source_ip(i: int) -> str:
+    """A public IPv4 address (never 0/8, 10/8, 127/8, multicast or reserved)."""
+    first = 1 + (i * 37) % 223
+    while first in (10, 100, 127, 169, 172, 192, 198, 203):
+        first += 1
+    return f"{first}.{(i * 7) % 256}.{(i * 13) % 256}.{1 + i % 254}"
+
+
 def request_body(i: int) -> dict:
     now = datetime.now(UTC).isoformat()
     return {
@@ -92,6 +115,7 @@ def request_body(i: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--agents", type=int, default=500)
     args = parser.parse_args()
     fresh_database()
     port = free_port()
@@ -133,7 +157,9 @@ def main() -> int:
                 text=True,
                 check=True,
                 env=os.environ,
-            ).stdout
+            )
+            .stdout.strip()
+            .splitlines()[-1]  # after what the handler logs to stdout
         )
 
         from pulse.handlers.ingest import handler
@@ -141,7 +167,11 @@ def main() -> int:
 
         events = [
             http_event(
-                "POST", "/api/v1/events/ingest", body=request_body(i), headers={"x-api-key": key}
+                "POST",
+                "/api/v1/events/ingest",
+                body=request_body(i),
+                headers={"x-api-key": key, "user-agent": user_agent(i, args.agents)},
+                source_ip=source_ip(i),
             )
             for i in range(args.requests)
         ]
@@ -154,7 +184,8 @@ def main() -> int:
             assert res["statusCode"] == 202, res
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         n_events = (len(events) - 50) * 10
-        print(f"{len(events) - 50} requests of 10 events")
+        agents = "a new one each" if args.agents == 0 else f"{args.agents} distinct"
+        print(f"{len(events) - 50} requests of 10 events, User-Agents: {agents}")
         print(f"events per CPU-second (per core): {n_events / cpu:,.0f}  (target >= 5,000)")
         print(f"events per wall-second, one thread: {n_events / wall:,.0f}")
         print(f"handler CPU per request: {cpu / (len(events) - 50) * 1000:.2f} ms")

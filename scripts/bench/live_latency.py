@@ -35,6 +35,7 @@ import httpx  # noqa: E402
 from websockets.asyncio.client import connect as aconnect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
+from tests.apigw import BROWSER_USER_AGENT  # noqa: E402
 from tests.e2e.conftest import LocalStack, start_local_stack, stop_local_stack  # noqa: E402
 
 
@@ -81,7 +82,9 @@ def latency(stack: LocalStack, token: str, project: dict[str, Any], n: int, rate
         thread = threading.Thread(target=reader, daemon=True)
         thread.start()
         interval = 1.0 / rate
-        with httpx.Client(base_url=stack.http_url, timeout=10) as client:
+        with httpx.Client(
+            base_url=stack.http_url, timeout=10, headers={"user-agent": BROWSER_USER_AGENT}
+        ) as client:
             next_at = time.monotonic()
             for _ in range(n):
                 event_id = str(uuid.uuid4())

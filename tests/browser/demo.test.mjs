@@ -74,7 +74,7 @@ async function settle(page) {
 async function sessionRows(...sessionIds) {
   const { rows } = await stack.db.query(
     `SELECT id::text, event, distinct_id, session_id, properties, page_url, referrer, user_agent,
-            ip_hash, "timestamp"
+            ip_hash, browser, os, device, country, "timestamp"
        FROM events
       WHERE project_id = $1 AND session_id = ANY($2) AND event <> $3
       ORDER BY "timestamp", received_at`,
@@ -119,6 +119,12 @@ describe("demo shop → tracker → ingest → Postgres", () => {
       assert.equal(view.distinct_id, ids.distinctId);
       assert.equal(view.page_url, page.url());
       assert.equal(view.user_agent, await page.evaluate(() => navigator.userAgent), "user agent from the request");
+      // What the visit is, from that User-Agent (the harness's Chrome on Linux) and the loopback
+      // address, which no country has.
+      assert.deepEqual(
+        { browser: view.browser, os: view.os, device: view.device, country: view.country },
+        { browser: "Chrome", os: "Linux", device: "desktop", country: null },
+      );
       assert.match(view.ip_hash, /^[0-9a-f]{32}$/);
       const at = view.timestamp.getTime();
       assert.ok(at >= started - 5_000 && at <= Date.now() + 5_000, `timestamp ${view.timestamp} is now`);

@@ -32,7 +32,13 @@ const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 30_000;
 export const INGEST_PATH = "/api/v1/events/ingest";
 
+// Headless Chromium says "HeadlessChrome" in its User-Agent, and ingest drops the events of
+// headless browsers as a bot's: the tests stand in for a person's browser, so they say "Chrome".
+export const BROWSER_USER_AGENT =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 const CHROMIUM_ARGS = [
+  `--user-agent=${BROWSER_USER_AGENT}`,
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

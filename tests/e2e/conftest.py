@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.apigw import BROWSER_USER_AGENT
 from tests.conftest import PG_SERVER_URL, TEST_REDIS_URL
 from tests.integration.conftest import recreate_database
 
@@ -44,7 +45,10 @@ class LocalStack:
     output: list[str] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.http_url, timeout=10)
+        # A visitor's browser, not python-httpx: ingest drops a bot's events.
+        return httpx.Client(
+            base_url=self.http_url, timeout=10, headers={"user-agent": BROWSER_USER_AGENT}
+        )
 
     def new_project(self, name: str = "E2E") -> dict[str, Any]:
         """Register a fresh user and create a project: the project, plus ``token`` (theirs)."""

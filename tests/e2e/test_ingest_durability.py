@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.apigw import BROWSER_USER_AGENT
 from tests.e2e.conftest import (
     E2E_DATABASE,
     LocalStack,
@@ -60,7 +61,9 @@ class Load:
         self.stop = threading.Event()
 
     def client(self, index: int, requests: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as http:
+        with httpx.Client(
+            base_url=self.url, timeout=30, headers={"user-agent": BROWSER_USER_AGENT}
+        ) as http:
             for n in range(requests):
                 if self.stop.is_set():
                     return

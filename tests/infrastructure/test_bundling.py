@@ -34,6 +34,18 @@ def test_the_runtime_requirements_are_the_project_dependencies() -> None:
     assert not any(r.startswith(("aws-cdk", "pytest", "moto")) for r in declared)
 
 
+def test_the_bundle_gets_the_visit_packages_with_the_native_user_agent_resolver() -> None:
+    # What a visit is (pulse.ingest.visit) runs in the ingest function: its packages ship in the
+    # asset, ua-parser with its Rust resolver (40 times faster than the pure-Python one), all
+    # pinned, each published as a wheel the --only-binary bundling can take.
+    declared = bundling.runtime_requirements()
+    assert any(r.startswith("ua-parser[regex]") for r in declared)
+    assert any(r.startswith("crawlerdetect") for r in declared)
+    assert any(r.startswith("iptocc") for r in declared)
+    pinned = {pin.split("==")[0] for pin in bundling.lock_pins()}
+    assert {"ua-parser", "ua-parser-rs", "ua-parser-builtins", "crawlerdetect", "iptocc"} <= pinned
+
+
 def test_local_bundling_runs_pip_and_copies_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -105,3 +105,36 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
         sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
         assert conn.execute(query).fetchall() == migrated
     assert len(migrated) > 30
+
+
+def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, monkeypatch) -> None:
+    # Given a database from before 0006, with a project and an event
+    everything = available_migrations()
+    monkeypatch.setattr(
+        migrate, "available_migrations", lambda: [m for m in everything if m.version < 6]
+    )
+    apply_migrations(scratch_db)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        user = conn.execute(
+            "INSERT INTO users (email, password_hash) VALUES ('m@x.io', 'x') RETURNING id"
+        ).fetchone()[0]
+        project = conn.execute(
+            "INSERT INTO projects (owner_id, name, api_key) VALUES (%s, 'P', 'proj_m') "
+            "RETURNING id",
+            (user,),
+        ).fetchone()[0]
+        conn.execute(
+            'INSERT INTO events (project_id, id, event, "timestamp") '
+            "VALUES (%s, gen_random_uuid(), 'x', now())",
+            (project,),
+        )
+    # When 0006 is applied
+    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
+    assert "0006_visit_attributes" in apply_migrations(scratch_db)
+    # Then the event is there with nothing known of its visit, and the project drops bots
+    with psycopg.connect(scratch_db) as conn:
+        assert conn.execute("SELECT browser, os, device, country FROM events").fetchall() == [
+            (None, None, None, None)
+        ]
+        assert conn.execute("SELECT keep_bots FROM projects").fetchone()[0] is False
+        assert conn.execute("SELECT count(*) FROM bot_tallies").fetchone()[0] == 0

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
-from pulse.processor.records import BadRecord, DecodedRecord, decode
+from pulse.processor.records import BadRecord, DecodedRecord, TallyRecord, decode
 from tests.kinesis_events import stream_event
 
 
@@ -38,6 +39,75 @@ def test_a_good_record_becomes_rows() -> None:
     assert str(row[0]) == payload["project_id"] and row[2] == "page_view"
     assert json.loads(row[4]) == {"a": 1}
     assert row[8] == "UA" and row[9] == "h"
+
+
+def test_what_the_visit_is_goes_on_every_row_of_the_record() -> None:
+    # Given a record with the browser, OS, device type and country the ingest function found
+    two = _payload()["events"] * 2
+    two[1] = {**two[1], "id": str(uuid.uuid4())}
+    payload = _payload(browser="Firefox", os="Ubuntu", device="desktop", country="DE", events=two)
+    # When it is decoded
+    decoded = decode(stream_event([payload])["Records"][0])
+    # Then each of its events carries them, in the last four columns
+    assert isinstance(decoded, DecodedRecord)
+    assert [row[12:] for row in decoded.rows] == [("Firefox", "Ubuntu", "desktop", "DE")] * 2
+
+
+def test_a_record_from_before_visits_were_known_has_none() -> None:
+    decoded = decode(stream_event([_payload()])["Records"][0])
+    assert isinstance(decoded, DecodedRecord)
+    assert decoded.rows[0][12:] == (None, None, None, None)
+
+
+def test_visit_fields_the_ingest_function_never_writes_make_a_bad_record() -> None:
+    for bad in (
+        {"country": "DEU"},
+        {"country": 49},
+        {"country": "D1"},
+        {"browser": 7},
+        {"os": "x" * 201},
+        {"device": "mob\x00ile"},
+    ):
+        decoded = decode(stream_event([_payload(**bad)])["Records"][0])
+        assert isinstance(decoded, BadRecord), bad
+
+
+def _tally(**overrides: object) -> dict:
+    tally = {
+        "v": 1,
+        "kind": "bots",
+        "project_id": str(uuid.uuid4()),
+        "id": str(uuid.uuid4()),
+        "received_at": "2026-02-10T12:00:01+00:00",
+        "events": 3,
+    }
+    tally.update(overrides)
+    return tally
+
+
+def test_a_bots_tally_record_is_decoded_as_a_tally() -> None:
+    payload = _tally()
+    decoded = decode(stream_event([payload])["Records"][0])
+    assert isinstance(decoded, TallyRecord)
+    assert decoded.tally.project_id == payload["project_id"]
+    assert decoded.tally.id == payload["id"]
+    assert decoded.tally.at == datetime(2026, 2, 10, 12, 0, 1, tzinfo=UTC)
+    assert decoded.tally.events == 3
+
+
+def test_a_tally_that_is_not_the_ingest_functions_is_a_bad_record() -> None:
+    for bad in (
+        {"kind": "other"},
+        {"v": 2},
+        {"events": 0},
+        {"events": 101},
+        {"events": True},
+        {"events": "3"},
+        {"id": "not-a-uuid"},
+        {"received_at": "yesterday"},
+    ):
+        decoded = decode(stream_event([_tally(**bad)])["Records"][0])
+        assert isinstance(decoded, BadRecord), bad
 
 
 def test_malformed_records_are_reported_with_a_reason() -> None:
@@ -75,14 +145,19 @@ def test_copy_text_escapes_what_copy_would_misread() -> None:
         None,
         ts,
         ts,
+        "Odd\tBrowser",
+        "Windows",
+        None,
+        "DE",
     )
     line = copy_text([row])
     fields = line.rstrip("\n").split("\t")
-    assert len(fields) == 12 and line.count("\n") == 1
+    assert len(fields) == 16 and line.count("\n") == 1
     assert fields[2] == "tab\\there" and fields[3] == "\\N"
     assert fields[4] == '{"a":"back\\\\\\\\slash\\\\nnl"}'
     assert fields[6] == "line\\nbreak" and fields[7] == "cr\\rx"
     assert fields[10] == "2026-02-10T12:00:00+00:00"
+    assert fields[12:] == ["Odd\\tBrowser", "Windows", "\\N", "DE"]
 
 
 def test_copy_text_fast_path_matches_the_general_one() -> None:
@@ -104,6 +179,10 @@ def test_copy_text_fast_path_matches_the_general_one() -> None:
         "h",
         ts,
         ts,
+        "Chrome",
+        "Mac OS X",
+        "desktop",
+        "FR",
     )
     general = "\t".join(map(events._text, plain)) + "\n"
     assert events.copy_text([plain]) == general
@@ -122,3 +201,15 @@ def test_properties_nested_past_what_orjson_writes_make_a_bad_record() -> None:
     decoded = decode(record)
     assert isinstance(decoded, BadRecord)
     assert "Recursion limit" in decoded.reason
+
+
+def test_a_row_without_the_visit_columns_is_written_with_them_null() -> None:
+    from datetime import UTC, datetime
+
+    from pulse.data.events import COLUMNS, copy_text
+
+    ts = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+    row = ("p", "i", "e", None, "{}", None, None, None, None, None, ts, ts)
+    fields = copy_text([row]).rstrip("\n").split("\t")
+    assert len(fields) == len(COLUMNS) == 16
+    assert fields[12:] == ["\\N"] * 4

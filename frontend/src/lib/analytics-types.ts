@@ -8,6 +8,8 @@ export interface OverviewCounts {
   unique_sessions: number;
   unique_users: number;
   top_event: { name: string; count: number } | null;
+  /** Events ingest dropped as bots' in the period (absent from an older API). */
+  bots_filtered?: number;
 }
 export interface Overview extends OverviewCounts {
   previous: OverviewCounts;

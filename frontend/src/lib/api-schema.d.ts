@@ -397,6 +397,11 @@ export interface components {
         ProjectCreateIn: {
             /** Domain */
             domain?: string | null;
+            /**
+             * Keep Bots
+             * @description Keep bots' events instead of dropping them at ingest (default false)
+             */
+            keep_bots?: boolean | null;
             /** Name */
             name: string;
         };
@@ -421,6 +426,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Keep Bots
+             * @description Keep the events of bots (crawlers, headless browsers, HTTP libraries) instead of dropping them at ingest and counting them in `bots_filtered`
+             */
+            keep_bots: boolean;
             /** Name */
             name: string;
             /**
@@ -436,6 +446,11 @@ export interface components {
         ProjectUpdateIn: {
             /** Domain */
             domain?: string | null;
+            /**
+             * Keep Bots
+             * @description Keep bots' events instead of dropping them at ingest (default: dropped)
+             */
+            keep_bots?: boolean | null;
             /** Name */
             name?: string | null;
         };

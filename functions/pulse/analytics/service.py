@@ -11,7 +11,7 @@ from uuid import UUID
 from pulse.analytics import periods
 from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
-from pulse.data import projects
+from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
 from pulse.exceptions import InvalidInputError, NotFoundError
 
@@ -52,7 +52,12 @@ def overview(project_id: UUID, period: Period, event: str | None, now: datetime)
             "top_event": top,
         }
 
-    return {**block(stats[0], cur_split), "previous": block(stats[1], prev_split)}
+    out = {**block(stats[0], cur_split), "previous": block(stats[1], prev_split)}
+    for where, span in ((out, period), (out["previous"], prev)):
+        where["bots_filtered"] = bots.bots_filtered(
+            project_id=project_id, start=span.start, end=span.end
+        )
+    return out
 
 
 def timeseries(

@@ -28,6 +28,10 @@ COLUMNS = (
     "ip_hash",
     "timestamp",
     "received_at",
+    "browser",
+    "os",
+    "device",
+    "country",
 )
 _COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 # A replay of an event can carry a timestamp a little off the first copy's (the client's clock
@@ -35,8 +39,11 @@ _COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 DEDUP_WINDOW = timedelta(hours=2)
 
 # One event in COLUMNS order: ids and text as str, ``properties`` as JSON text, the two times as
-# aware datetimes.
+# aware datetimes (positions 10 and 11), then what the visit is (browser, os, device, country).
+# A row may leave those four off (a writer that does not know them): they are stored as null.
 EventRow = tuple[Any, ...]
+_VISIT_COLUMNS = 4
+_NO_VISIT = (None,) * _VISIT_COLUMNS
 COPY_CHUNK_ROWS = 500
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _NULL = "\\N"
@@ -178,6 +185,11 @@ def _text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _full(row: EventRow) -> EventRow:
+    """The row with all of COLUMNS (the visit's four as null when left off)."""
+    return row if len(row) == len(COLUMNS) else (*row, *_NO_VISIT)
+
+
 def _row_text(row: EventRow, received_text: str) -> str:
     # The common case first: ids are checked UUIDs, properties are orjson output (no raw tab,
     # newline or carriage return; a backslash only in JSON escapes), and most free text has
@@ -195,16 +207,32 @@ def _row_text(row: EventRow, received_text: str) -> str:
         ip_hash,
         ts,
         _,
-    ) = row
-    free_text = (name, distinct_id, session_id, page_url, referrer, user_agent, ip_hash)
+        browser,
+        os,
+        device,
+        country,
+    ) = _full(row)
+    free_text = (
+        name,
+        distinct_id,
+        session_id,
+        page_url,
+        referrer,
+        user_agent,
+        ip_hash,
+        browser,
+        os,
+        device,
+    )
     if _SPECIAL.search("\x00".join(t for t in free_text if t)) is not None:
-        return "\t".join(map(_text, row)) + "\n"
+        return "\t".join(map(_text, _full(row))) + "\n"
     if "\\" in props:
         props = props.replace("\\", "\\\\")
     return (
         f"{project_id}\t{event_id}\t{name}\t{distinct_id or _NULL}\t{props}\t"
         f"{session_id or _NULL}\t{page_url or _NULL}\t{referrer or _NULL}\t"
-        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t{received_text}\n"
+        f"{user_agent or _NULL}\t{ip_hash or _NULL}\t{ts.isoformat()}\t{received_text}\t"
+        f"{browser or _NULL}\t{os or _NULL}\t{device or _NULL}\t{country or _NULL}\n"
     )
 
 
@@ -248,11 +276,13 @@ def _chunked(rows: Sequence[EventRow]) -> Iterator[Sequence[EventRow]]:
 
 
 def _insert_skipping_conflicts(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> None:
-    placeholders = "%s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s"
+    placeholders = (
+        "%s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+    )
     with conn.cursor() as cur:
         cur.executemany(
             f"INSERT INTO events ({_COLUMN_LIST}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
-            rows,
+            [_full(row) for row in rows],
         )
 
 

@@ -8,17 +8,19 @@ from pulse.db.connection import connection
 from pulse.exceptions import ConflictError
 from pulse.models.stored import ProjectRow
 
-_COLUMNS = "id, owner_id, name, api_key, domain, created_at, updated_at"
+_COLUMNS = "id, owner_id, name, api_key, domain, keep_bots, created_at, updated_at"
 _UNSET = object()
 
 
-def insert_project(*, owner_id: UUID, name: str, domain: str | None, api_key: str) -> ProjectRow:
+def insert_project(
+    *, owner_id: UUID, name: str, domain: str | None, api_key: str, keep_bots: bool = False
+) -> ProjectRow:
     try:
         with connection() as conn:
             row = conn.execute(
-                f"INSERT INTO projects (owner_id, name, domain, api_key) VALUES (%s, %s, %s, %s) "
-                f"RETURNING {_COLUMNS}",
-                (owner_id, name, domain, api_key),
+                "INSERT INTO projects (owner_id, name, domain, api_key, keep_bots)"
+                f" VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                (owner_id, name, domain, api_key, keep_bots),
             ).fetchone()
     except ConflictError as exc:  # a key collision: 2^-192, but never silent
         raise ConflictError("api key collision; try again") from exc
@@ -58,17 +60,20 @@ def update_project(
     owner_id: UUID,
     name: str | None = None,
     domain: str | None | object = _UNSET,
+    keep_bots: bool | None = None,
 ) -> ProjectRow | None:
     """Set the given fields; ``domain=None`` clears the domain, leaving it out keeps it."""
     with connection() as conn:
         row = conn.execute(
             f"UPDATE projects SET name = coalesce(%s, name),"
-            f" domain = CASE WHEN %s THEN %s ELSE domain END, updated_at = now()"
+            f" domain = CASE WHEN %s THEN %s ELSE domain END,"
+            f" keep_bots = coalesce(%s, keep_bots), updated_at = now()"
             f" WHERE id = %s AND owner_id = %s RETURNING {_COLUMNS}",
             (
                 name,
                 domain is not _UNSET,
                 None if domain is _UNSET else domain,
+                keep_bots,
                 project_id,
                 owner_id,
             ),
@@ -102,6 +107,8 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
                 "presence_hourly",
                 "presence_counts",
                 "session_hourly",
+                "bot_tallies",
+                "bot_counts_hourly",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE project_id = %s", (project_id,))
     return ProjectRow.model_validate(row) if row else None

@@ -29,7 +29,11 @@ def _found(row: ProjectRow | None) -> ProjectRow:
 
 def create(owner_id: UUID, body: ProjectCreateIn) -> ProjectRow:
     return projects.insert_project(
-        owner_id=owner_id, name=body.name, domain=body.domain, api_key=new_api_key()
+        owner_id=owner_id,
+        name=body.name,
+        domain=body.domain,
+        api_key=new_api_key(),
+        keep_bots=bool(body.keep_bots),
     )
 
 
@@ -47,8 +51,19 @@ def update(owner_id: UUID, project_id: UUID, body: ProjectUpdateIn) -> ProjectRo
         changes["name"] = body.name
     if "domain" in body.model_fields_set:
         changes["domain"] = body.domain
+    if "keep_bots" in body.model_fields_set and body.keep_bots is not None:
+        changes["keep_bots"] = body.keep_bots
     row = _found(projects.update_project(project_id=project_id, owner_id=owner_id, **changes))  # type: ignore[arg-type]
+    if "domain" in changes or "keep_bots" in changes:
+        _refresh(row.api_key)  # ingest reads the project's settings again, now
     return row
+
+
+def _refresh(api_key: str) -> None:
+    try:
+        keys.refresh(api_key)
+    except Exception:  # Redis down: ingest then reads keys from Postgres, which is already right
+        logger.exception("could not refresh the cached API key")
 
 
 def _invalidate(api_key: str) -> None:

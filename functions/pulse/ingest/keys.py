@@ -34,6 +34,7 @@ _KEY_SHAPE = re.compile(r"proj_[A-Za-z0-9_-]{1,95}")
 class ProjectKey:
     project_id: str
     domain: str | None
+    keep_bots: bool = False
 
 
 _local: dict[str, tuple[ProjectKey, float]] = {}
@@ -53,7 +54,7 @@ def _from_database(api_key: str) -> ProjectKey | None:
     from pulse.data.projects import get_project_by_api_key
 
     row = get_project_by_api_key(api_key=api_key)
-    return ProjectKey(str(row.id), row.domain) if row else None
+    return ProjectKey(str(row.id), row.domain, row.keep_bots) if row else None
 
 
 def _check_rate_and_generation(api_key: str, limit_per_minute: int) -> str | None:
@@ -111,7 +112,9 @@ def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> Project
         raise AuthenticationError("unknown API key")
     if cached:
         data = json.loads(cached)
-        project = ProjectKey(data["project_id"], data.get("domain"))
+        project = ProjectKey(
+            data["project_id"], data.get("domain"), bool(data.get("keep_bots", False))
+        )
     else:
         project = _from_database(api_key)
         if project is None:
@@ -121,7 +124,13 @@ def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> Project
                 # NX: never overwrite a tombstone a concurrent rotation just wrote.
                 cache.get_redis().set(
                     _key_cache_key(api_key),
-                    json.dumps({"project_id": project.project_id, "domain": project.domain}),
+                    json.dumps(
+                        {
+                            "project_id": project.project_id,
+                            "domain": project.domain,
+                            "keep_bots": project.keep_bots,
+                        }
+                    ),
                     ex=cache_ttl_s,
                     nx=True,
                 )
@@ -134,6 +143,17 @@ def resolve(api_key: str, *, limit_per_minute: int, cache_ttl_s: int) -> Project
             if generation == _local_generation:
                 _local[api_key] = (project, now + LOCAL_TTL_S)
     return project
+
+
+def refresh(api_key: str) -> None:
+    """Called when a project's settings change (its domain, ``keep_bots``): every warm container
+    reads the key's project again on its next request."""
+    pipe = cache.get_redis().pipeline(transaction=True)
+    pipe.delete(_key_cache_key(api_key))
+    pipe.incr(generation_key())
+    pipe.execute()
+    with _lock:
+        _local.pop(api_key, None)
 
 
 def invalidate(api_keys: list[str], *, tombstone_ttl_s: int = 3600) -> None:

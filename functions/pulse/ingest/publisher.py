@@ -20,6 +20,7 @@ from pulse.observability import logger
 
 MAX_RECORD_BYTES = 1_000_000  # Kinesis: 1 MiB per record, partition key included
 RECORD_VERSION = 1
+TALLY_KIND = "bots"  # a record without "kind" carries events
 
 _client: Any = None
 _lock = threading.Lock()
@@ -77,6 +78,22 @@ def _record(
         "Data": orjson.dumps(data),
         "PartitionKey": partition_key,
     }
+
+
+def tally_record(
+    *, project_id: str, tally_id: str, received_at: str, events: int
+) -> dict[str, Any]:
+    """The record that counts a request's events dropped as a bot's (``pulse.data.bots``): the
+    processor counts it once by its id, however often it is delivered."""
+    data = {
+        "v": RECORD_VERSION,
+        "kind": TALLY_KIND,
+        "project_id": project_id,
+        "id": tally_id,
+        "received_at": received_at,
+        "events": events,
+    }
+    return {"Data": orjson.dumps(data), "PartitionKey": f"{project_id}:bots:{tally_id}"}
 
 
 def put_all(stream: str, records: list[dict[str, Any]], *, attempts: int) -> None:

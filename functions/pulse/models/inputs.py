@@ -80,6 +80,10 @@ class ProjectCreateIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     domain: str | None = Field(default=None, max_length=260)
+    keep_bots: bool | None = Field(
+        default=None,
+        description="Keep bots' events instead of dropping them at ingest (default false)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -101,6 +105,10 @@ class ProjectUpdateIn(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     domain: str | None = Field(default=None, max_length=260)
+    keep_bots: bool | None = Field(
+        default=None,
+        description="Keep bots' events instead of dropping them at ingest (default: dropped)",
+    )
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pulse.models.stored import ProjectRow, UserRow
 
@@ -41,6 +41,10 @@ class ProjectOut(BaseModel):
     name: str
     domain: str | None
     api_key: str
+    keep_bots: bool = Field(
+        description="Keep the events of bots (crawlers, headless browsers, HTTP libraries) "
+        "instead of dropping them at ingest and counting them in `bots_filtered`"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -51,6 +55,7 @@ class ProjectOut(BaseModel):
             name=row.name,
             domain=row.domain,
             api_key=row.api_key,
+            keep_bots=row.keep_bots,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

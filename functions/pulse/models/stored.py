@@ -26,5 +26,6 @@ class ProjectRow(BaseModel):
     name: str
     api_key: str
     domain: str | None
+    keep_bots: bool = False
     created_at: datetime
     updated_at: datetime

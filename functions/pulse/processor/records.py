@@ -15,10 +15,14 @@ from typing import Any
 
 import orjson
 
+from pulse.data.bots import Tally
 from pulse.data.events import EventRow
 
 RECORD_VERSION = 1
+TALLY_KIND = "bots"
 MAX_NAME = 255
+MAX_VISIT_TEXT = 200  # browser, OS, device type: uap-core's names are far shorter
+MAX_TALLY_EVENTS = 100  # the most events one ingest request holds
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -34,6 +38,14 @@ class DecodedRecord:
     # The ingest function's word that a retry of these events may carry other timestamps, so
     # their uuids must be looked up (a record without the flag is treated as needing it).
     check: bool = True
+
+
+@dataclass(frozen=True)
+class TallyRecord:
+    """A request's events dropped as a bot's, to be counted (``pulse.data.bots``)."""
+
+    sequence_number: str
+    tally: Tally
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,36 @@ def _opt_str(value: Any, what: str) -> str | None:
     raise RecordError(f"{what} is not a string")
 
 
+def _visit_text(value: Any, what: str) -> str | None:
+    text = _opt_str(value, what)
+    if text is not None and (len(text) > MAX_VISIT_TEXT or "\x00" in text):
+        raise RecordError(f"{what} is not what the ingest function writes")
+    return text
+
+
+def _country(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha():
+        return value.upper()
+    raise RecordError("country is not a two-letter code")
+
+
+def tally_of(doc: dict[str, Any]) -> Tally:
+    """The tally of a bots record; raises RecordError."""
+    events = doc.get("events")
+    if isinstance(events, bool) or not isinstance(events, int):
+        raise RecordError("tally events is not a count")
+    if not 0 < events <= MAX_TALLY_EVENTS:
+        raise RecordError("tally events is out of range")
+    return Tally(
+        _uuid(doc.get("project_id"), "project_id"),
+        _uuid(doc.get("id"), "tally id"),
+        _time(doc.get("received_at"), "received_at"),
+        events,
+    )
+
+
 def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
     """The project id and the event rows of one decoded record; raises RecordError."""
     if not isinstance(doc, dict):
@@ -77,6 +119,11 @@ def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
     received_at = _time(doc.get("received_at"), "received_at")
     user_agent = _opt_str(doc.get("user_agent"), "user_agent")
     ip_hash = _opt_str(doc.get("ip_hash"), "ip_hash")
+    # What a visit is (absent from records written before the ingest function knew it).
+    browser = _visit_text(doc.get("browser"), "browser")
+    os = _visit_text(doc.get("os"), "os")
+    device = _visit_text(doc.get("device"), "device")
+    country = _country(doc.get("country"))
     events = doc.get("events")
     if not isinstance(events, list) or not events:
         raise RecordError("record has no events")
@@ -106,17 +153,25 @@ def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
                 ip_hash,
                 _time(ev.get("timestamp"), "timestamp"),
                 received_at,
+                browser,
+                os,
+                device,
+                country,
             )
         )
     return project_id, rows
 
 
-def decode(kinesis_record: dict[str, Any]) -> DecodedRecord | BadRecord:
+def decode(kinesis_record: dict[str, Any]) -> DecodedRecord | TallyRecord | BadRecord:
     kinesis = kinesis_record.get("kinesis") or {}
     seq = str(kinesis.get("sequenceNumber", ""))
     try:
         raw = binascii.a2b_base64(kinesis["data"], strict_mode=True)
         doc = orjson.loads(raw)
+        if isinstance(doc, dict) and doc.get("kind") is not None:
+            if doc.get("v") != RECORD_VERSION or doc["kind"] != TALLY_KIND:
+                raise RecordError("unknown record kind")
+            return TallyRecord(seq, tally_of(doc))
         project_id, rows = rows_of(doc)
     except (
         KeyError,

@@ -20,11 +20,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pulse import observability
+from pulse.data.bots import record_tallies
 from pulse.data.events import EventRow, Written, stream_events, write_events, written_items
 from pulse.exceptions import RefusedDataError
 from pulse.observability import failure_fields, logger
 from pulse.processor import live
-from pulse.processor.records import BadRecord, DecodedRecord, decode
+from pulse.processor.records import BadRecord, DecodedRecord, TallyRecord, decode
 from pulse.realtime import fanout
 
 # Records decoded between two writes to the running COPY: small enough that the server starts
@@ -37,6 +38,7 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     records: list[dict[str, Any]] = event.get("Records") or []
     failures: list[str] = []
     good: list[DecodedRecord] = []
+    tallies: list[TallyRecord] = []
 
     def decoded_chunks() -> Iterator[tuple[list[EventRow], list[EventRow]]]:
         # Decoding runs while the server takes in the chunks already sent.
@@ -54,6 +56,9 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
                         },
                     )
                     failures.append(decoded.sequence_number)
+                    continue
+                if isinstance(decoded, TallyRecord):
+                    tallies.append(decoded)
                     continue
                 good.append(decoded)
                 (to_check if decoded.check else trusted).extend(decoded.rows)
@@ -90,6 +95,8 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
             pass
         failures.extend(rec.sequence_number for rec in good)
         written, prepared = [], []
+    if tallies:
+        _count_bots(tallies, failures)
     if written:
         try:
             live.send(prepared[0] if prepared else live.prepare(written))
@@ -128,6 +135,16 @@ def process_batch(event: dict[str, Any]) -> dict[str, Any]:
         },
     )
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in _in_order(failures, records)]}
+
+
+def _count_bots(tallies: list[TallyRecord], failures: list[str]) -> None:
+    """Count the bots' tallies of the batch (idempotent); if that fails, their records are
+    reported failed and counted when the batch is retried."""
+    try:
+        record_tallies(tallies=[t.tally for t in tallies])
+    except Exception as exc:
+        logger.error("counting bots failed; the batch will be retried", extra=failure_fields(exc))
+        failures.extend(t.sequence_number for t in tallies)
 
 
 def _in_order(failures: list[str], records: list[dict[str, Any]]) -> list[str]:

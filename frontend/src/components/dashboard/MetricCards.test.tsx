@@ -26,6 +26,15 @@ describe("MetricCards", () => {
     expect(card("Top event").getByText(/900 times \(before: signup, 3\)/)).toBeTruthy();
   });
 
+  test("tells how many bot events were filtered out, when there were any", () => {
+    const counts = { total_events: 10, unique_sessions: 2, unique_users: 1, top_event: null };
+    const { unmount } = render(<MetricCards overview={{ ...counts, bots_filtered: 1234, previous: counts }} />);
+    expect(within(screen.getByRole("region", { name: "Total events" })).getByText("1,234 bot events filtered out")).toBeTruthy();
+    unmount();
+    render(<MetricCards overview={{ ...counts, bots_filtered: 0, previous: counts }} />);
+    expect(within(screen.getByRole("region", { name: "Total events" })).queryByText(/bot events/)).toBeNull();
+  });
+
   test("change: new from nothing, flat at nothing", () => {
     expect(change(5, 0)).toEqual({ text: "new", direction: "up" });
     expect(change(0, 0)).toEqual({ text: "no change", direction: "flat" });
