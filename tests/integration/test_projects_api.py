@@ -131,3 +131,61 @@ def test_unknown_ids_and_routes_are_json_404(api: ApiCall, new_user) -> None:
     res = api("PUT", "/api/v1/projects", token=token)
     assert res.status == 405
     assert res.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_deleting_a_project_leaves_no_row_of_it_in_any_table(api: ApiCall, new_user, db) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pulse.data.events import write_events
+    from pulse.rollup import service as rollup
+
+    user = new_user()
+    token = user["access_token"]
+    project = api("POST", "/api/v1/projects", token=token, body={"name": "Gone"}).json()["id"]
+    now = datetime.now(UTC)
+    rows = [
+        (
+            project,
+            f"00000000-0000-4000-8000-{i:012d}",
+            "page_view",
+            "u1",
+            '{"path": "/a", "utm_source": "x"}',
+            f"s{i % 3}",
+            "https://a.test/a",
+            "https://ref.test/",
+            "UA",
+            "h",
+            now - timedelta(hours=i),
+            now - timedelta(hours=i),
+        )
+        for i in range(1, 6)
+    ]
+    write_events(rows)
+    rollup.run()
+    tables = [
+        r[0]
+        for r in db.execute(
+            "SELECT c.table_name FROM information_schema.columns c "
+            "JOIN pg_class k ON k.relname = c.table_name AND NOT k.relispartition "
+            "WHERE c.table_schema = 'public' AND c.column_name = 'project_id' "
+            "AND k.relkind IN ('r', 'p')"
+        ).fetchall()
+    ]
+    assert {"events", "session_totals", "breakdown_hourly", "presence_counts"} <= set(tables)
+    filled = [
+        t
+        for t in tables
+        if db.execute(f"SELECT count(*) FROM {t} WHERE project_id = %s", (project,)).fetchone()[0]
+    ]
+    assert "session_totals" in filled and "breakdown_hourly" in filled
+    assert api("DELETE", f"/api/v1/projects/{project}", token=token).status == 204
+    left = {
+        t: n
+        for t in tables
+        if (
+            n := db.execute(
+                f"SELECT count(*) FROM {t} WHERE project_id = %s", (project,)
+            ).fetchone()[0]
+        )
+    }
+    assert left == {}

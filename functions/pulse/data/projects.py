@@ -107,6 +107,10 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
                 "presence_hourly",
                 "presence_counts",
                 "session_hourly",
+                "session_totals",
+                "session_daily",
+                "session_entry_daily",
+                "breakdown_hourly",
                 "bot_tallies",
                 "bot_counts_hourly",
             ):
