@@ -335,5 +335,6 @@ def ensure_partitions_ahead(*, months: int) -> int:
 def refresh_statistics() -> None:
     with connection() as conn:
         conn.execute(
-            "ANALYZE event_rollups_hourly, presence_hourly, presence_counts, session_hourly"
+            "ANALYZE event_rollups_hourly, presence_hourly, presence_counts, session_hourly, "
+            "session_totals, session_daily, session_entry_daily, breakdown_hourly"
         )

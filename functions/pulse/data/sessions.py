@@ -199,14 +199,18 @@ def _sessions(split: Split) -> str:
         )
         + f"), crossing AS ({crossing}), "
         "x AS MATERIALIZED (SELECT session_id FROM rawp UNION SELECT session_id FROM crossing), "
-        "parts AS (SELECT sh.session_id, sh.started_at, sh.ended_at, sh.events, sh.page_views, "
+        # The sessions of x are looked up one by one by their key (LATERAL, kept apart by
+        # OFFSET 0, the range filtered after): their number is the edges', and a join planned
+        # from stale statistics read every part, or scanned a month of totals per session.
+        "parts AS (SELECT x.session_id, sh.started_at, sh.ended_at, sh.events, sh.page_views, "
         "  sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at FROM x "
-        "  JOIN session_hourly sh ON sh.project_id = %(p)s AND sh.session_id = x.session_id "
+        "  CROSS JOIN LATERAL (SELECT * FROM session_hourly sh WHERE sh.project_id = %(p)s "
+        "  AND sh.session_id = x.session_id OFFSET 0) sh "
         "  WHERE sh.hour >= %(h1)s AND sh.hour < %(h2)s "
         "  AND NOT (sh.hour = ANY(%(dirty)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
         f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
-        "z AS (SELECT t.* FROM x JOIN session_totals t ON t.project_id = %(p)s "
-        "  AND t.session_id = x.session_id "
+        "z AS (SELECT t.* FROM x CROSS JOIN LATERAL (SELECT * FROM session_totals t "
+        "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id OFFSET 0) t "
         "  WHERE t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
         "edge AS (SELECT * FROM session_totals t WHERE t.project_id = %(p)s "
         "  AND ((t.started_at >= %(h1)s AND t.started_at < %(d1)s) "
