@@ -86,6 +86,10 @@ def bucket_stats(
             args,
         ):
             out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+        # A value read raw is probed for in presence_hourly only where the bucket has presence
+        # rows of its kind at all: hours not rolled up yet have none, and their values are new.
+        args["probe_s"] = [i for i, o in enumerate(out) if o["s"]]
+        args["probe_u"] = [i for i, o in enumerate(out) if o["u"]]
         if args["iv_idx"]:
             for row in conn.execute(
                 _RAW + ", "
@@ -97,7 +101,9 @@ def bucket_stats(
                 f"UNION ALL SELECT hs.idx, hs.kind::text, count(*) FROM hs JOIN {_BUCKETS} "
                 "ON b.idx = hs.idx LEFT JOIN LATERAL (SELECT 1 AS seen FROM presence_hourly ph "
                 "WHERE ph.project_id = %(p)s AND ph.kind = hs.kind AND ph.event = %(ek)s "
-                "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2 LIMIT 1) x ON true "
+                "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2 "
+                "AND hs.idx = ANY(CASE hs.kind WHEN 's' THEN %(probe_s)s::int[] "
+                "ELSE %(probe_u)s::int[] END) LIMIT 1) x ON true "
                 "WHERE x.seen IS NULL GROUP BY hs.idx, hs.kind",
                 args,
             ):
@@ -137,6 +143,7 @@ def top_events(
                 args,
             ):
                 users[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+            args["probe"] = [name for name in names if users[name]]
             if args["iv_idx"]:
                 for row in conn.execute(
                     _RAW + ", hs AS (SELECT DISTINCT event, hashtextextended(distinct_id, 0) "
@@ -144,7 +151,8 @@ def top_events(
                     "SELECT event, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen FROM "
                     "presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = 'u' "
                     "AND ph.event = hs.event AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
-                    "AND ph.hour < %(h2)s[1] LIMIT 1) x ON true WHERE x.seen IS NULL "
+                    "AND ph.hour < %(h2)s[1] AND hs.event = ANY(%(probe)s) LIMIT 1) x ON true "
+                    "WHERE x.seen IS NULL "
                     "GROUP BY event",
                     args,
                 ):
@@ -351,6 +359,7 @@ def breakdown(
                 args,
             ):
                 sessions[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+        args["probe"] = [name for name in args["names"] if sessions[name]]
         if top and args["iv_idx"]:
             for row in conn.execute(
                 raw + ", hs AS (SELECT DISTINCT value, hashtextextended(session_id, 0) AS h "
@@ -358,7 +367,8 @@ def breakdown(
                 "SELECT value, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen "
                 "FROM presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = %(k)s "
                 "AND ph.event = hs.value AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
-                "AND ph.hour < %(h2)s[1] LIMIT 1) x ON true WHERE x.seen IS NULL GROUP BY 1",
+                "AND ph.hour < %(h2)s[1] AND hs.value = ANY(%(probe)s) LIMIT 1) x ON true "
+                "WHERE x.seen IS NULL GROUP BY 1",
                 args,
             ):
                 sessions[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
