@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pulse import edge, observability
 from pulse import exceptions as exc
-from pulse import observability
 from pulse.ingest import cors, enrichment, keys, publisher
 from pulse.ingest.config import IngestSettings
 from pulse.ingest.validation import parse_body
@@ -88,7 +88,6 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
                 },
                 headers,
             )
-        http = event.get("requestContext", {}).get("http", {})
         user_agent = enrichment.user_agent(headers_in.get("user-agent"))
         envelope = {
             "project_id": project.project_id,
@@ -98,7 +97,7 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
             "ip_hash": enrichment.ip_hash(
                 salt=enrichment.daily_salt(now),
                 project_id=project.project_id,
-                ip=http.get("sourceIp", ""),
+                ip=edge.client_ip(event, edge.edge_secret()),
                 user_agent=user_agent,
             ),
         }
