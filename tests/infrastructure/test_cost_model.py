@@ -282,3 +282,11 @@ def test_the_script_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> Non
     assert cost_model.main([]) == 0
     out = capsys.readouterr().out
     assert "per million events" in out and "PostHog" in out
+
+
+def test_cost_md_holds_the_tables_the_script_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/cost.md pastes the script's output: refreshing prices.json without pasting fails here
+    assert cost_model.main([]) == 0
+    printed = capsys.readouterr().out.strip()
+    doc = (SCRIPT.parents[1] / "docs" / "cost.md").read_text()
+    assert printed in doc
