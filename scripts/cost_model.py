@@ -39,10 +39,15 @@ def load(path: Path = PRICES) -> dict[str, Any]:
 
 
 def workload_for(prices: dict[str, Any], scenario: str) -> dict[str, Any]:
-    """The workload assumptions with the scenario's overrides applied."""
-    workload = dict(prices["workload"])
-    workload.setdefault("kinesis_mode", "on_demand")
-    workload.update(prices["scenarios"][scenario]["overrides"])
+    """The workload assumptions with the scenario's overrides applied; an override's key may
+    name a nested value with dots (``functions.ingest.memory_mb``)."""
+    workload = json.loads(json.dumps(prices["workload"]))  # a deep copy
+    for key, value in prices["scenarios"][scenario]["overrides"].items():
+        *path, last = key.split(".")
+        target = workload
+        for part in path:
+            target = target[part]
+        target[last] = value
     return workload
 
 
@@ -71,19 +76,37 @@ def gb_seconds(invocations: float, ms: float, memory_mb: int) -> float:
     return invocations * ms / 1000 * memory_mb / 1024
 
 
-def monthly_cost(prices: dict[str, Any], events: float, scenario: str = "default") -> list[Line]:
-    """Every line item of a month with ``events`` ingested events."""
+def shards_needed(requests: float, record_bytes: float) -> int:
+    """Provisioned shards for the peak hour at 3x the average: 1,000 records or 1 MB a second
+    each."""
+    peak_records = 3 * requests / SECONDS_PER_MONTH
+    peak_mb = 3 * requests * record_bytes / SECONDS_PER_MONTH / 1024**2
+    return max(1, math.ceil(max(peak_records / 1000, peak_mb)))
+
+
+def monthly_cost(
+    prices: dict[str, Any],
+    events: float,
+    scenario: str = "default",
+    size: dict[str, Any] | None = None,
+) -> list[Line]:
+    """Every line item of a month with ``events`` ingested events (on the instance sizes of
+    ``prices["sizing"]`` for that volume, or on ``size``)."""
     aws, work = prices["aws"], workload_for(prices, scenario)
     hours = prices["hours_per_month"]
-    size = sizing_for(prices, events)
+    size = size or sizing_for(prices, events)
     fns = work["functions"]
+    path = work["ingest_path"]
+    if path not in ("function_url", "http_api", "cloudfront"):
+        raise ValueError(f"unknown ingest_path {path!r}")
     lines: list[Line] = []
 
     requests = events / work["events_per_ingest_request"]
     record_bytes = work["events_per_ingest_request"] * work["record_bytes_per_event"]
+    dashboard = work["dashboard_requests_per_month"]
 
-    # API Gateway HTTP API: ingest + dashboard.
-    api_requests = requests + work["dashboard_requests_per_month"]
+    # API Gateway HTTP API: the dashboard's calls, and ingest unless it has its own URL.
+    api_requests = dashboard + (requests if path != "function_url" else 0.0)
     http = aws["http_api"]
     http_cost = tiered(
         api_requests / MILLION,
@@ -93,26 +116,35 @@ def monthly_cost(prices: dict[str, Any], events: float, scenario: str = "default
         Line("API Gateway HTTP API", http_cost, f"{api_requests / MILLION:,.1f}M requests")
     )
 
-    # CloudFront: the SDK, the dashboard and (by default) ingest through /api/*.
+    # CloudFront: the SDK and the dashboard, /api/* (each with the client-IP function), and
+    # ingest when the tracker posts to its own origin.
     cf = aws["cloudfront"]
     sdk_loads = events * work["sdk_loads_per_event"]
-    cf_requests = sdk_loads + work["dashboard_requests_per_month"]
+    api_through_cf = dashboard + (requests if path == "cloudfront" else 0.0)
+    cf_requests = sdk_loads + api_through_cf
     out_bytes = sdk_loads * work["sdk_bytes"]
     origin_bytes = 0.0
-    if work["ingest_via_cloudfront"]:
-        cf_requests += requests
+    if path == "cloudfront":
         out_bytes += requests * work["ingest_response_bytes"]
         origin_bytes += requests * record_bytes
     cf_cost = (
         max(0.0, cf_requests - cf["free_requests"]) / 10_000 * cf["https_per_10k"]
         + max(0.0, out_bytes / GB - cf["free_out_gb"]) * cf["out_per_gb"]
         + origin_bytes / GB * cf["to_origin_per_gb"]
+        + max(0.0, api_through_cf - cf["free_function_invocations"])
+        / MILLION
+        * cf["function_per_million"]
     )
     lines.append(Line("CloudFront", cf_cost, f"{cf_requests / MILLION:,.1f}M requests"))
 
+    # Kinesis shards: what the consumer polls (about once a second a shard) and what is billed.
+    if work["kinesis_mode"] == "provisioned":
+        shards = max(work["stream_shards"], shards_needed(requests, record_bytes))
+    else:
+        shards = work["on_demand_shards"]
+
     # Lambda: requests and GB-seconds per function, the always-free tier off the total.
-    shards = work["shards_on_demand_minimum"]
-    polls = min(requests, SECONDS_PER_MONTH * shards)  # each shard is read about once a second
+    polls = min(requests, SECONDS_PER_MONTH * shards)
     processor_runs = max(requests / 500, polls)
     runs = {
         "ingest": (requests, fns["ingest"]["ms_per_request"]),
@@ -121,7 +153,7 @@ def monthly_cost(prices: dict[str, Any], events: float, scenario: str = "default
             fns["processor"]["ms_per_invocation"]
             + fns["processor"]["ms_per_event"] * events / max(processor_runs, 1),
         ),
-        "api": (work["dashboard_requests_per_month"], fns["api"]["ms_per_request"]),
+        "api": (dashboard, fns["api"]["ms_per_request"]),
         "rollup": (
             fns["rollup"]["runs_per_month"],
             fns["rollup"]["ms_per_run"]
@@ -148,14 +180,12 @@ def monthly_cost(prices: dict[str, Any], events: float, scenario: str = "default
     kinesis_bytes = requests * record_bytes
     if work["kinesis_mode"] == "provisioned":
         kp = aws["kinesis_provisioned"]
-        peak_records = 3 * requests / SECONDS_PER_MONTH  # peak hour at 3x the average
-        peak_mb = 3 * kinesis_bytes / SECONDS_PER_MONTH / 1024**2
-        shard_count = max(1, math.ceil(max(peak_records / 1000, peak_mb / 1)))
         units = requests * math.ceil(record_bytes / 1024 / kp["put_unit_kb"])
         kinesis_cost = (
-            shard_count * hours * kp["shard_hour"] + units / MILLION * kp["put_units_per_million"]
+            shards * hours * kp["shard_hour"] + units / MILLION * kp["put_units_per_million"]
         )
-        detail = f"provisioned, {shard_count} shard(s)"
+        more = "" if shards <= work["stream_shards"] else f" (raise shard_count to {shards})"
+        detail = f"provisioned, {shards} shard(s){more}"
     else:
         kd = aws["kinesis_on_demand"]
         billed_gb = requests * math.ceil(record_bytes / 1024) * 1024 / GB
@@ -177,40 +207,78 @@ def monthly_cost(prices: dict[str, Any], events: float, scenario: str = "default
             f"{max(20.0, stored_gb):,.0f} GB after {work['storage_months']} months",
         )
     )
-    vcpus = max(rds["proxy_min_vcpus"], rds["instance_vcpus"][instance])
-    lines.append(Line("RDS Proxy", hours * vcpus * rds["proxy_vcpu_hour"], f"{vcpus} vCPU"))
+    if work["database_proxy"]:
+        vcpus = max(rds["proxy_min_vcpus"], rds["instance_vcpus"][instance])
+        proxy = Line("RDS Proxy", hours * vcpus * rds["proxy_vcpu_hour"], f"{vcpus} vCPU")
+    else:
+        proxy = Line("RDS Proxy", 0.0, "none (-c pulse:databaseProxy=false)")
+    lines.append(proxy)
 
     # Redis.
     node = size["cache"]
     lines.append(Line("ElastiCache Redis", hours * aws["elasticache"]["node_hour"][node], node))
 
-    # VPC: two interface endpoints in two AZs; no NAT (IPv6 egress-only gateway, free).
+    # VPC: two interface endpoints (Secrets Manager, Kinesis) per AZ; no NAT (IPv6 egress).
     vpc = aws["vpc"]
     endpoint_gb = kinesis_bytes / GB
     lines.append(
         Line(
             "VPC interface endpoints",
-            2 * 2 * hours * vpc["interface_endpoint_hour"]
+            2 * work["endpoint_azs"] * hours * vpc["interface_endpoint_hour"]
             + endpoint_gb * vpc["interface_endpoint_per_gb"],
-            "Secrets Manager + Kinesis, 2 AZs",
+            f"Secrets Manager + Kinesis, {work['endpoint_azs']} AZs",
         )
     )
     lines.append(Line("NAT gateway", 0.0, "none: pushes leave over IPv6 (egress-only gateway)"))
 
-    # CloudWatch: logs, alarms, dashboard, the Powertools metrics.
+    # CloudWatch: logs (platform lines unless filtered, each function's own lines and EMF
+    # metrics), alarms, dashboard, the Powertools metrics; free tier off each.
     cw = aws["cloudwatch"]
-    log_gb = invocations * work["log_bytes_per_invocation"] / GB
+    platform = (
+        work["platform_log_bytes_per_invocation"] if work["system_log_level"] != "WARN" else 0
+    )
+    app_bytes = work["application_log_bytes"]
+    log_bytes = sum(n * (platform + app_bytes[name]) for name, (n, _) in runs.items())
+    log_gb = log_bytes / GB
+    stored_log_gb = log_gb * work["log_retention_months"]
     cw_cost = (
-        log_gb * (cw["logs_ingest_per_gb"] + cw["logs_store_per_gb"])
-        + work["alarm_metrics"] * cw["alarm_metric_month"]
-        + cw["dashboard_month"]
-        + work["custom_metrics"] * cw["custom_metric_month"]
+        max(0.0, log_gb - cw["free_log_gb"]) * cw["logs_ingest_per_gb"]
+        + stored_log_gb * cw["logs_store_per_gb"]
+        + max(0, work["alarm_metrics"] - cw["free_alarm_metrics"]) * cw["alarm_metric_month"]
+        + max(0, 1 - cw["free_dashboards"]) * cw["dashboard_month"]
+        + max(0, work["custom_metrics"] - cw["free_custom_metrics"]) * cw["custom_metric_month"]
     )
     lines.append(Line("CloudWatch", cw_cost, f"{log_gb:,.1f} GB of logs, alarms, dashboard"))
 
     small = aws["small"]
-    lines.append(Line("Secrets Manager, S3, SQS", 2 * small["secret_month"] + 0.05, "2 secrets"))
+    secrets = 3  # the database's, the JWT key, the edge secret
+    lines.append(
+        Line(
+            "Secrets Manager, S3, SQS",
+            secrets * small["secret_month"] + 0.05,
+            f"{secrets} secrets",
+        )
+    )
     return lines
+
+
+def marginal_per_million(prices: dict[str, Any], events: float, scenario: str) -> float:
+    """What one more million events adds to the month at ``events``, on the same instance
+    sizes: the per-request lines, storage, logs, endpoint traffic; the fixed floor cancels."""
+    size = sizing_for(prices, events)
+    here = total(monthly_cost(prices, events, scenario, size))
+    return total(monthly_cost(prices, events + MILLION, scenario, size)) - here
+
+
+def break_even(prices: dict[str, Any], scenario: str, target: float = 1.0) -> float | None:
+    """The smallest volume (a 1-2-5 series of events a month from 1M to 10B) at which the
+    month costs less than ``target`` per million events, or ``None``."""
+    for exponent in range(6, 10):
+        for mantissa in (1, 2, 5):
+            volume = float(mantissa * 10**exponent)
+            if per_million(monthly_cost(prices, volume, scenario), volume) < target:
+                return volume
+    return None
 
 
 def total(lines: list[Line]) -> float:
@@ -270,7 +338,18 @@ def markdown(prices: dict[str, Any], volumes: list[float]) -> str:
             + " | ".join(f"**{money(per_million(tables[v], v))}**" for v in volumes)
             + " |"
         )
+        out.append(
+            "| marginal, per million more events | "
+            + " | ".join(money(marginal_per_million(prices, v, scenario)) for v in volumes)
+            + " |"
+        )
         out.append("")
+        even = break_even(prices, scenario)
+        out.append(
+            "Under $1 per million events from "
+            + (f"**{volume_label(even)} events a month**" if even else "**no volume up to 10B**")
+            + " (1-2-5 steps).\n"
+        )
         details = "; ".join(f"{line.item}: {line.detail}" for line in tables[volumes[-1]])
         out.append(f"At {volume_label(volumes[-1])}: {details}.\n")
     peers = prices["peers"]
@@ -309,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
                     "total": round(total(monthly_cost(prices, v, scenario)), 2),
                     "per_million_events": round(
                         per_million(monthly_cost(prices, v, scenario), v), 4
+                    ),
+                    "marginal_per_million_events": round(
+                        marginal_per_million(prices, v, scenario), 4
                     ),
                 }
                 for v in volumes

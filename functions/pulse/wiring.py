@@ -27,6 +27,9 @@ class Function:
     # At most this many invocations at once: reserved concurrency in AWS, and the number of
     # execution environments locally (None: unreserved; the local runtime's default).
     reserved_concurrency: int | None = None
+    # Also reachable at a Lambda function URL of its own (auth NONE; in AWS only): the SDK's
+    # cheapest way in, with no API Gateway or CloudFront request charge (docs/cost.md).
+    function_url: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,16 +119,19 @@ WIRING = Wiring(
             name="api",
             handler="pulse.handlers.api.handler",
             description="HTTP API: accounts, projects, analytics (FastAPI behind Mangum)",
-            secrets=("jwt-secret",),
+            secrets=("jwt-secret", "edge-secret"),
         ),
         Function(
             name="ingest",
             handler="pulse.handlers.ingest.handler",
             description="Event ingest: API key, validation, enrichment, PutRecords to Kinesis",
-            memory_mb=1024,
+            # Its time is spent waiting on Redis and Kinesis, not computing (docs/cost.md).
+            memory_mb=512,
             timeout_s=10,
             needs_database=True,
+            secrets=("edge-secret",),
             writes_streams=("events",),
+            function_url=True,
         ),
         Function(
             name="processor",
@@ -195,6 +201,12 @@ WIRING = Wiring(
             name="jwt-secret",
             description="Signing key of the dashboard's access and refresh tokens",
             setting="PULSE_JWT_SECRET_ARN",
+        ),
+        Secret(
+            name="edge-secret",
+            description="Sent by CloudFront to the HTTP API on /api/*: proves that a request's "
+            "true-client-ip was written by this stack's distribution (pulse.edge)",
+            setting="PULSE_EDGE_SECRET_ARN",
         ),
     ),
     websocket_routes=(

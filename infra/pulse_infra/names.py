@@ -25,12 +25,17 @@ BUNDLING_IMAGE = f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"
 
 # The function the deploy runs after the database is up (a ``triggers.Trigger``).
 MIGRATE_FUNCTION = "migrate"
+INGEST_FUNCTION = "ingest"
+EDGE_SECRET = "edge-secret"  # the wiring's secret CloudFront sends to the API (pulse.edge)
 
 # Postgres (RDS) and Redis (ElastiCache).
 DATABASE_NAME = "pulse"
 DATABASE_USER = "pulse"
 DATABASE_PORT = 5432
 DATABASE_INSTANCE_TYPE = "t4g.micro"
+# Storage autoscaling's ceiling: events are never deleted, ~350 bytes each with their indexes, so
+# 100M events a month fill ~35 GB a month (docs/cost.md). Only allocated storage is billed.
+DATABASE_MAX_STORAGE_GB = 1000
 REDIS_NODE_TYPE = "cache.t4g.micro"
 REDIS_ENGINE_VERSION = "7.1"
 REDIS_PORT = 6379
@@ -38,6 +43,10 @@ REDIS_PORT = 6379
 # Retention of the functions', the API's and the flow logs (an ``aws_logs.RetentionDays`` name).
 LOG_RETENTION = "ONE_MONTH"
 LOG_RETENTION_DAYS = 30
+# Lambda's advanced logging controls (JSON format): WARN drops the platform's START/END/REPORT
+# lines, three of every invocation; INFO keeps the application's own lines and its EMF metrics.
+SYSTEM_LOG_LEVEL = "WARN"
+APPLICATION_LOG_LEVEL = "INFO"
 
 # HTTP API stage throttling (requests per second, burst).
 HTTP_API_RATE_LIMIT = 1000
@@ -70,6 +79,7 @@ PUSH_EGRESS = "ipv6"
 ALARM_ITERATOR_AGE_MS = 120_000  # 2 minutes behind the stream's newest record, for 5 minutes
 ALARM_ERROR_RATE_PERCENT = 1  # of a function's invocations, for 15 minutes
 ALARM_HTTP_5XX_PERCENT = 1  # of the HTTP API's answers, for 15 minutes
+ALARM_STREAM_THROTTLED_RECORDS = 10  # records a provisioned stream refused, per 5 minutes
 ALARM_DATABASE_CPU_PERCENT = 80  # average, for 15 minutes
 ALARM_DATABASE_CONNECTIONS = 80  # ~80 % of db.t4g.micro's max_connections (~100)
 
@@ -91,6 +101,11 @@ CONTEXT_LOCAL = "pulse:local"
 CONTEXT_ALARM_EMAIL = "pulse:alarmEmail"
 CONTEXT_PUSH_EGRESS = "pulse:pushEgress"
 CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
+# "provisioned" (default: the wiring's shard count) or "on-demand" (docs/cost.md, Kinesis).
+CONTEXT_STREAM_MODE = "pulse:streamMode"
+STREAM_MODE = "provisioned"
+# "false" connects the functions to the instance directly, without RDS Proxy (docs/deploy.md).
+CONTEXT_DATABASE_PROXY = "pulse:databaseProxy"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
 # Output names (logical ids of the CfnOutputs). Tests, scripts and docs read these.
@@ -101,6 +116,7 @@ OUTPUT_DATABASE_SECRET_ARN = "DatabaseSecretArn"
 OUTPUT_REDIS_ENDPOINT = "RedisEndpoint"
 OUTPUT_DASHBOARD_URL = "DashboardUrl"
 OUTPUT_SDK_SNIPPET = "SdkSnippet"
+OUTPUT_INGEST_URL = "IngestUrl"
 OUTPUT_SITE_BUCKET = "SiteBucketName"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 

@@ -15,7 +15,7 @@ from pulse_infra.constructs.cache import Cache
 from pulse_infra.constructs.compose_stores import ComposeStores, is_local
 from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.functions import Functions
-from pulse_infra.constructs.hosting import Hosting
+from pulse_infra.constructs.hosting import Hosting, ingest_endpoint
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.migration import Migration
 from pulse_infra.constructs.network import Network
@@ -93,7 +93,18 @@ class PulseStack(Stack):
                 after=[network, *([database] if database is not None else [])],
             )
 
-        hosting = Hosting(self, "Hosting", http_api=http_api, websocket_api=websocket_api)
+        # The SDK posts to the ingest function's own URL where it has one: no API Gateway or
+        # CloudFront request charge on the hottest path (docs/cost.md).
+        ingest_urls = {name: ingest_endpoint(url.url) for name, url in functions.urls.items()}
+        ingest_url = ingest_urls.get(names.INGEST_FUNCTION)
+        hosting = Hosting(
+            self,
+            "Hosting",
+            http_api=http_api,
+            websocket_api=websocket_api,
+            edge_secret=secrets.secrets.get(names.EDGE_SECRET),
+            ingest_url=ingest_url,
+        )
         operations = Operations(
             self,
             "Operations",
@@ -115,11 +126,13 @@ class PulseStack(Stack):
         if websocket_api is not None:
             CfnOutput(self, names.OUTPUT_WEBSOCKET_URL, value=websocket_api.url)
         if database is not None and cache is not None:
-            CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.proxy.endpoint)
+            CfnOutput(self, names.OUTPUT_DATABASE_ENDPOINT, value=database.endpoint)
             CfnOutput(self, names.OUTPUT_DATABASE_SECRET_ARN, value=database.secret.secret_arn)
             CfnOutput(self, names.OUTPUT_REDIS_ENDPOINT, value=cache.endpoint)
         CfnOutput(self, names.OUTPUT_DASHBOARD_URL, value=hosting.url)
         CfnOutput(self, names.OUTPUT_SDK_SNIPPET, value=hosting.sdk_snippet)
+        if ingest_url is not None:
+            CfnOutput(self, names.OUTPUT_INGEST_URL, value=ingest_url)
         CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
         CfnOutput(self, names.OUTPUT_ALARM_TOPIC, value=operations.topic.topic_arn)
         for name, stream in streams.streams.items():

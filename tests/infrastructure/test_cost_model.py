@@ -4,6 +4,7 @@ so that a refreshed price file keeps the table right."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -55,24 +56,131 @@ def test_gb_seconds() -> None:
 
 def test_request_and_stream_lines_by_hand(prices: dict[str, Any]) -> None:
     events = 100_000_000
-    work = prices["workload"]
+    work = cost_model.workload_for(prices, "default")
     lines = cost_model.monthly_cost(prices, events, "default")
     requests = events / work["events_per_ingest_request"]
-    # HTTP API: ingest requests plus the dashboard's, per million (under the 300M tier)
-    expected_http = (requests + work["dashboard_requests_per_month"]) / 1e6
+    # HTTP API: the dashboard's requests only; ingest has its own function URL
+    assert work["ingest_path"] == "function_url"
+    expected_http = work["dashboard_requests_per_month"] / 1e6
     expected_http *= prices["aws"]["http_api"]["per_million_first_300m"]
     assert line(lines, "API Gateway HTTP API") == pytest.approx(expected_http)
-    # Kinesis on-demand: stream hours, then each record rounded up to whole KB, in and out
-    kd = prices["aws"]["kinesis_on_demand"]
-    kb = math.ceil(work["events_per_ingest_request"] * work["record_bytes_per_event"] / 1024)
-    gb = requests * kb / 1024**2
-    expected_kinesis = 730 * kd["stream_hour"] + gb * (kd["per_gb_in"] + kd["per_gb_out"])
+    # Kinesis provisioned: one shard every hour, plus a PUT payload unit per record (<25 KB)
+    assert work["kinesis_mode"] == "provisioned" and work["stream_shards"] == 1
+    kp = prices["aws"]["kinesis_provisioned"]
+    expected_kinesis = 730 * kp["shard_hour"] + requests / 1e6 * kp["put_units_per_million"]
     assert line(lines, "Kinesis") == pytest.approx(expected_kinesis)
     # RDS Proxy: at least two vCPUs, every hour
     rds = prices["aws"]["rds"]
     assert line(lines, "RDS Proxy") == pytest.approx(730 * 2 * rds["proxy_vcpu_hour"])
     # No NAT gateway in the shipped design
     assert line(lines, "NAT gateway") == 0
+
+
+def test_on_demand_kinesis_by_hand(prices: dict[str, Any]) -> None:
+    events = 100_000_000
+    work = cost_model.workload_for(prices, "before")
+    lines = cost_model.monthly_cost(prices, events, "before")
+    requests = events / work["events_per_ingest_request"]
+    # stream hours, then each record rounded up to whole KB, in and out
+    kd = prices["aws"]["kinesis_on_demand"]
+    kb = math.ceil(work["events_per_ingest_request"] * work["record_bytes_per_event"] / 1024)
+    gb = requests * kb / 1024**2
+    expected = 730 * kd["stream_hour"] + gb * (kd["per_gb_in"] + kd["per_gb_out"])
+    assert line(lines, "Kinesis") == pytest.approx(expected)
+
+
+def _with(prices: dict[str, Any], **workload: Any) -> dict[str, Any]:
+    changed = json.loads(json.dumps(prices))
+    changed["workload"].update(workload)
+    return changed
+
+
+def test_each_ingest_path_pays_for_what_it_passes_through(prices: dict[str, Any]) -> None:
+    events = 100_000_000
+    requests = events / prices["workload"]["events_per_ingest_request"]
+    cost = {
+        path: {
+            x.item: x.dollars
+            for x in cost_model.monthly_cost(_with(prices, ingest_path=path), events)
+        }
+        for path in ("function_url", "http_api", "cloudfront")
+    }
+    http = prices["aws"]["http_api"]["per_million_first_300m"]
+    cf = prices["aws"]["cloudfront"]
+    # Through the HTTP API: one API Gateway request per ingest request, nothing else changes
+    assert cost["http_api"]["API Gateway HTTP API"] - cost["function_url"][
+        "API Gateway HTTP API"
+    ] == pytest.approx(requests / 1e6 * http)
+    assert cost["http_api"]["CloudFront"] == cost["function_url"]["CloudFront"]
+    # Through CloudFront as well: a CloudFront request and a function invocation on top
+    extra_cf = cost["cloudfront"]["CloudFront"] - cost["http_api"]["CloudFront"]
+    assert extra_cf >= requests / 10_000 * cf["https_per_10k"]
+    assert extra_cf >= requests / 1e6 * cf["function_per_million"]
+    assert cost["cloudfront"]["Lambda (requests + GB-s, arm64)"] == pytest.approx(
+        cost["function_url"]["Lambda (requests + GB-s, arm64)"]
+    )
+    with pytest.raises(ValueError, match="ingest_path"):
+        cost_model.monthly_cost(_with(prices, ingest_path="carrier-pigeon"), events)
+
+
+def test_filtering_platform_lines_removes_their_bytes_only(prices: dict[str, Any]) -> None:
+    events = 100_000_000
+    warn = cost_model.monthly_cost(_with(prices, system_log_level="WARN"), events)
+    info = cost_model.monthly_cost(_with(prices, system_log_level="INFO"), events)
+    cw = prices["aws"]["cloudwatch"]
+    # the difference is the platform bytes of every invocation, ingested and stored a month
+    (detail,) = [x.detail for x in warn if x.item.startswith("Lambda")]
+    count = float(detail.split("M invocations")[0].replace(",", "")) * 1e6  # "503.3M ..."
+    platform_gb = count * prices["workload"]["platform_log_bytes_per_invocation"] / 1024**3
+    assert line(info, "CloudWatch") - line(warn, "CloudWatch") == pytest.approx(
+        platform_gb * (cw["logs_ingest_per_gb"] + cw["logs_store_per_gb"]), rel=1e-3
+    )
+
+
+def test_more_shards_are_priced_when_the_peak_needs_them(prices: dict[str, Any]) -> None:
+    # 2B events at 2 a record: 1B records, ~380 a second, ~1,140 at a 3x peak: two shards
+    lines = cost_model.monthly_cost(prices, 2e9)
+    (detail,) = [x.detail for x in lines if x.item == "Kinesis"]
+    assert "2 shard(s)" in detail and "raise shard_count to 2" in detail
+    kp = prices["aws"]["kinesis_provisioned"]
+    assert line(lines, "Kinesis") >= 2 * 730 * kp["shard_hour"]
+    assert cost_model.shards_needed(1000 * cost_model.SECONDS_PER_MONTH / 3, 100) == 1
+    assert cost_model.shards_needed(1001 * cost_model.SECONDS_PER_MONTH / 3, 100) == 2
+
+
+def test_without_the_proxy_its_line_is_zero(prices: dict[str, Any]) -> None:
+    lines = cost_model.monthly_cost(prices, 1e8, "no-proxy")
+    assert line(lines, "RDS Proxy") == 0
+    default = cost_model.monthly_cost(prices, 1e8, "default")
+    assert cost_model.total(default) - cost_model.total(lines) == pytest.approx(
+        line(default, "RDS Proxy")
+    )
+
+
+def test_marginal_cost_leaves_the_fixed_floor_out(prices: dict[str, Any]) -> None:
+    # Within one sizing tier, a million more events move no fixed line
+    here = cost_model.monthly_cost(prices, 100e6)
+    there = cost_model.monthly_cost(prices, 101e6)
+    for fixed in ("RDS Postgres instance", "RDS Proxy", "ElastiCache Redis", "NAT gateway"):
+        assert line(there, fixed) == line(here, fixed)
+    assert cost_model.marginal_per_million(prices, 100e6, "default") == pytest.approx(
+        cost_model.total(there) - cost_model.total(here)
+    )
+    # At a tier's edge the instance does not jump into the marginal figure
+    edge = prices["sizing"][0]["up_to_events"]
+    marginal = cost_model.marginal_per_million(prices, edge, "default")
+    assert marginal < cost_model.marginal_per_million(prices, 100e6, "default") + 1
+
+
+def test_break_even_is_the_first_volume_under_the_target(prices: dict[str, Any]) -> None:
+    volume = cost_model.break_even(prices, "default")
+    assert volume is not None
+    assert cost_model.per_million(cost_model.monthly_cost(prices, volume), volume) < 1
+    # and the step before it was not
+    series = [float(m * 10**e) for e in range(6, 10) for m in (1, 2, 5)]
+    before = series[series.index(volume) - 1]
+    assert cost_model.per_million(cost_model.monthly_cost(prices, before), before) >= 1
+    assert cost_model.break_even(prices, "default", target=0.0) is None
 
 
 def test_totals_and_cost_per_million_events(prices: dict[str, Any]) -> None:
@@ -91,11 +199,25 @@ def test_more_events_never_cost_less_and_cost_less_each(prices: dict[str, Any]) 
     assert cost_model.per_million(large, 1e9) < cost_model.per_million(small, 1e6)
 
 
-def test_the_lean_scenario_changes_only_its_overrides(prices: dict[str, Any]) -> None:
+def test_each_scenario_changes_only_its_overrides(prices: dict[str, Any]) -> None:
     default = cost_model.workload_for(prices, "default")
-    lean = cost_model.workload_for(prices, "lean")
-    changed = {k for k in lean if lean[k] != default.get(k)}
-    assert changed == set(prices["scenarios"]["lean"]["overrides"])
+    assert default == prices["workload"]
+    for scenario, spec in prices["scenarios"].items():
+        changed = cost_model.workload_for(prices, scenario)
+        for key, value in spec["overrides"].items():
+            target = changed
+            *path, last = key.split(".")
+            for part in path:
+                target = target[part]
+            assert target[last] == value, (scenario, key)
+        flat = json.dumps(changed, sort_keys=True)
+        if not spec["overrides"]:
+            assert flat == json.dumps(default, sort_keys=True)
+    # the shipped default is the design the CDK app deploys
+    assert default["ingest_path"] == "function_url"
+    assert default["kinesis_mode"] == "provisioned"
+    assert default["system_log_level"] == "WARN"
+    assert default["functions"]["ingest"]["memory_mb"] == 512
 
 
 def test_posthog_by_hand_at_100m(prices: dict[str, Any]) -> None:
@@ -107,13 +229,52 @@ def test_posthog_by_hand_at_100m(prices: dict[str, Any]) -> None:
     assert cost_model.peer_cost(prices["peers"]["plausible"], 100e6) is None
 
 
-def test_every_price_names_its_source(prices: dict[str, Any]) -> None:
-    for name, block in {
+def _figures(block: dict[str, Any]) -> set[str]:
+    """The names of a price block's figures: numbers, lists of numbers, and each entry of a
+    table of numbers as ``table[key]`` (e.g. ``instance_hour[db.t4g.micro]``)."""
+    out: set[str] = set()
+    for key, value in block.items():
+        if key in ("read", "not_read", "source", "name") or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float | list):
+            out.add(key)
+        elif isinstance(value, dict):
+            out.add(key)
+            out |= {f"{key}[{entry}]" for entry in value}
+    return out
+
+
+def test_every_price_was_read_with_its_url_or_is_marked_not_read(
+    prices: dict[str, Any],
+) -> None:
+    blocks = {
         **prices["aws"],
         **{k: v for k, v in prices["peers"].items() if k != "read_on"},
-    }.items():
+    }
+    for name, block in blocks.items():
         assert block["source"], name
-        assert isinstance(block["read"], bool), name
+        read, not_read = block["read"], set(block["not_read"])
+        assert isinstance(read, dict), name
+        assert not set(read) & not_read, name
+        figures = _figures(block)
+        for figure, where in read.items():
+            assert figure in figures, (name, figure)
+            assert where.startswith("http"), (name, figure)  # a URL, then what it showed
+        # every figure is accounted for: read (its own key or its table's), or not read
+        accounted = set(read) | not_read
+        for figure in figures:
+            table = figure.split("[")[0]
+            whole = figure in accounted or table in accounted
+            entries = any(a.startswith(figure + "[") for a in accounted)
+            assert whole or entries, (name, figure)
+        for figure in figures:
+            if "[" not in figure and isinstance(block[figure], dict) and block[figure]:
+                # a table is read as a whole or entry by entry, never half accounted for
+                if figure not in accounted:
+                    assert all(f"{figure}[{k}]" in accounted for k in block[figure]), (
+                        name,
+                        figure,
+                    )
     assert prices["read_on"]
 
 
@@ -121,3 +282,11 @@ def test_the_script_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> Non
     assert cost_model.main([]) == 0
     out = capsys.readouterr().out
     assert "per million events" in out and "PostHog" in out
+
+
+def test_cost_md_holds_the_tables_the_script_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/cost.md pastes the script's output: refreshing prices.json without pasting fails here
+    assert cost_model.main([]) == 0
+    printed = capsys.readouterr().out.strip()
+    doc = (SCRIPT.parents[1] / "docs" / "cost.md").read_text()
+    assert printed in doc

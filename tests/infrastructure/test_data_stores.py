@@ -174,10 +174,13 @@ def test_redis_is_encrypted_and_admits_the_functions_only(real: Synthesized) -> 
     assert ingress_sources(real, group) == {(functions_group(real), names.REDIS_PORT)}
 
 
-def test_streams_are_on_demand_encrypted_and_named_as_locally(synth: Synthesized) -> None:
+def test_streams_are_provisioned_encrypted_and_named_as_locally(synth: Synthesized) -> None:
     assert set(synth.streams) == {names.resource_name(s.name) for s in synth.wiring.streams}
-    for logical_id, props in synth.streams.values():
+    shards = {names.resource_name(s.name): s.shard_count for s in synth.wiring.streams}
+    for name, (logical_id, props) in synth.streams.items():
         # A fixed name: a retained stream would block the next deploy after a destroy.
         assert synth.resources[logical_id]["DeletionPolicy"] == "Delete"
-        assert props["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+        # Provisioned with the wiring's shard count, the one the local runtime creates
+        assert props["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
+        assert props["ShardCount"] == shards[name]
         assert props["StreamEncryption"]["EncryptionType"] == "KMS"

@@ -21,6 +21,11 @@ def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
         *(names.secret_output(s.name) for s in wiring.secrets),
         *(names.function_output(f.name) for f in wiring.functions),
         *((names.OUTPUT_WEBSOCKET_URL,) if wiring.websocket_routes else ()),
+        *(
+            (names.OUTPUT_INGEST_URL,)
+            if any(f.name == names.INGEST_FUNCTION and f.function_url for f in wiring.functions)
+            else ()
+        ),
     }
     assert set(synth.outputs) == expected
 

@@ -188,6 +188,53 @@ def test_the_raw_ip_is_never_stored(kinesis, project, db) -> None:
     assert "198.51.100.7" not in json.dumps(row, default=str)
 
 
+def test_visitors_behind_our_cloudfront_are_hashed_under_their_own_ip(
+    kinesis, project, db, monkeypatch
+) -> None:
+    from pulse import edge
+    from pulse.handlers.ingest import handler
+    from pulse.ingest import enrichment
+
+    # Given ingest behind our distribution: API Gateway sees the edge, CloudFront adds the
+    # visitor's address and the stack's edge secret; and a direct caller forging the address
+    secret = "edge-" + uuid.uuid4().hex
+    monkeypatch.setenv(edge.EDGE_SECRET_SETTING, secret)
+    monkeypatch.delenv(edge.EDGE_SECRET_ARN_SETTING, raising=False)
+    edge.reset()
+    edge_ip, visitors = "130.176.1.10", ["203.0.113.1", "203.0.113.2"]
+
+    def send(name: str, headers: dict[str, str]) -> None:
+        event = http_event(
+            "POST",
+            "/api/v1/events/ingest",
+            body={"events": [{"event": name}]},
+            headers={"content-type": "text/plain", "x-api-key": project["api_key"], **headers},
+            source_ip=edge_ip,
+        )
+        assert call(handler, event).status == 202
+
+    try:
+        for n, visitor in enumerate(visitors):
+            send(f"v{n}", {edge.EDGE_SECRET_HEADER: secret, edge.CLIENT_IP_HEADER: visitor})
+        send("forged", {edge.EDGE_SECRET_HEADER: "guess", edge.CLIENT_IP_HEADER: visitors[0]})
+    finally:
+        edge.reset()
+    process(drain(kinesis))
+
+    # Then each visitor has the hash of their own IP, and the forgery the edge's
+    rows = {r["event"]: r for r in events_of(db, project["id"])}
+    salt = enrichment.daily_salt(datetime.now(UTC))
+    user_agent = enrichment.user_agent(rows["v0"]["user_agent"])
+
+    def expected(ip: str) -> str:
+        return enrichment.ip_hash(salt=salt, project_id=project["id"], ip=ip, user_agent=user_agent)
+
+    assert rows["v0"]["ip_hash"] == expected(visitors[0])
+    assert rows["v1"]["ip_hash"] == expected(visitors[1])
+    assert rows["v0"]["ip_hash"] != rows["v1"]["ip_hash"]
+    assert rows["forged"]["ip_hash"] == expected(edge_ip)
+
+
 def test_key_in_header_or_body_and_bad_keys_are_401(kinesis, project, api) -> None:
     assert ingest({"events": [{"event": "x"}]}, key=project["api_key"]).status == 202
     assert ingest({"events": [{"event": "x"}], "api_key": project["api_key"]}).status == 202

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 
 import { loadConfig, parseConfig, resetConfigForTests } from "./config";
+import { snippetFor } from "../components/Snippet";
 import { fakeFetch, jsonResponse } from "../test/fakes";
 
 afterEach(() => resetConfigForTests());
@@ -12,6 +13,23 @@ describe("/config.json", () => {
       wsUrl: "ws://127.0.0.1:8001/live",
       sdkUrl: "http://127.0.0.1:3000/sdk/tracker.min.js",
     });
+  });
+
+  test("the ingest URL is kept when the deployment has one, and absent otherwise", () => {
+    const raw = { apiUrl: "", wsUrl: "wss://ws.example/live", sdkUrl: "/sdk/tracker.min.js" };
+    const ingestUrl = "https://abc.lambda-url.us-east-1.on.aws/api/v1/events/ingest";
+    expect(parseConfig({ ...raw, ingestUrl }, "https://d.example").ingestUrl).toBe(ingestUrl);
+    expect(parseConfig({ ...raw, ingestUrl: "" }, "https://d.example")).not.toHaveProperty("ingestUrl");
+    expect(parseConfig(raw, "https://d.example")).not.toHaveProperty("ingestUrl");
+  });
+
+  test("the snippet points the tracker at the ingest URL when there is one", () => {
+    expect(snippetFor("https://d.example/sdk/tracker.min.js", "proj_1")).toBe(
+      '<script src="https://d.example/sdk/tracker.min.js" data-project="proj_1" defer></script>',
+    );
+    expect(snippetFor("https://d.example/sdk/tracker.min.js", "proj_1", "https://u.example/api/v1/events/ingest")).toBe(
+      '<script src="https://d.example/sdk/tracker.min.js" data-project="proj_1" data-api="https://u.example/api/v1/events/ingest" defer></script>',
+    );
   });
 
   test("a config without the WebSocket URL is refused", () => {

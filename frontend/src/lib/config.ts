@@ -10,6 +10,9 @@ export interface RuntimeConfig {
   wsUrl: string;
   /** The tracker's URL, for the snippet. */
   sdkUrl: string;
+  /** Where the tracker posts (its data-api), when not to the script's own origin: in AWS the
+   *  ingest function's URL, which costs no API Gateway or CloudFront request (docs/cost.md). */
+  ingestUrl?: string;
 }
 
 let loaded: Promise<RuntimeConfig> | null = null;
@@ -29,7 +32,9 @@ export function parseConfig(raw: unknown, origin: string): RuntimeConfig {
     typeof value.sdkUrl === "string" && value.sdkUrl
       ? absolute(value.sdkUrl, origin)
       : absolute("/sdk/tracker.min.js", origin);
-  return { apiUrl, wsUrl: wsBase, sdkUrl };
+  const config: RuntimeConfig = { apiUrl, wsUrl: wsBase, sdkUrl };
+  if (typeof value.ingestUrl === "string" && value.ingestUrl) config.ingestUrl = absolute(value.ingestUrl, origin);
+  return config;
 }
 
 /** Fetch /config.json once (later calls share the promise; a failure is retried next call). */

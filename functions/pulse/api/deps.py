@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from pulse import edge
 from pulse.auth import tokens
 from pulse.exceptions import AuthenticationError
 
@@ -22,11 +23,12 @@ def access_claims(
 
 
 def source_ip(request: Request) -> str:
-    """The caller's IP as API Gateway saw it (``requestContext.http.sourceIp``)."""
+    """The caller's IP: API Gateway's ``sourceIp``, or the visitor's behind our CloudFront
+    distribution (``pulse.edge``)."""
     event: dict[str, Any] = request.scope.get("aws.event") or {}
-    ip = event.get("requestContext", {}).get("http", {}).get("sourceIp")
+    ip = edge.client_ip(event, edge.edge_secret())
     if ip:
-        return str(ip)
+        return ip
     return request.client.host if request.client else "unknown"
 
 

@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pulse import edge, observability
 from pulse import exceptions as exc
-from pulse import observability
 from pulse.ingest import cors, enrichment, keys, publisher, visit
 from pulse.ingest.config import IngestSettings
 from pulse.ingest.validation import ValidEvent, parse_body
@@ -109,7 +109,6 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
                 },
                 headers,
             )
-        http = event.get("requestContext", {}).get("http", {})
         user_agent = enrichment.user_agent(headers_in.get("user-agent"))
         agent = visit.of_user_agent(user_agent)
         if agent.bot and not project.keep_bots:
@@ -117,8 +116,9 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
             return _response(
                 202, {"accepted": 0, "filtered": filtered, "rejected": batch.rejected}, headers
             )
-        # The IP address is read here, for the country and the hash, and goes no further.
-        ip = http.get("sourceIp", "")
+        # The IP address is read here, for the country and the hash, and goes no further: the
+        # visitor's own behind our CloudFront (edge.client_ip), else the connection's.
+        ip = edge.client_ip(event, edge.edge_secret())
         envelope = {
             "project_id": project.project_id,
             "received_at": now.isoformat(),

@@ -2,6 +2,11 @@
 
 The functions connect to the proxy (TLS required) with the generated user's password, which they
 read from the secret at cold start; the instance admits connections from the proxy only.
+
+``-c pulse:databaseProxy=false`` leaves the proxy out (it bills at least 2 vCPUs, ~$22 a month):
+the functions then connect to the instance itself, which admits their security group. That
+suits a small install whose concurrency stays far below the instance's ``max_connections``
+(docs/deploy.md, docs/cost.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from pulse_infra.constructs.network import Network
 from pulse_infra.nag import acknowledge
 
 
+def uses_proxy(scope: Construct) -> bool:
+    value = scope.node.try_get_context(names.CONTEXT_DATABASE_PROXY)
+    return value is None or str(value).lower() not in ("false", "0", "no")
+
+
 class Database(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, network: Network) -> None:
         super().__init__(scope, construct_id)
@@ -25,15 +35,25 @@ class Database(Construct):
         instance_sg = ec2.SecurityGroup(
             self, "InstanceSecurityGroup", vpc=vpc, description="Pulse Postgres instance"
         )
-        proxy_sg = ec2.SecurityGroup(
-            self, "ProxySecurityGroup", vpc=vpc, description="Pulse RDS Proxy"
-        )
-        instance_sg.add_ingress_rule(
-            proxy_sg, ec2.Port.tcp(names.DATABASE_PORT), "Postgres from the RDS Proxy"
-        )
-        proxy_sg.add_ingress_rule(
-            network.functions_sg, ec2.Port.tcp(names.DATABASE_PORT), "Postgres from the functions"
-        )
+        self.uses_proxy = uses_proxy(self)
+        if self.uses_proxy:
+            proxy_sg = ec2.SecurityGroup(
+                self, "ProxySecurityGroup", vpc=vpc, description="Pulse RDS Proxy"
+            )
+            instance_sg.add_ingress_rule(
+                proxy_sg, ec2.Port.tcp(names.DATABASE_PORT), "Postgres from the RDS Proxy"
+            )
+            proxy_sg.add_ingress_rule(
+                network.functions_sg,
+                ec2.Port.tcp(names.DATABASE_PORT),
+                "Postgres from the functions",
+            )
+        else:
+            instance_sg.add_ingress_rule(
+                network.functions_sg,
+                ec2.Port.tcp(names.DATABASE_PORT),
+                "Postgres from the functions (no RDS Proxy)",
+            )
 
         self.instance = rds.DatabaseInstance(
             self,
@@ -47,7 +67,7 @@ class Database(Construct):
             database_name=names.DATABASE_NAME,
             credentials=rds.Credentials.from_generated_secret(names.DATABASE_USER),
             allocated_storage=20,
-            max_allocated_storage=100,
+            max_allocated_storage=names.DATABASE_MAX_STORAGE_GB,
             storage_type=rds.StorageType.GP3,
             storage_encrypted=True,
             multi_az=False,
@@ -63,7 +83,27 @@ class Database(Construct):
         assert secret is not None  # from_generated_secret always creates one
         self.secret: secretsmanager.ISecret = secret
 
-        self.proxy = self.instance.add_proxy(
+        self.proxy: rds.DatabaseProxy | None = None
+        self.endpoint = self.instance.db_instance_endpoint_address
+        if self.uses_proxy:
+            self.proxy = self._add_proxy(vpc, network, secret, proxy_sg)
+            self.endpoint = self.proxy.endpoint
+
+        # What the functions receive: no password in the URL, the secret's ARN beside it.
+        self.url = (
+            f"postgresql://{names.DATABASE_USER}@{self.endpoint}:{names.DATABASE_PORT}"
+            f"/{names.DATABASE_NAME}?sslmode=require"
+        )
+        self._acknowledge()
+
+    def _add_proxy(
+        self,
+        vpc: ec2.IVpc,
+        network: Network,
+        secret: secretsmanager.ISecret,
+        proxy_sg: ec2.SecurityGroup,
+    ) -> rds.DatabaseProxy:
+        return self.instance.add_proxy(
             "Proxy",
             db_proxy_name=names.resource_name("db-proxy"),
             secrets=[secret],
@@ -76,12 +116,7 @@ class Database(Construct):
             max_connections_percent=90,
         )
 
-        # What the functions receive: no password in the URL, the secret's ARN beside it.
-        self.url = (
-            f"postgresql://{names.DATABASE_USER}@{self.proxy.endpoint}:{names.DATABASE_PORT}"
-            f"/{names.DATABASE_NAME}?sslmode=require"
-        )
-
+    def _acknowledge(self) -> None:
         acknowledge(
             self.instance,
             "AwsSolutions-RDS3",
@@ -98,7 +133,8 @@ class Database(Construct):
             self.instance,
             "AwsSolutions-RDS11",
             "The standard port: the instance sits in isolated subnets and "
-            "admits the RDS Proxy's security group only; a custom port adds nothing.",
+            "admits the functions' (or the RDS Proxy's) security group only; a custom port "
+            "adds nothing.",
         )
         acknowledge(
             self.instance,

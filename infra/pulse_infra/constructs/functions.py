@@ -53,6 +53,7 @@ class Functions(Construct):
         self._redis_url = redis_url
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
+        self.urls: dict[str, lambda_.FunctionUrl] = {}
         for spec in wiring.functions:
             self._add(spec, wiring, code, network, secrets, streams)
 
@@ -145,6 +146,13 @@ class Functions(Construct):
             environment=environment,
             role=role,
             log_group=log_group,
+            # JSON logs so that Lambda filters them: platform lines at WARN drop the START,
+            # END and REPORT lines of every invocation (their figures are in the free Lambda
+            # metrics); the application's INFO lines and the Powertools metrics (EMF, no
+            # "level": INFO) still go through (docs/cost.md, CloudWatch).
+            logging_format=lambda_.LoggingFormat.JSON,
+            system_log_level_v2=lambda_.SystemLogLevel[names.SYSTEM_LOG_LEVEL],
+            application_log_level_v2=lambda_.ApplicationLogLevel[names.APPLICATION_LOG_LEVEL],
             reserved_concurrent_executions=spec.reserved_concurrency,
             **vpc_options,
         )
@@ -155,5 +163,13 @@ class Functions(Construct):
             f"cp{names.PYTHON_VERSION.replace('.', '')} wheels and the suites run on it; "
             "move runtime and bundling together.",
         )
+        if spec.function_url:
+            # Public on purpose: the tracker posts here from any site. The function checks the
+            # project's key, origin and rate itself, as it does behind the HTTP API; CORS is
+            # answered by the function (pulse.ingest.cors), so the URL sets none of its own.
+            self.urls[spec.name] = function.add_function_url(
+                auth_type=lambda_.FunctionUrlAuthType.NONE,
+                invoke_mode=lambda_.InvokeMode.BUFFERED,
+            )
         self.functions[spec.name] = function
         self.roles[spec.name] = role

@@ -5,7 +5,9 @@ Behaviours, most specific first:
 
 - ``/api/*`` → the HTTP API, uncached (``CachingDisabled``); every viewer header but ``Host``
   (so ``X-API-Key``, ``Authorization``, ``Origin``), the query string and cookies go through
-  (``AllViewerExceptHostHeader``); every method.
+  (``AllViewerExceptHostHeader``); every method. A viewer-request CloudFront Function writes
+  the visitor's address into ``true-client-ip``, and the origin gets the stack's edge secret
+  in ``x-pulse-edge``: the functions believe the one only with the other (``pulse.edge``).
 - ``/_next/static/*`` → the bucket; content-hashed names, cached a year (immutable).
 - ``/sdk/*`` → the bucket; the tracker every tracked page loads, cached 5 minutes.
 - default → the bucket; HTML and ``config.json`` revalidated on each load; a CloudFront
@@ -29,19 +31,24 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from pulse import edge
+from pulse.wiring import API_PREFIX
 from pulse_infra import names, site_assets
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.websocket_api import WebSocketApi
 from pulse_infra.nag import acknowledge
 
 ROUTE_FUNCTION = Path(__file__).resolve().parents[1] / "edge" / "route_index.js"
+CLIENT_IP_FUNCTION = Path(__file__).resolve().parents[1] / "edge" / "client_ip.js"
 API_PATH_PATTERN = "/api/*"
 SDK_PATH_PATTERN = f"/{names.SDK_PREFIX}*"
 HASHED_PATH_PATTERN = f"/{names.HASHED_ASSETS_PATTERN}"
 # One memory size for every deployment: they then share one handler function (a singleton).
 DEPLOY_MEMORY_MB = 1024
+INGEST_PATH = f"{API_PREFIX}/events/ingest"
 
 
 def content_security_policy(websocket_origin: str | None) -> str:
@@ -64,6 +71,20 @@ def content_security_policy(websocket_origin: str | None) -> str:
     )
 
 
+def ingest_endpoint(function_url: str) -> str:
+    """The tracker's ``data-api`` for a function URL (which ends with ``/``): the path is the
+    HTTP API's, so that a log line reads the same whichever way the event came in."""
+    return f"{function_url}{INGEST_PATH.lstrip('/')}"
+
+
+def sdk_snippet(site_url: str, ingest_url: str | None) -> str:
+    api = f' data-api="{ingest_url}"' if ingest_url else ""
+    return (
+        f'<script src="{site_url}{names.SDK_PATH}" data-project="YOUR_PROJECT_KEY"{api} '
+        "defer></script>"
+    )
+
+
 class Hosting(Construct):
     def __init__(
         self,
@@ -72,7 +93,12 @@ class Hosting(Construct):
         *,
         http_api: HttpApi,
         websocket_api: WebSocketApi | None,
+        edge_secret: secretsmanager.ISecret | None,
+        ingest_url: str | None = None,
     ) -> None:
+        """``edge_secret``: sent to the HTTP API as ``x-pulse-edge`` (a CloudFormation dynamic
+        reference: the value never appears in the template). ``ingest_url``: the ingest
+        function's own URL, which the SDK snippet and ``config.json`` give the tracker."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -131,6 +157,14 @@ class Hosting(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
 
+        client_ip = cloudfront.Function(
+            self,
+            "ClientIp",
+            comment="Pulse: the visitor's address to the API (true-client-ip)",
+            code=cloudfront.FunctionCode.from_file(file_path=str(CLIENT_IP_FUNCTION)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+
         site = origins.S3BucketOrigin.with_origin_access_control(self.bucket)
         api_domain = f"{http_api.api.api_id}.execute-api.{stack.region}.{stack.url_suffix}"
         api = origins.HttpOrigin(
@@ -138,6 +172,11 @@ class Hosting(Construct):
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             read_timeout=Duration.seconds(30),
+            custom_headers=(
+                {edge.EDGE_SECRET_HEADER: edge_secret.secret_value.unsafe_unwrap()}
+                if edge_secret is not None
+                else None
+            ),
         )
 
         def static(cache: cloudfront.ICachePolicy) -> cloudfront.BehaviorOptions:
@@ -181,6 +220,12 @@ class Hosting(Construct):
                     origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                     response_headers_policy=security_headers,
                     compress=True,
+                    function_associations=[
+                        cloudfront.FunctionAssociation(
+                            function=client_ip,
+                            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                        )
+                    ],
                 ),
                 HASHED_PATH_PATTERN: static(cloudfront.CachePolicy.CACHING_OPTIMIZED),
                 SDK_PATH_PATTERN: static(cloudfront.CachePolicy.CACHING_OPTIMIZED),
@@ -257,6 +302,9 @@ class Hosting(Construct):
             "httpApiUrl": http_api.url,
             "wsUrl": websocket_api.url if websocket_api is not None else "",
             "sdkUrl": names.SDK_PATH,
+            # Where the tracker posts (its data-api): the ingest function's URL, or "" for the
+            # script's own origin (/api/* through this distribution).
+            "ingestUrl": ingest_url or "",
         }
         config = s3deploy.BucketDeployment(
             self,
@@ -273,10 +321,7 @@ class Hosting(Construct):
         self._acknowledge_deploy_handler(hashed)
 
         self.url = f"https://{self.distribution.distribution_domain_name}"
-        self.sdk_snippet = (
-            f'<script src="{self.url}{names.SDK_PATH}" data-project="YOUR_PROJECT_KEY" '
-            "defer></script>"
-        )
+        self.sdk_snippet = sdk_snippet(self.url, ingest_url)
 
     def _acknowledge_deploy_handler(self, deployment: s3deploy.BucketDeployment) -> None:
         """The deployments' one handler (a CDK singleton at the stack's root), described."""

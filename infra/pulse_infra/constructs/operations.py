@@ -24,6 +24,7 @@ from pulse.wiring import Function, Wiring
 from pulse_infra import names
 from pulse_infra.constructs.database import Database
 from pulse_infra.constructs.http_api import HttpApi
+from pulse_infra.constructs.streams import stream_mode
 from pulse_infra.nag import acknowledge
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -111,6 +112,25 @@ class Operations(Construct):
                     "factor). The stream keeps records 24 hours: act before then."
                 ),
             )
+        if stream_mode(self) == "provisioned":
+            for name, kinesis_stream in streams.items():
+                self._alarm(
+                    f"{name}-stream-write-throttles",
+                    kinesis_stream.metric_put_records_throttled_records(
+                        statistic="Sum", period=FIVE_MINUTES
+                    ),
+                    threshold=names.ALARM_STREAM_THROTTLED_RECORDS,
+                    periods=2,
+                    reason=(
+                        f"The {name} stream refused at least "
+                        f"{names.ALARM_STREAM_THROTTLED_RECORDS} records in each of two "
+                        "5-minute periods: its provisioned shards (1,000 records or 1 MB a "
+                        "second each) are full. Ingest retries a throttled put and then "
+                        "answers 503, which the SDK retries, so a burst costs latency, not "
+                        "events; a repeated one means more shards (the wiring's shard_count) "
+                        "or -c pulse:streamMode=on-demand."
+                    ),
+                )
         for (function_name, stream), queue in failure_queues.items():
             self._alarm(
                 f"{function_name}-{stream}-failures",

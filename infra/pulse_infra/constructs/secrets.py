@@ -28,8 +28,8 @@ class Secrets(Construct):
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",
-                "A signing key: rotating it signs everyone out until the "
-                "functions accept the previous key too; rotate by hand for now "
-                "(docs/deploy.md).",
+                "Rotated by hand (docs/deploy.md): the JWT signing key signs everyone out when "
+                "it changes; the edge secret lives in CloudFront's origin header too, so a new "
+                "value takes a deploy and the functions' next cold start.",
             )
             self.secrets[declared.name] = secret
