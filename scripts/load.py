@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
+from scripts.bench import cpu_profile  # noqa: E402
 from scripts.seed_events import wait_until_stored  # noqa: E402
 from tests.apigw import BROWSER_USER_AGENT  # noqa: E402
 from tests.e2e.conftest import start_local_stack, stop_local_stack  # noqa: E402
@@ -52,34 +53,11 @@ def _stored_ids(database_url: str, project_ids: list[str]) -> list[str]:
         ]
 
 
-KINDS = (
-    ("pulse.handlers.ingest", "ingest function"),
-    ("pulse.handlers.processor", "processor function"),
-    ("pulse.handlers.api", "api function"),
-    ("pulse.handlers.ws", "ws function"),
-    ("kinesis/server.js", "local Kinesis (node)"),
-)
-
-
-def cpu_by_kind(root: int) -> dict[str, float]:
-    """CPU seconds used so far by the runtime (gateways, poller: the root process) and by each
-    kind of process it started (execution environments, the local Kinesis)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    pending = [root]
-    while pending:
-        pid = pending.pop()
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        kind = "runtime (gateways, poller)" if pid == root else "other"
-        kind = next((name for marker, name in KINDS if marker in command), kind)
-        out[kind] = out.get(kind, 0.0) + (int(stat[11]) + int(stat[12])) / tick
-        pending.extend(int(k) for k in kids)
-    return out
+def cpu_by_kind(root: int) -> cpu_profile.Snapshot:
+    """CPU seconds used so far by each part of the stack whose runtime is ``root``: its threads
+    by kind, the execution environments of each function, the local Kinesis. (Processes started
+    by any of the runtime's threads: environments start on the gateway's threads.)"""
+    return cpu_profile.snapshot(root)
 
 
 def warm_up(url: str, api_key: str, clients: int = 8, rounds: int = 3) -> None:
@@ -196,7 +174,8 @@ def main() -> int:
         print("\n".join(lines))
         # Where the CPU went during the run (the machine's own Postgres and Redis not counted).
         requests = max(1, data["stats"].get("Aggregated", {}).get("requests", 0))
-        used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+        steady, started = cpu_profile.diff(cpu_after, cpu_before)
+        used = {k: steady.get(k, 0.0) + started.get(k, 0.0) for k in {*steady, *started}}
         used["locust (the load itself)"] = (locust_after.ru_utime + locust_after.ru_stime) - (
             locust_before.ru_utime + locust_before.ru_stime
         )

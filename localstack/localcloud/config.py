@@ -47,6 +47,8 @@ class LocalConfig(BaseSettings):
     # On stop (Ctrl-C), how long the event source mappings may take to process what the stream
     # holds once the gateways are closed; what is left then is delivered on the next start.
     drain_timeout_s: float = 20.0
+    # The event source mapping reads a shard near its tip at most this often (seconds).
+    poll_interval_s: float = Field(default=0.2, ge=0.0)
 
     @property
     def aws_endpoint(self) -> str:

@@ -71,10 +71,25 @@ def _serve(handler_path: str, conn: Connection) -> None:
         conn.send(("init_error", type(exc).__name__, str(exc), traceback.format_exc()))
         return
     conn.send(("ready", (time.perf_counter() - started) * 1000))
+    # LOCAL_PROFILE_DIR: profile the CPU of the warm invocations (from the 20th on, once the
+    # first ones have loaded what the handler imports on first use) into DIR/NAME-PID.prof.
+    profile_dir = os.environ.get("LOCAL_PROFILE_DIR")
+    profiler = None
+    invocations = 0
     while True:
+        if profile_dir and invocations == 20:
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+        invocations += 1
         try:
             event, context_fields = conn.recv()
         except (EOFError, OSError):
+            if profiler is not None:
+                profiler.disable()
+                name = handler_path.rsplit(".", 2)[-2]
+                profiler.dump_stats(os.path.join(profile_dir or ".", f"{name}-{os.getpid()}.prof"))
             return  # the runtime is gone
         context = LambdaContext(**context_fields)
         try:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from localcloud.lambdas import ACCOUNT_ID, FunctionTimeout, LocalFunction, PayloadTooLarge
+from localcloud.threadnames import name_os_thread
 from pulse.wiring import HttpRoute
 
 log = logging.getLogger("localcloud.http")
@@ -33,6 +34,7 @@ TEXT_TYPES = re.compile(
 
 def give_thread_an_event_loop() -> None:
     """A Lambda worker's main thread has a current event loop (Mangum relies on it)."""
+    name_os_thread()
     asyncio.set_event_loop(asyncio.new_event_loop())
 
 

@@ -7,7 +7,6 @@ handler)."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import threading
@@ -109,7 +108,7 @@ class LocalFunction:
             # The environment stops an invocation at its timeout, from when it took the event.
             try:
                 result = self.environments.invoke(
-                    event, lambda: dataclasses.asdict(self.context()), float(self.spec.timeout_s)
+                    event, lambda: dict(vars(self.context())), float(self.spec.timeout_s)
                 )
             except EnvironmentTimeout as exc:
                 raise FunctionTimeout(str(exc)) from exc

@@ -26,11 +26,17 @@ from typing import Any
 
 from localcloud.aws import AwsEmulator
 from localcloud.lambdas import ACCOUNT_ID, LocalFunction
+from localcloud.threadnames import name_os_thread
 from pulse.wiring import StreamTrigger
 
 log = logging.getLogger("localcloud.poller")
 
 IDLE_POLL_S = 0.05
+# At most this often a shard is read while it is near its tip (a read that filled a batch is
+# followed at once). Lambda polls a shard about once a second, and Kinesis allows 5 GetRecords a
+# second a shard; the local Kinesis spends ~1.4 ms of CPU on each, so reading as fast as records
+# arrive cost more than it saved (docs/benchmarks.md).
+POLL_INTERVAL_S = 0.2
 RETRY_BACKOFF_S = 0.2
 
 
@@ -109,6 +115,8 @@ class ShardConsumer:
         # When the last read that found the shard empty (at its tip, nothing in hand) was asked
         # for (monotonic clock); a drain waits for one asked after it began.
         self.caught_up_at = 0.0
+        # When the next read may be asked for (monotonic clock; see POLL_INTERVAL_S).
+        self.next_read_at = 0.0
         self._thread = threading.Thread(target=self._run, name=f"poller-{shard_id}", daemon=True)
 
     def start(self) -> None:
@@ -133,6 +141,7 @@ class ShardConsumer:
         )
 
     def _run(self) -> None:
+        name_os_thread()
         stop = self.mapping.stopping
         iterator: str | None = None
         while not stop.is_set():
@@ -160,11 +169,16 @@ class ShardConsumer:
         batch: list[dict[str, Any]] = []
         first_at = 0.0
         while not stop.is_set():
+            wait = self.next_read_at - time.monotonic()
+            if wait > 0 and stop.wait(wait):
+                break
             asked_at = time.monotonic()
             resp = self.mapping.kinesis.get_records(
                 ShardIterator=iterator, Limit=trigger.batch_size - len(batch)
             )
             iterator = resp["NextShardIterator"]
+            full = len(resp["Records"]) >= trigger.batch_size - len(batch)
+            self.next_read_at = asked_at + (0.0 if full else self.mapping.poll_interval_s)
             if not resp["Records"] and not batch and not resp.get("MillisBehindLatest"):
                 self.caught_up_at = asked_at
             if resp["Records"] and not batch:
@@ -174,8 +188,6 @@ class ShardConsumer:
                 break
             if batch and time.monotonic() - first_at >= trigger.max_batching_window_s:
                 break
-            if not resp["Records"]:
-                stop.wait(IDLE_POLL_S)
         return batch, iterator
 
     def _invoke(self, batch: list[dict[str, Any]]) -> list[str]:
@@ -240,8 +252,10 @@ class StreamPoller:
         function: LocalFunction,
         failure_log: Path,
         checkpoints: CheckpointStore | None = None,
+        poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
         self.trigger = trigger
+        self.poll_interval_s = poll_interval_s
         self.stream_name = stream_name
         self.function = function
         self.region = aws.region

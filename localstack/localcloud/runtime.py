@@ -172,6 +172,7 @@ class LocalRuntime:
                     function=self.functions[trigger.function],
                     failure_log=cfg.data_dir / "failed-batches.jsonl",
                     checkpoints=CheckpointStore(cfg.data_dir / "kinesis" / "checkpoints"),
+                    poll_interval_s=cfg.poll_interval_s,
                 )
                 poller.start()
                 self.pollers.append(poller)

@@ -8,12 +8,18 @@ from typing import Any
 
 import uvicorn
 
+from localcloud.threadnames import name_os_thread
+
 
 class ThreadedServer(uvicorn.Server):
     _thread: threading.Thread | None = None
 
     def install_signal_handlers(self) -> None:
         pass
+
+    def run(self, sockets: Any = None) -> None:
+        name_os_thread()
+        super().run(sockets)
 
     def start_in_thread(self, name: str) -> threading.Thread:
         thread = self._thread = threading.Thread(target=self.run, name=name, daemon=True)

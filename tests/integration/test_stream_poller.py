@@ -69,6 +69,7 @@ def _start(
     name: str,
     recorder: Recorder,
     checkpoints: CheckpointStore | None = None,
+    poll_interval_s: float = 0.05,
     **trigger_kwargs: Any,
 ) -> tuple[StreamPoller, Any]:
     kinesis = aws.client("kinesis")
@@ -86,6 +87,7 @@ def _start(
         function=fn,
         failure_log=tmp_path / "failed.jsonl",
         checkpoints=checkpoints,
+        poll_interval_s=poll_interval_s,
     )
     poller.start()
     return poller, kinesis
@@ -313,5 +315,38 @@ def test_an_item_identifier_not_in_the_batch_fails_the_whole_batch(aws, tmp_path
         # and the shard goes on
         _put(kinesis, "s-badid", ["c"])
         _wait(lambda: ["c"] in calls)
+    finally:
+        poller.stop()
+
+
+class CountingReads:
+    """Wraps a Kinesis client: counts GetRecords calls."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.reads = client, 0
+
+    def get_records(self, **kwargs: Any) -> Any:
+        self.reads += 1
+        return self.client.get_records(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_shard_at_its_tip_is_read_at_most_once_a_poll_interval(aws, tmp_path) -> None:
+    rec = Recorder()
+    poller, kinesis = _start(aws, tmp_path, "s-pace", rec, poll_interval_s=0.25, batch_size=10)
+    try:
+        counting = CountingReads(poller.kinesis)
+        poller.kinesis = counting
+        time.sleep(1.6)  # empty: about 1.6 / 0.25 reads, not 1.6 / 0.05
+        assert 4 <= counting.reads <= 8, counting.reads
+        # A backlog is read without waiting between full batches: 60 records in batches of 10
+        # take six reads in well under six intervals.
+        _put(kinesis, "s-pace", [f"p{i}" for i in range(60)])
+        started = time.monotonic()
+        _wait(lambda: sum(len(b) for b in rec.batches) >= 60)
+        assert time.monotonic() - started < 6 * 0.25 + 0.25
+        assert _payloads([r for b in rec.batches for r in b]) == [f"p{i}" for i in range(60)]
     finally:
         poller.stop()
