@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment
+from scripts.bench.common import PG_SERVER, configure_environment, session_rows
 
 DB = "pulse_bench_analytics"
 URL = f"{PG_SERVER}/{DB}"
@@ -74,27 +74,17 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
         for _ in range(sessions_here):
             sid = uuid.uuid4().hex[:16]
             user = f"user_{int(n_users * rng.random() ** 2)}" if rng.random() < 0.4 else None
-            t = hour + timedelta(seconds=rng.random() * 3600)
-            for _ in range(max(1, int(rng.expovariate(1 / 10)))):
-                t += timedelta(seconds=rng.expovariate(1 / 40))
-                if t >= now:
-                    break
-                rows.append(
-                    (
-                        project_id,
-                        str(uuid.uuid4()),
-                        rng.choice(NAMES),
-                        user,
-                        f'{{"path":"{rng.choice(PATHS)}"}}',
-                        sid,
-                        "https://shop.example/",
-                        None,
-                        "Mozilla/5.0",
-                        "h",
-                        t,
-                        t,
-                    )
-                )
+            rows += session_rows(
+                rng,
+                project_id,
+                session=sid,
+                user=user,
+                start=hour + timedelta(seconds=rng.random() * 3600),
+                end=now,
+                names=NAMES,
+                paths=PATHS,
+                most=10**9,
+            )
         if len(rows) >= 50_000:
             with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
                 cp.write(copy_text(rows))
@@ -158,27 +148,17 @@ def _write_dirty(project_id: str, n: int) -> None:
     while len(rows) < n:
         sid = uuid.uuid4().hex[:16]
         user = f"user_{int(10_000 * rng.random() ** 2)}" if rng.random() < 0.4 else None
-        t = now - timedelta(seconds=rng.random() * 86_400)
-        for _ in range(max(1, int(rng.expovariate(1 / 10)))):
-            t += timedelta(seconds=rng.expovariate(1 / 40))
-            if t >= now or len(rows) >= n:
-                break
-            rows.append(
-                (
-                    project_id,
-                    str(uuid.uuid4()),
-                    rng.choice(NAMES),
-                    user,
-                    f'{{"path":"{rng.choice(PATHS)}"}}',
-                    sid,
-                    "https://shop.example/",
-                    None,
-                    "Mozilla/5.0",
-                    "h",
-                    t,
-                    t,
-                )
-            )
+        rows += session_rows(
+            rng,
+            project_id,
+            session=sid,
+            user=user,
+            start=now - timedelta(seconds=rng.random() * 86_400),
+            end=now,
+            names=NAMES,
+            paths=PATHS,
+            most=n - len(rows),
+        )
     for i in range(0, len(rows), 5000):
         stream_events([(rows[i : i + 5000], [])])
     print(f"wrote {len(rows):,} events over the last 24 hours, not rolled up", file=sys.stderr)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import statistics
 import uuid
+from datetime import timedelta
+from typing import Any
 
 BENCH_DB = os.environ.get("PULSE_BENCH_DATABASE", "pulse_bench")
 PG_SERVER = os.environ.get("PULSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -57,3 +59,45 @@ def cleanup_redis() -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def session_rows(
+    rng: Any,
+    project_id: str,
+    *,
+    session: str,
+    user: str | None,
+    start: Any,
+    end: Any,
+    names: list[str],
+    paths: list[str],
+    most: int,
+) -> list[tuple[Any, ...]]:
+    """The events of one session in ``pulse.data.events.COLUMNS`` order: ~10 events (an
+    exponential length), ~40 s apart, from ``start``, none at or after ``end``, ``most`` at most;
+    names and page paths drawn from ``names`` and ``paths``."""
+    rows: list[tuple[Any, ...]] = []
+    t = start
+    for _ in range(min(most, max(1, int(rng.expovariate(1 / 10))))):
+        t += timedelta(seconds=rng.expovariate(1 / 40))
+        if t >= end:
+            break
+        name = rng.choice(names)
+        path = rng.choice(paths)
+        rows.append(
+            (
+                project_id,
+                str(uuid.uuid4()),
+                name,
+                user,
+                f'{{"path":"{path}"}}',
+                session,
+                "https://shop.example/",
+                None,
+                "Mozilla/5.0",
+                "h",
+                t,
+                t,
+            )
+        )
+    return rows

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment
+from scripts.bench.common import PG_SERVER, configure_environment, session_rows
 
 configure_environment()
 
@@ -77,27 +77,17 @@ def _events(
     while len(rows) < n:
         sid = uuid.uuid4().hex[:16]
         user = f"user_{rng.randrange(users)}" if rng.random() < 0.4 else None
-        t = start + timedelta(seconds=rng.random() * span)
-        for _ in range(min(n - len(rows), max(1, int(rng.expovariate(1 / 10))))):
-            t += timedelta(seconds=rng.expovariate(1 / 40))
-            if t >= end:
-                break
-            rows.append(
-                (
-                    project_id,
-                    str(uuid.uuid4()),
-                    rng.choice(NAMES),
-                    user,
-                    f'{{"path":"{rng.choice(PATHS)}"}}',
-                    sid,
-                    "https://shop.example/",
-                    None,
-                    "Mozilla/5.0",
-                    "h",
-                    t,
-                    t,
-                )
-            )
+        rows += session_rows(
+            rng,
+            project_id,
+            session=sid,
+            user=user,
+            start=start + timedelta(seconds=rng.random() * span),
+            end=end,
+            names=NAMES,
+            paths=PATHS,
+            most=n - len(rows),
+        )
     return rows
 
 
