@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from pulse.analytics.periods import Split
 from pulse.data.dimensions import DIMENSIONS
 from pulse.db.connection import connection, fetch_all
@@ -111,6 +113,47 @@ def bucket_stats(
     return out
 
 
+def _exact_uniques(
+    conn: psycopg.Connection[Any],
+    args: dict[str, Any],
+    *,
+    kind: str,
+    names: list[str],
+    raw: str,
+    key: str,
+    member: str,
+) -> dict[str, int]:
+    """The exact number of distinct values of ``kind`` (a session or user) for each of
+    ``names`` (event names, pages, …) in one split: those present in its closed hours (presence
+    counts), and those seen only in its raw events (``raw``: a ``WITH … raw AS …`` naming the
+    event's name as ``key`` and the value as ``member``). A raw value is probed for in
+    presence_hourly only for names that have presence there at all."""
+    found: dict[str, int] = defaultdict(int)
+    args = {**args, "kind": kind, "names": names}
+    for row in conn.execute(
+        "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
+        "AND event = ANY(%(names)s) AND kind = %(kind)s AND hour >= %(h1)s[1] "
+        "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) GROUP BY event",
+        args,
+    ):
+        found[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+    if not args["iv_idx"]:
+        return found
+    args["probe"] = [name for name in names if found[name]]
+    for row in conn.execute(
+        raw + f", hs AS (SELECT DISTINCT {key} AS name, hashtextextended({member}, 0) AS h "
+        f"FROM raw WHERE {member} IS NOT NULL AND {key} = ANY(%(names)s)) "
+        "SELECT name, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen "
+        "FROM presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = %(kind)s "
+        "AND ph.event = hs.name AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
+        "AND ph.hour < %(h2)s[1] AND hs.name = ANY(%(probe)s) LIMIT 1) x ON true "
+        "WHERE x.seen IS NULL GROUP BY 1",
+        args,
+    ):
+        found[row["name"]] += int(row["n"])  # type: ignore[index, call-overload]
+    return found
+
+
 def top_events(
     *, project_id: UUID, split: Split, limit: int, with_users: bool = True
 ) -> list[dict[str, Any]]:
@@ -134,29 +177,9 @@ def top_events(
         names = [name for name, _ in top]
         users: dict[str, int] = defaultdict(int)
         if names and with_users:
-            args["names"] = names
-            for row in conn.execute(
-                "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
-                "AND kind = 'u' AND event = ANY(%(names)s) AND hour >= %(h1)s[1] "
-                "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) "
-                "GROUP BY event",
-                args,
-            ):
-                users[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
-            args["probe"] = [name for name in names if users[name]]
-            if args["iv_idx"]:
-                for row in conn.execute(
-                    _RAW + ", hs AS (SELECT DISTINCT event, hashtextextended(distinct_id, 0) "
-                    "AS h FROM raw WHERE distinct_id IS NOT NULL AND event = ANY(%(names)s)) "
-                    "SELECT event, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen FROM "
-                    "presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = 'u' "
-                    "AND ph.event = hs.event AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
-                    "AND ph.hour < %(h2)s[1] AND hs.event = ANY(%(probe)s) LIMIT 1) x ON true "
-                    "WHERE x.seen IS NULL "
-                    "GROUP BY event",
-                    args,
-                ):
-                    users[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+            users = _exact_uniques(
+                conn, args, kind="u", names=names, raw=_RAW, key="event", member="distinct_id"
+            )
     return [{"name": n, "count": c, "unique_users": users[n]} for n, c in top]
 
 
@@ -349,27 +372,14 @@ def breakdown(
             ):
                 counts[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        args["names"] = [name for name, _ in top]
         if top:
-            for row in conn.execute(
-                "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
-                "AND event = ANY(%(names)s) AND kind = %(k)s AND hour >= %(h1)s[1] "
-                "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) "
-                "GROUP BY event",
+            sessions = _exact_uniques(
+                conn,
                 args,
-            ):
-                sessions[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
-        args["probe"] = [name for name in args["names"] if sessions[name]]
-        if top and args["iv_idx"]:
-            for row in conn.execute(
-                raw + ", hs AS (SELECT DISTINCT value, hashtextextended(session_id, 0) AS h "
-                "FROM raw WHERE session_id IS NOT NULL AND value = ANY(%(names)s)) "
-                "SELECT value, count(*) AS n FROM hs LEFT JOIN LATERAL (SELECT 1 AS seen "
-                "FROM presence_hourly ph WHERE ph.project_id = %(p)s AND ph.kind = %(k)s "
-                "AND ph.event = hs.value AND ph.h = hs.h AND ph.hour >= %(h1)s[1] "
-                "AND ph.hour < %(h2)s[1] AND hs.value = ANY(%(probe)s) LIMIT 1) x ON true "
-                "WHERE x.seen IS NULL GROUP BY 1",
-                args,
-            ):
-                sessions[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
+                kind=kind,
+                names=[name for name, _ in top],
+                raw=raw,
+                key="value",
+                member="session_id",
+            )
     return [{"value": v, "count": c, "unique_sessions": sessions[v]} for v, c in top]
