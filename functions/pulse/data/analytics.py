@@ -113,6 +113,18 @@ def bucket_stats(
     return out
 
 
+def _top(
+    conn: psycopg.Connection[Any], args: dict[str, Any], limit: int, *, rolled: str, raw: str
+) -> list[tuple[str, int]]:
+    """The ``limit`` names counted most (then by name) in one split: the ``rolled`` counts of its
+    clean closed hours plus the ``raw`` counts of its raw intervals (both give ``name``, ``n``)."""
+    counts: dict[str, int] = defaultdict(int)
+    for query in (rolled, raw) if args["iv_idx"] else (rolled,):
+        for row in conn.execute(query, args):
+            counts[row["name"]] += int(row["n"])
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
 def _exact_uniques(
     conn: psycopg.Connection[Any],
     args: dict[str, Any],
@@ -136,7 +148,7 @@ def _exact_uniques(
         "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) GROUP BY event",
         args,
     ):
-        found[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
+        found[row["event"]] += int(row["n"])
     if not args["iv_idx"]:
         return found
     args["probe"] = [name for name in names if found[name]]
@@ -150,7 +162,7 @@ def _exact_uniques(
         "WHERE x.seen IS NULL GROUP BY 1",
         args,
     ):
-        found[row["name"]] += int(row["n"])  # type: ignore[index, call-overload]
+        found[row["name"]] += int(row["n"])
     return found
 
 
@@ -159,21 +171,16 @@ def top_events(
 ) -> list[dict[str, Any]]:
     """Events by count (desc, then name), with their exact unique users (0 when not asked)."""
     args = {"p": project_id, "e": None, **_bucket_arrays([split])}
-    counts: dict[str, int] = defaultdict(int)
     with connection() as conn:
-        for row in conn.execute(
-            "SELECT event, sum(count) AS n FROM event_rollups_hourly WHERE project_id = %(p)s "
-            "AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
-            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY event",
+        top = _top(
+            conn,
             args,
-        ):
-            counts[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
-        if args["iv_idx"]:
-            for row in conn.execute(
-                _RAW + "SELECT event, count(*) AS n FROM raw GROUP BY event", args
-            ):
-                counts[row["event"]] += int(row["n"])  # type: ignore[index, call-overload]
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            limit,
+            rolled="SELECT event AS name, sum(count) AS n FROM event_rollups_hourly "
+            "WHERE project_id = %(p)s AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
+            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY event",
+            raw=_RAW + "SELECT event AS name, count(*) AS n FROM raw GROUP BY event",
+        )
         names = [name for name, _ in top]
         users: dict[str, int] = defaultdict(int)
         if names and with_users:
@@ -355,23 +362,18 @@ def breakdown(
         'AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
         "AND e.event = 'page_view' OFFSET 0) e) "
     )
-    counts: dict[str, int] = defaultdict(int)
     sessions: dict[str, int] = defaultdict(int)
     with connection() as conn:
-        for row in conn.execute(
-            "SELECT value, sum(count) AS n FROM breakdown_hourly WHERE project_id = %(p)s "
-            "AND kind = %(k)s AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
-            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY value",
+        top = _top(
+            conn,
             args,
-        ):
-            counts[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
-        if args["iv_idx"]:
-            for row in conn.execute(
-                raw + "SELECT value, count(*) AS n FROM raw WHERE value IS NOT NULL GROUP BY 1",
-                args,
-            ):
-                counts[row["value"]] += int(row["n"])  # type: ignore[index, call-overload]
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            limit,
+            rolled="SELECT value AS name, sum(count) AS n FROM breakdown_hourly "
+            "WHERE project_id = %(p)s AND kind = %(k)s AND hour >= %(h1)s[1] "
+            "AND hour < %(h2)s[1] AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY value",
+            raw=raw + "SELECT value AS name, count(*) AS n FROM raw WHERE value IS NOT NULL "
+            "GROUP BY 1",
+        )
         if top:
             sessions = _exact_uniques(
                 conn,
