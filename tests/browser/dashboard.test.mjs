@@ -85,6 +85,16 @@ const analytics = (report, query) =>
   });
 
 const text = (locator) => locator.textContent().then((t) => t.trim());
+// The sections below the cards load on their own: wait until one shows as many rows as the API
+// gave before reading them (read at once, a section still loading came out empty).
+async function rowsShown(locator, n, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await locator.count()) !== n) {
+    assert.ok(Date.now() < deadline, `${what}: ${await locator.count()} rows shown, the API gave ${n}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return locator;
+}
 const fmt = (n) => n.toLocaleString("en-US");
 
 /** The traffic: 3 sessions over the last hours, page views with UTM and referrers, a signup, a purchase. */
@@ -208,14 +218,18 @@ describe("the dashboard, through the running platform", () => {
     const rows = await page.getByTestId("chart-table").locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     assert.deepEqual(rows, series.points.map((p) => [p.bucket, String(p.count)]));
     // top events, in order, with their counts
+    await rowsShown(page.getByTestId("top-events").getByRole("button"), top.events.length, "top events");
     const bars = await page.getByTestId("top-events").getByRole("button").evaluateAll((bs) => bs.map((b) => [b.dataset.name, b.dataset.count, b.dataset.users]));
     assert.deepEqual(bars, top.events.map((e) => [e.name, String(e.count), String(e.unique_users)]));
     // pages, referrers, UTM sources
     for (const [id, data] of [["pages", pages], ["referrers", referrers], ["utm-sources", utm]]) {
+      await rowsShown(page.getByTestId(`breakdown-${id}`).locator("tbody tr"), data.items.length, id);
       const cells = await page.getByTestId(`breakdown-${id}`).locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
       assert.deepEqual(cells, data.items.map((i) => [i.value, fmt(i.count), fmt(i.unique_sessions)]), id);
     }
     // sessions summary and table, users table
+    await rowsShown(page.getByTestId("sessions-table").locator("tbody tr"), sessions.list.length, "sessions");
+    await rowsShown(page.getByTestId("users-table").locator("tbody tr"), users.users.length, "users");
     assert.equal(await text(page.getByTestId("sessions-count")), fmt(sessions.sessions));
     assert.equal(await text(page.getByTestId("sessions-bounce")), `${(sessions.bounce_rate * 100).toFixed(1)}%`);
     assert.equal(await text(page.getByTestId("sessions-pages")), sessions.pages_per_session.toFixed(2));
