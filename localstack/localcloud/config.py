@@ -41,6 +41,9 @@ class LocalConfig(BaseSettings):
     isolate_functions: bool = True
     # Execution environments a function may have at once, unless the wiring reserves a number.
     function_concurrency: int = Field(default_factory=default_concurrency, ge=1)
+    # Environments of the "api" function started before `ready`: a dashboard's first load asks
+    # for three reports at once, which would otherwise wait for cold starts one by one.
+    api_environments_at_start: int = Field(default=3, ge=1)
     # Fire every schedule this often instead of its declared rate (0: as declared). For tests and
     # demos that cannot wait an hour for the rollup.
     schedule_every_s: int = 0

@@ -87,12 +87,13 @@ class LocalFunction:
             deadline_ms=time.time() * 1000 + self.spec.timeout_s * 1000,
         )
 
-    def warm(self) -> float | None:
-        """Start one execution environment now (its cold start, in ms), or import the handler."""
+    def warm(self, count: int = 1) -> float | None:
+        """Start ``count`` execution environments now (the first one's cold start, in ms), or
+        import the handler."""
         if self.environments is None:
             self.handler  # noqa: B018
             return None
-        return self.environments.warm()
+        return self.environments.warm(count)
 
     def shutdown(self) -> None:
         if self.environments is not None:

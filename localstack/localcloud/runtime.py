@@ -182,12 +182,16 @@ class LocalRuntime:
             )
             scheduler.start()
             self._stoppers.append(("scheduler", scheduler.stop))
-            # Warm every function (one cold start each, side by side) before saying ready.
+
+            # Warm every function (one cold start each, side by side; the dashboard's "api"
+            # function a few) before saying ready.
+            def warm(name: str) -> float | None:
+                count = cfg.api_environments_at_start if name == "api" else 1
+                return self.functions[name].warm(count)
+
             with ThreadPoolExecutor(len(self.functions)) as warming:
                 for name, init_ms in zip(
-                    self.functions,
-                    warming.map(lambda f: f.warm(), self.functions.values()),
-                    strict=True,
+                    self.functions, warming.map(warm, self.functions), strict=True
                 ):
                     if init_ms is not None:
                         log.info("%s: cold start %.0f ms", name, init_ms)

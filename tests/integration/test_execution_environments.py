@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -158,5 +159,20 @@ def test_time_spent_waiting_for_an_environment_does_not_count_against_the_timeou
         busy.join()
         # Then it completes: its clock started when the environment took it
         assert result["invocations"] == 2
+    finally:
+        fn.shutdown()
+
+
+def test_warming_starts_that_many_environments_up_to_the_concurrency() -> None:
+    fn = _function("tests.lambda_handlers.count", concurrency=2)
+    try:
+        first = fn.warm(3)  # one more than the concurrency allows
+        assert first is not None and first > 0
+        assert len(set(fn.environments.pids())) == 2
+        assert fn.environments.cold_starts == 2
+        # both are idle and warm: two invocations at once start nothing new
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda _: fn.invoke({}), range(2)))
+        assert fn.environments.cold_starts == 2
     finally:
         fn.shutdown()
