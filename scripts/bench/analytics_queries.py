@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment, session_rows
+from scripts.bench.common import PG_SERVER, configure_environment, pct, session_rows, use_database
 
 DB = "pulse_bench_analytics"
 URL = f"{PG_SERVER}/{DB}"
@@ -106,11 +106,6 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
     conn.commit()
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-
 RAW_SQL = {
     "overview": "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) "
     "FROM events WHERE project_id = %(p)s AND timestamp >= %(s)s AND timestamp < %(e)s",
@@ -181,18 +176,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import psycopg
-    from psycopg import sql
 
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
-        if args.fresh and exists:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(DB)))
-            exists = None
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
-    from pulse.db.migrate import apply_migrations
-
-    apply_migrations(URL)
+    use_database(DB, fresh=args.fresh)
     from pulse.data.projects import insert_project, list_projects
     from pulse.data.users import get_user_by_email, insert_user
     from pulse.domain.projects import new_api_key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import uuid
@@ -31,21 +32,48 @@ def configure_environment(jwt_secret: str = "bench-secret-" + "x" * 40) -> None:
     )
 
 
-def fresh_database() -> str:
+def use_database(name: str, *, fresh: bool) -> str:
+    """The benchmark database ``name`` (dropped first when ``fresh``, made when missing), with
+    the migrations applied; returns its URL."""
     import psycopg
     from psycopg import sql
 
     from pulse.db.migrate import apply_migrations
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (BENCH_DB,),
-        )
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    apply_migrations(BENCH_URL)
-    return BENCH_URL
+        if fresh:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"{PG_SERVER}/{name}"
+    apply_migrations(url)
+    return url
+
+
+def fresh_database() -> str:
+    return use_database(BENCH_DB, fresh=True)
+
+
+def bench_project() -> str:
+    """A new project of the benchmarks' owner (made on first use), in the database the
+    settings point at; returns its id."""
+    from pulse.data.projects import insert_project
+    from pulse.data.users import get_user_by_email, insert_user
+    from pulse.domain.projects import new_api_key
+
+    owner = get_user_by_email(email="bench@pulse.local") or insert_user(
+        email="bench@pulse.local", password_hash="x"
+    )
+    project = insert_project(owner_id=owner.id, name="bench", domain=None, api_key=new_api_key())
+    return str(project.id)
+
+
+def pct(values: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
 
 
 def cleanup_redis() -> None:

@@ -25,7 +25,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from scripts.bench.common import cleanup_redis, configure_environment, fresh_database, median
+from scripts.bench.common import (
+    bench_project,
+    cleanup_redis,
+    configure_environment,
+    fresh_database,
+    median,
+)
 
 configure_environment()
 
@@ -139,20 +145,6 @@ def _check_stored(batches: list[dict], n_events: int) -> None:
         raise SystemExit(f"stored {stored:,} of {n_events:,} events")
 
 
-def _new_project() -> str:
-    """A project that exists: the processor drops the events of a project that does not (one
-    deleted while its events were in the stream), so a made-up id would measure nothing."""
-    from pulse.data.projects import insert_project
-    from pulse.data.users import get_user_by_email, insert_user
-    from pulse.domain.projects import new_api_key
-
-    owner = get_user_by_email(email="bench@pulse.local") or insert_user(
-        email="bench@pulse.local", password_hash="x"
-    )
-    project = insert_project(owner_id=owner.id, name="bench", domain=None, api_key=new_api_key())
-    return str(project.id)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
@@ -162,7 +154,7 @@ def main() -> int:
     fresh_database()
     from pulse.processor.service import process_batch
 
-    process_batch(kinesis_batches(make_payloads(_new_project(), 2500))[0])  # warm up
+    process_batch(kinesis_batches(make_payloads(bench_project(), 2500))[0])  # warm up
     raw_rates: list[float] = []
     pre_rates: list[float] = []
     proc_rates: list[float] = []
@@ -190,7 +182,7 @@ def main() -> int:
     for r in range(args.rounds):
         # Rotate the order so no side always meets a warmer (or fuller) table.
         for run in sides[r % len(sides) :] + sides[: r % len(sides)]:
-            run(make_payloads(_new_project(), args.events, args.checked_share))
+            run(make_payloads(bench_project(), args.events, args.checked_share))
         print(
             f"round {r + 1}: COPY write_row {raw_rates[-1]:,.0f} ev/s, COPY preformatted "
             f"{pre_rates[-1]:,.0f} ev/s, processor {proc_rates[-1]:,.0f} ev/s "

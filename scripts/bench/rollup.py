@@ -26,7 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment, session_rows
+from scripts.bench.common import (
+    bench_project,
+    configure_environment,
+    pct,
+    session_rows,
+    use_database,
+)
 
 configure_environment()
 
@@ -34,37 +40,10 @@ NAMES = ["page_view"] * 6 + ["click", "scroll", "add_to_cart", "signup"]
 PATHS = ["/", "/pricing", "/blog", "/docs", "/signup"] + [f"/p/{i}" for i in range(30)]
 
 
-def _use_database(name: str, *, fresh: bool) -> str:
+def _use_database(name: str, *, fresh: bool) -> None:
     import os
 
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if fresh and exists:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = None
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"{PG_SERVER}/{name}"
-    os.environ["PULSE_DATABASE_URL"] = url
-    from pulse.db.migrate import apply_migrations
-
-    apply_migrations(url)
-    return url
-
-
-def _new_project() -> str:
-    from pulse.data.projects import insert_project
-    from pulse.data.users import get_user_by_email, insert_user
-    from pulse.domain.projects import new_api_key
-
-    owner = get_user_by_email(email="bench@pulse.local") or insert_user(
-        email="bench@pulse.local", password_hash="x"
-    )
-    project = insert_project(owner_id=owner.id, name="bench", domain=None, api_key=new_api_key())
-    return str(project.id)
+    os.environ["PULSE_DATABASE_URL"] = use_database(name, fresh=fresh)
 
 
 def _events(
@@ -121,7 +100,7 @@ def _dirty_hours(project_id: str) -> int:
 
 def seed() -> None:
     _use_database("pulse_bench_rollup", fresh=True)
-    project = _new_project()
+    project = bench_project()
     now = datetime.now(UTC)
     rows = _events(project, 20_000, now - timedelta(days=7), now, random.Random(1), 300)
     _write(rows)
@@ -171,13 +150,12 @@ def _reports(project: str, label: str, reps: int = 20) -> None:
             res = handler(event, LambdaContextStub())
             times.append((time.perf_counter() - t0) * 1000)
             assert res["statusCode"] == 200, res
-        times.sort()
-        print(f"  {name:<12}{statistics.median(times):>8.1f}{times[int(0.95 * reps) - 1]:>8.1f}")
+        print(f"  {name:<12}{statistics.median(times):>8.1f}{pct(times, 95):>8.1f}")
 
 
 def late(base: int, counts: list[int]) -> None:
     _use_database("pulse_bench_rollup", fresh=True)
-    project = _new_project()
+    project = bench_project()
     rng = random.Random(2)
     now = datetime.now(UTC)
     start = now - timedelta(days=30)

@@ -252,18 +252,10 @@ def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         "WHERE r.project_id = %(p)s AND r.event = f.event AND r.hour = f.hour",
         args,
     )
-    span = conn.execute(
-        "SELECT min(hour) AS lo, max(hour) AS hi FROM (SELECT hour FROM fresh "
-        "UNION ALL SELECT hour FROM removed) t"
-    ).fetchone()
-    if span is None or span["lo"] is None:
-        return
-    _rechain(conn, args, lo=span["lo"], hi=span["hi"])
+    _rechain(conn, args)
 
 
-def _rechain(
-    conn: psycopg.Connection[Any], args: dict[str, Any], *, lo: datetime, hi: datetime
-) -> None:
+def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     """Set ``prev_hour`` right on every row whose chain the new and removed rows changed, and
     move ``presence_counts`` with them."""
     conn.execute(
@@ -276,13 +268,16 @@ def _rechain(
     # Every presence hour has an hourly rollup row (both are written together), so when no
     # rollup row lies before (after) all the changed hours, no chain has a row there.
     near = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM event_rollups_hourly WHERE project_id = %(p)s "
-        "  AND hour < %(lo)s) AS before, "
+        "SELECT c.lo, c.hi, EXISTS (SELECT 1 FROM event_rollups_hourly "
+        "  WHERE project_id = %(p)s AND hour < c.lo) AS before, "
         "EXISTS (SELECT 1 FROM event_rollups_hourly WHERE project_id = %(p)s "
-        "  AND hour > %(hi)s) AS after",
-        {**args, "lo": lo, "hi": hi},
+        "  AND hour > c.hi) AS after "
+        "FROM (SELECT min(lo) AS lo, max(hi) AS hi FROM span) c",
+        args,
     ).fetchone()
-    assert near is not None
+    if near is None or near["lo"] is None:
+        return  # nothing new, nothing removed
+    lo, hi = near["lo"], near["hi"]
     conn.execute(
         "CREATE TEMP TABLE moved ON COMMIT DROP AS "
         "WITH chain AS (SELECT s.kind, s.event, s.h, s.lo, x.hour, x.prev_hour FROM span s "

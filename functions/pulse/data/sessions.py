@@ -37,18 +37,24 @@ _FOLD = (
     "  FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page"
 )
 
-# One part per session of the events ``e`` it is grouped over (GROUP BY the session, and the
-# hour for session_hourly).
-_PART = (
-    'min(e."timestamp") AS started_at, max(e."timestamp") AS ended_at, count(*) AS events, '
-    "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
-    '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
-    "  FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
-    'max(e."timestamp") FILTER (WHERE e.distinct_id IS NOT NULL) AS distinct_at, '
-    f"(array_agg({PATH} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
-    "  AS entry_page, "
-    "min(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS entry_at"
-)
+
+def _part(path: str) -> str:
+    """One part per session of the events ``e`` it is grouped over (GROUP BY the session, and
+    the hour for session_hourly), ``path`` giving an event's page path."""
+    return (
+        'min(e."timestamp") AS started_at, max(e."timestamp") AS ended_at, count(*) AS events, '
+        "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
+        '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
+        "  FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
+        'max(e."timestamp") FILTER (WHERE e.distinct_id IS NOT NULL) AS distinct_at, '
+        f"(array_agg({path} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
+        "  AS entry_page, "
+        "min(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS entry_at"
+    )
+
+
+# A part grouped from the raw events themselves.
+_PART = _part(PATH)
 
 
 def add_new_events(
@@ -136,15 +142,8 @@ def _merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     conn.execute(
         "INSERT INTO session_hourly AS s (project_id, hour, session_id, started_at, ended_at, "
         "events, page_views, distinct_id, distinct_at, entry_page, entry_at) "
-        "SELECT %s, date_trunc('hour', q.\"timestamp\"), q.session_id, "
-        'min(q."timestamp"), max(q."timestamp"), count(*), '
-        "count(*) FILTER (WHERE q.event = 'page_view'), "
-        '(array_agg(q.distinct_id ORDER BY q."timestamp" DESC) '
-        "  FILTER (WHERE q.distinct_id IS NOT NULL))[1], "
-        'max(q."timestamp") FILTER (WHERE q.distinct_id IS NOT NULL), '
-        "(array_agg(q.path ORDER BY q.\"timestamp\") FILTER (WHERE q.event = 'page_view'))[1], "
-        "min(q.\"timestamp\") FILTER (WHERE q.event = 'page_view') "
-        "FROM q WHERE q.session_id IS NOT NULL GROUP BY 2, 3 "
+        "SELECT %s, date_trunc('hour', e.\"timestamp\"), e.session_id, "
+        f"{_part('e.path')} FROM q e WHERE e.session_id IS NOT NULL GROUP BY 2, 3 "
         "ON CONFLICT (project_id, hour, session_id) DO UPDATE SET "
         "started_at = least(s.started_at, excluded.started_at), "
         "ended_at = greatest(s.ended_at, excluded.ended_at), "
@@ -237,7 +236,7 @@ def _day_bounds(split: Split) -> dict[str, Any]:
     d2 = split.h2.replace(hour=0)
     if d1 >= d2:
         d1 = d2 = split.h2
-    return {"d1": d1, "d2": d2, "day1": d1.date(), "day2": d2.date() if d2 > d1 else d1.date()}
+    return {"d1": d1, "d2": d2, "day1": d1.date(), "day2": d2.date()}
 
 
 def _args(project_id: UUID, split: Split, **more: Any) -> dict[str, Any]:
