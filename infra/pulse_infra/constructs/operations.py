@@ -336,40 +336,25 @@ class Operations(Construct):
                 if not spec.key.endswith(("-throttles", "-errors"))
             ]
         )
+
+        def per_function(title: str, metric: str, statistic: str) -> cloudwatch.GraphWidget:
+            """One line per function of one of its Lambda metrics (``metric_errors``, …)."""
+            return cloudwatch.GraphWidget(
+                title=title,
+                left=[
+                    getattr(functions[fn.name], metric)(
+                        statistic=statistic, period=FIVE_MINUTES, label=fn.name
+                    )
+                    for fn in wiring.functions
+                ],
+                width=8,
+                height=6,
+            )
+
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Lambda errors per function",
-                left=[
-                    functions[fn.name].metric_errors(
-                        statistic="Sum", period=FIVE_MINUTES, label=fn.name
-                    )
-                    for fn in wiring.functions
-                ],
-                width=8,
-                height=6,
-            ),
-            cloudwatch.GraphWidget(
-                title="Lambda throttles per function",
-                left=[
-                    functions[fn.name].metric_throttles(
-                        statistic="Sum", period=FIVE_MINUTES, label=fn.name
-                    )
-                    for fn in wiring.functions
-                ],
-                width=8,
-                height=6,
-            ),
-            cloudwatch.GraphWidget(
-                title="Lambda duration p99 (ms)",
-                left=[
-                    functions[fn.name].metric_duration(
-                        statistic="p99", period=FIVE_MINUTES, label=fn.name
-                    )
-                    for fn in wiring.functions
-                ],
-                width=8,
-                height=6,
-            ),
+            per_function("Lambda errors per function", "metric_errors", "Sum"),
+            per_function("Lambda throttles per function", "metric_throttles", "Sum"),
+            per_function("Lambda duration p99 (ms)", "metric_duration", "p99"),
         )
         database_widgets: list[cloudwatch.IWidget] = []
         if database is not None:
