@@ -54,14 +54,22 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
 # probe whatever the planner's statistics say (a stale estimate once turned the anti-join into
 # a scan of every presence row of the project).
 _BUCKETS = "unnest(%(idx)s::int[], %(h1)s::timestamptz[], %(h2)s::timestamptz[]) AS b(idx, h1, h2)"
-_RAW = (
-    "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
-    "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
-    "raw AS MATERIALIZED (SELECT iv.idx, e.event, e.session_id, e.distinct_id FROM iv "
-    "CROSS JOIN LATERAL (SELECT e.event, e.session_id, e.distinct_id FROM events e "
-    'WHERE e.project_id = %(p)s AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
-    "AND (%(e)s::text IS NULL OR e.event = %(e)s) OFFSET 0) e) "
-)
+
+
+def _raw(columns: str, where: str) -> str:
+    """``WITH iv …, raw …``: the ``columns`` of the events ``e`` (and their interval's ``idx``)
+    of the split's raw intervals that match ``where``."""
+    return (
+        "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
+        "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
+        f"raw AS MATERIALIZED (SELECT iv.idx, {columns} FROM iv "
+        "CROSS JOIN LATERAL (SELECT * FROM events e "
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
+        f"AND {where} OFFSET 0) e) "
+    )
+
+
+_RAW = _raw("e.event, e.session_id, e.distinct_id", "(%(e)s::text IS NULL OR e.event = %(e)s)")
 
 
 def bucket_stats(
@@ -355,13 +363,7 @@ def breakdown(
     twice), as ``bucket_stats`` does for events."""
     kind, expr = DIMENSIONS[dimension]
     args = {"p": project_id, "k": kind, **_bucket_arrays([split])}
-    raw = (
-        "WITH iv AS (SELECT * FROM unnest(%(iv_a)s::timestamptz[], %(iv_b)s::timestamptz[]) "
-        f"AS iv(a, b)), raw AS MATERIALIZED (SELECT {expr} AS value, e.session_id FROM iv "
-        "CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.project_id = %(p)s "
-        'AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
-        "AND e.event = 'page_view' OFFSET 0) e) "
-    )
+    raw = _raw(f"{expr} AS value, e.session_id", "e.event = 'page_view'")
     sessions: dict[str, int] = defaultdict(int)
     with connection() as conn:
         top = _top(
