@@ -123,7 +123,7 @@ def _sessions_from_raw_events(project_id: Any, start: datetime, end: datetime) -
     from pulse.analytics import periods
     from pulse.data import sessions
 
-    split = periods.split(start, end, open_hour=start, dirty_hours=set())
+    split = periods.split(start, end, open_hour=start, rebuild_hours=set())
     sessions.session_report(
         project_id=project_id, split=split, limit_pages=10, limit=50, after=None
     )

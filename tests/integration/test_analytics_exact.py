@@ -16,6 +16,7 @@ import pytest
 
 from pulse.analytics import periods, service
 from pulse.analytics.periods import Period
+from pulse.data import rollups
 from pulse.data.events import write_events
 from pulse.rollup import service as rollup
 
@@ -215,6 +216,25 @@ def test_figures_are_exact_through_rollups_late_events_and_backfill(project, db)
     check_everything(project, rows)
     assert rollup.run(now=NOW)["hours"] == 0  # nothing left to do
     rollup.backfill(start=datetime(2026, 1, 29, tzinfo=UTC), end=NOW, project_id=uuid.UUID(project))
+    check_everything(project, rows)
+
+    # Hours marked for a rebuild are read raw, and events queued in them are not counted twice.
+    rollups.mark_range_dirty(
+        start=datetime(2026, 1, 31, 2, tzinfo=UTC),
+        end=datetime(2026, 1, 31, 9, tzinfo=UTC),
+        project_id=uuid.UUID(project),
+    )
+    more = _generate(
+        project,
+        rng,
+        datetime(2026, 1, 31, 4, tzinfo=UTC),
+        datetime(2026, 1, 31, 12, tzinfo=UTC),
+        50,
+    )
+    write_events(more)
+    rows += more
+    check_everything(project, rows)
+    rollup.run(now=NOW)
     check_everything(project, rows)
 
     rolled = {

@@ -83,13 +83,13 @@ def test_day_buckets_follow_the_zone_across_dst() -> None:
         periods.buckets(p, "week")  # type: ignore[arg-type]
 
 
-def test_split_reads_edges_dirty_and_open_hours_raw() -> None:
+def test_split_reads_edges_hours_to_rebuild_and_open_hours_raw() -> None:
     h = datetime(2026, 3, 10, 8, tzinfo=UTC)
     s = periods.split(
         h + timedelta(minutes=20),
         h + timedelta(hours=4, minutes=5),
         open_hour=h + timedelta(hours=4),
-        dirty_hours={h + timedelta(hours=2)},
+        rebuild_hours={h + timedelta(hours=2)},
     )
     assert (s.h1, s.h2) == (h + timedelta(hours=1), h + timedelta(hours=4))
     assert s.raw == (
@@ -105,9 +105,9 @@ def test_split_joins_touching_raw_intervals_into_one() -> None:
         h + timedelta(minutes=20),
         h + timedelta(hours=30, minutes=5),
         open_hour=h + timedelta(hours=30),
-        dirty_hours={h + timedelta(hours=i) for i in range(1, 30) if i != 12},
+        rebuild_hours={h + timedelta(hours=i) for i in range(1, 30) if i != 12},
     )
-    assert len(s.dirty) == 28  # the rollups of these hours are still left out
+    assert len(s.rebuild) == 28  # the rollups of these hours are still left out
     assert s.raw == (
         (h + timedelta(minutes=20), h + timedelta(hours=12)),
         (h + timedelta(hours=13), h + timedelta(hours=30, minutes=5)),

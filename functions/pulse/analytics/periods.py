@@ -146,33 +146,36 @@ def buckets(period: Period, interval: Interval) -> list[Bucket]:
 class Split:
     """How one bucket [start, end) is read.
 
-    ``h1``..``h2``: the whole hours inside the bucket that have closed; rollups serve those not
-    in ``dirty``, and presence sets serve the unique counts of all of them (the presence of a
-    dirty hour is a subset of the truth, completed from raw events). ``raw``: the intervals read
-    from raw events — partial hours at the edges, dirty hours, and the open hour.
+    ``h1``..``h2``: the whole hours inside the bucket that have closed. They are read from their
+    rollups plus the queue of their events not rolled up yet (``rollup_queue``), both in one
+    snapshot, except the hours in ``rebuild``: those marked for a rebuild, whose rollups are
+    stale until it runs. Presence sets serve the unique counts of all of them (a value of the
+    queue or of ``raw`` is counted where the presence rows do not have it yet). ``raw``: the
+    intervals read from raw events — partial hours at the edges, the hours to rebuild, and the
+    open hour.
     """
 
     start: datetime
     end: datetime
     h1: datetime
     h2: datetime
-    dirty: tuple[datetime, ...]
+    rebuild: tuple[datetime, ...]
     raw: tuple[tuple[datetime, datetime], ...]
 
 
 def split(
-    start: datetime, end: datetime, *, open_hour: datetime, dirty_hours: set[datetime]
+    start: datetime, end: datetime, *, open_hour: datetime, rebuild_hours: set[datetime]
 ) -> Split:
     h1 = min(ceil_hour(start), end)
     h2 = max(h1, min(floor_hour(end), open_hour))
     raw: list[tuple[datetime, datetime]] = []
     if start < h1:
         raw.append((start, h1))
-    dirty = tuple(sorted(h for h in dirty_hours if h1 <= h < h2))
-    raw.extend((h, h + HOUR) for h in dirty)
+    rebuild = tuple(sorted(h for h in rebuild_hours if h1 <= h < h2))
+    raw.extend((h, h + HOUR) for h in rebuild)
     if h2 < end:
         raw.append((h2, end))
-    return Split(start, end, h1, h2, dirty, tuple(_joined(raw)))
+    return Split(start, end, h1, h2, rebuild, tuple(_joined(raw)))
 
 
 def _joined(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

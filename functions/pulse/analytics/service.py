@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from pulse.analytics import periods
@@ -13,6 +15,7 @@ from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
+from pulse.db.connection import snapshot
 from pulse.exceptions import InvalidInputError, NotFoundError
 
 # A cursor's key is a uuid, a session id or a distinct id, none of them longer than this.
@@ -24,14 +27,32 @@ def owned_project(owner_id: UUID, project_id: UUID) -> None:
         raise NotFoundError("project not found")
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_snapshot(report: Callable[P, R]) -> Callable[P, R]:
+    """The report reads the database as of one moment: its rollups and the queue of events not
+    rolled up yet are read by several statements, and a rollup committing between two of them
+    would otherwise count its events twice or not at all."""
+
+    @functools.wraps(report)
+    def read(*args: P.args, **kwargs: P.kwargs) -> R:
+        with snapshot():
+            return report(*args, **kwargs)
+
+    return read
+
+
 def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datetime) -> list[Split]:
     lo = min(s for s, _ in spans)
     hi = max(e for _, e in spans)
-    dirty = sql.dirty_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
+    rebuild = sql.rebuild_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
     open_hour = periods.floor_hour(now)
-    return [periods.split(s, e, open_hour=open_hour, dirty_hours=dirty) for s, e in spans]
+    return [periods.split(s, e, open_hour=open_hour, rebuild_hours=rebuild) for s, e in spans]
 
 
+@_one_snapshot
 def overview(project_id: UUID, period: Period, event: str | None, now: datetime) -> dict[str, Any]:
     prev = period.previous()
     cur_split, prev_split = _splits(
@@ -60,6 +81,7 @@ def overview(project_id: UUID, period: Period, event: str | None, now: datetime)
     return out
 
 
+@_one_snapshot
 def timeseries(
     project_id: UUID, period: Period, interval: periods.Interval, event: str | None, now: datetime
 ) -> dict[str, Any]:
@@ -75,6 +97,7 @@ def timeseries(
     }
 
 
+@_one_snapshot
 def top_events(project_id: UUID, period: Period, limit: int, now: datetime) -> dict[str, Any]:
     [split] = _splits(project_id, [(period.start, period.end)], now)
     return {"events": sql.top_events(project_id=project_id, split=split, limit=limit)}
@@ -122,6 +145,7 @@ def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | No
     return encode_cursor(last[at], str(last[key]))
 
 
+@_one_snapshot
 def sessions(
     project_id: UUID, period: Period, limit: int, cursor: str | None, now: datetime
 ) -> dict[str, Any]:
@@ -189,6 +213,7 @@ def events(
     return {"events": rows, "next_cursor": _page(rows, limit, "timestamp", "uuid")}
 
 
+@_one_snapshot
 def breakdown(
     project_id: UUID, period: Period, dimension: str, limit: int, now: datetime
 ) -> dict[str, Any]:

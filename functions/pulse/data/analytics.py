@@ -1,5 +1,7 @@
-"""SQL for the analytics aggregate. Figures for closed, clean hours come from rollups and
-presence counts; everything else (partial hours, dirty hours, the open hour) from raw events."""
+"""SQL for the analytics aggregate. Figures for closed hours come from rollups and presence
+counts plus the queue of their events not rolled up yet; partial hours, hours marked for a
+rebuild and the open hour come from raw events. A report reads in one snapshot
+(``pulse.db.connection.snapshot``)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from pulse.db.connection import connection, fetch_all
 ANY_EVENT = ""
 
 
-def dirty_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
+def rebuild_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
+    """The hours marked for a rebuild: their rollups are stale until it runs."""
     with connection() as conn:
         rows = conn.execute(
             "SELECT hour FROM rollup_dirty_hours WHERE project_id = %s AND hour >= %s "
-            "AND hour < %s",
+            "AND hour < %s AND rebuild",
             (project_id, start, end),
         ).fetchall()
     return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
@@ -39,7 +42,7 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
         "hi": max(s.h2 for s in splits),
         "h1": [s.h1 for s in splits],
         "h2": [s.h2 for s in splits],
-        "dirty": sorted({h for s in splits for h in s.dirty}),
+        "rebuild": sorted({h for s in splits for h in s.rebuild}),
         "iv_idx": [i for i, _, _ in ivs],
         "iv_a": [a for _, a, _ in ivs],
         "iv_b": [b for _, _, b in ivs],
@@ -56,15 +59,22 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
 _BUCKETS = "unnest(%(idx)s::int[], %(h1)s::timestamptz[], %(h2)s::timestamptz[]) AS b(idx, h1, h2)"
 
 
-def _raw(columns: str, where: str) -> str:
-    """``WITH iv …, raw …``: the ``columns`` of the events ``e`` (and their interval's ``idx``)
-    of the split's raw intervals that match ``where``."""
+def _raw(columns: str, where: str, queued: str | None = None) -> str:
+    """``WITH iv …, raw …``: the ``columns`` (over an event ``e``) and the bucket's ``idx`` of
+    the events that match ``where``: those of the split's raw intervals, and the queued events
+    of its closed hours that are not to be rebuilt (``queued``: the columns over a queued event
+    ``e``, where they differ)."""
     return (
         "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
         "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
         f"raw AS MATERIALIZED (SELECT iv.idx, {columns} FROM iv "
         "CROSS JOIN LATERAL (SELECT * FROM events e "
         'WHERE e.project_id = %(p)s AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
+        f"AND {where} OFFSET 0) e "
+        f"UNION ALL SELECT b.idx, {queued or columns} FROM {_BUCKETS} "
+        "CROSS JOIN LATERAL (SELECT * FROM rollup_queue e "
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= b.h1 AND e."timestamp" < b.h2 '
+        "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
         f"AND {where} OFFSET 0) e) "
     )
 
@@ -83,7 +93,7 @@ def bucket_stats(
             f"SELECT b.idx, sum(r.count) AS n FROM {_BUCKETS} "
             "JOIN event_rollups_hourly r ON r.project_id = %(p)s "
             "AND r.hour >= b.h1 AND r.hour < b.h2 AND r.hour >= %(lo)s AND r.hour < %(hi)s "
-            "WHERE NOT (r.hour = ANY(%(dirty)s::timestamptz[])) "
+            "WHERE NOT (r.hour = ANY(%(rebuild)s::timestamptz[])) "
             "AND (%(e)s::text IS NULL OR r.event = %(e)s) GROUP BY b.idx",
             args,
         ):
@@ -100,24 +110,23 @@ def bucket_stats(
         # rows of its kind at all: hours not rolled up yet have none, and their values are new.
         args["probe_s"] = [i for i, o in enumerate(out) if o["s"]]
         args["probe_u"] = [i for i, o in enumerate(out) if o["u"]]
-        if args["iv_idx"]:
-            for row in conn.execute(
-                _RAW + ", "
-                "hs AS (SELECT DISTINCT idx, 's'::\"char\" AS kind, "
-                "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
-                "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
-                "FROM raw WHERE distinct_id IS NOT NULL) "
-                "SELECT idx, 'count' AS kind, count(*) AS n FROM raw GROUP BY idx "
-                f"UNION ALL SELECT hs.idx, hs.kind::text, count(*) FROM hs JOIN {_BUCKETS} "
-                "ON b.idx = hs.idx LEFT JOIN LATERAL (SELECT 1 AS seen FROM presence_hourly ph "
-                "WHERE ph.project_id = %(p)s AND ph.kind = hs.kind AND ph.event = %(ek)s "
-                "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2 "
-                "AND hs.idx = ANY(CASE hs.kind WHEN 's' THEN %(probe_s)s::int[] "
-                "ELSE %(probe_u)s::int[] END) LIMIT 1) x ON true "
-                "WHERE x.seen IS NULL GROUP BY hs.idx, hs.kind",
-                args,
-            ):
-                out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+        for row in conn.execute(
+            _RAW + ", "
+            "hs AS (SELECT DISTINCT idx, 's'::\"char\" AS kind, "
+            "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
+            "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
+            "FROM raw WHERE distinct_id IS NOT NULL) "
+            "SELECT idx, 'count' AS kind, count(*) AS n FROM raw GROUP BY idx "
+            f"UNION ALL SELECT hs.idx, hs.kind::text, count(*) FROM hs JOIN {_BUCKETS} "
+            "ON b.idx = hs.idx LEFT JOIN LATERAL (SELECT 1 AS seen FROM presence_hourly ph "
+            "WHERE ph.project_id = %(p)s AND ph.kind = hs.kind AND ph.event = %(ek)s "
+            "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2 "
+            "AND hs.idx = ANY(CASE hs.kind WHEN 's' THEN %(probe_s)s::int[] "
+            "ELSE %(probe_u)s::int[] END) LIMIT 1) x ON true "
+            "WHERE x.seen IS NULL GROUP BY hs.idx, hs.kind",
+            args,
+        ):
+            out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
     return out
 
 
@@ -127,7 +136,7 @@ def _top(
     """The ``limit`` names counted most (then by name) in one split: the ``rolled`` counts of its
     clean closed hours plus the ``raw`` counts of its raw intervals (both give ``name``, ``n``)."""
     counts: dict[str, int] = defaultdict(int)
-    for query in (rolled, raw) if args["iv_idx"] else (rolled,):
+    for query in (rolled, raw):
         for row in conn.execute(query, args):
             counts[row["name"]] += int(row["n"])
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
@@ -157,8 +166,6 @@ def _exact_uniques(
         args,
     ):
         found[row["event"]] += int(row["n"])
-    if not args["iv_idx"]:
-        return found
     args["probe"] = [name for name in names if found[name]]
     for row in conn.execute(
         raw + f", hs AS (SELECT DISTINCT {key} AS name, hashtextextended({member}, 0) AS h "
@@ -186,7 +193,7 @@ def top_events(
             limit,
             rolled="SELECT event AS name, sum(count) AS n FROM event_rollups_hourly "
             "WHERE project_id = %(p)s AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
-            "AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY event",
+            "AND NOT (hour = ANY(%(rebuild)s::timestamptz[])) GROUP BY event",
             raw=_RAW + "SELECT event AS name, count(*) AS n FROM raw GROUP BY event",
         )
         names = [name for name, _ in top]
@@ -358,12 +365,16 @@ def breakdown(
     *, project_id: UUID, split: Split, dimension: str, limit: int
 ) -> list[dict[str, Any]]:
     """page_view counts and exact unique sessions by page path, referrer domain or UTM source:
-    closed clean hours from ``breakdown_hourly`` and the presence rows of the dimension's kind,
-    the rest from raw events (sessions already present in the range's closed hours not counted
-    twice), as ``bucket_stats`` does for events."""
-    kind, expr = DIMENSIONS[dimension]
+    closed hours from ``breakdown_hourly`` and the presence rows of the dimension's kind, plus
+    their queued events; the rest from raw events (sessions already present in the range's
+    closed hours not counted twice), as ``bucket_stats`` does for events."""
+    kind, expr, queued = DIMENSIONS[dimension]
     args = {"p": project_id, "k": kind, **_bucket_arrays([split])}
-    raw = _raw(f"{expr} AS value, e.session_id", "e.event = 'page_view'")
+    raw = _raw(
+        f"{expr} AS value, e.session_id",
+        "e.event = 'page_view'",
+        queued=f"{queued} AS value, e.session_id",
+    )
     sessions: dict[str, int] = defaultdict(int)
     with connection() as conn:
         top = _top(
@@ -372,7 +383,7 @@ def breakdown(
             limit,
             rolled="SELECT value AS name, sum(count) AS n FROM breakdown_hourly "
             "WHERE project_id = %(p)s AND kind = %(k)s AND hour >= %(h1)s[1] "
-            "AND hour < %(h2)s[1] AND NOT (hour = ANY(%(dirty)s::timestamptz[])) GROUP BY value",
+            "AND hour < %(h2)s[1] AND NOT (hour = ANY(%(rebuild)s::timestamptz[])) GROUP BY value",
             raw=raw + "SELECT value AS name, count(*) AS n FROM raw WHERE value IS NOT NULL "
             "GROUP BY 1",
         )

@@ -11,5 +11,9 @@ REFERRER = (
 )
 UTM_SOURCE = "coalesce(e.properties->>'utm_source', '(none)')"
 
-# dimension -> (presence kind, expression)
-DIMENSIONS = {"path": ("p", PATH), "referrer": ("r", REFERRER), "utm_source": ("m", UTM_SOURCE)}
+# dimension -> (presence kind, expression over an event, its column in the rollup queue)
+DIMENSIONS = {
+    "path": ("p", PATH, "e.path"),
+    "referrer": ("r", REFERRER, "e.referrer"),
+    "utm_source": ("m", UTM_SOURCE, "e.utm_source"),
+}

@@ -53,10 +53,6 @@ def _part(path: str) -> str:
     )
 
 
-# A part grouped from the raw events themselves.
-_PART = _part(PATH)
-
-
 def add_new_events(
     conn: psycopg.Connection[Any], *, project_id: UUID, rebuild: list[datetime]
 ) -> None:
@@ -162,8 +158,9 @@ def _sessions(split: Split) -> str:
     """``WITH …``: the range's sessions as ``session_totals`` and the day sums hold them, with
     the sessions they cannot answer for folded exactly from their parts (``folded``):
 
-    - ``x``: the sessions with events in the raw intervals (the edges, dirty and open hours),
-      and those whose totals span the start or the end of the closed clean hours [h1, h2);
+    - ``x``: the sessions with events in the raw intervals (the edges, the hours to rebuild and
+      the open hour) or in the queue of the closed hours [h1, h2), and those whose totals span
+      the start or the end of [h1, h2);
     - every other session of the range lies wholly inside [h1, h2): its totals are its figures.
 
     So ``days`` + ``edge`` (the totals started in [h1, h2): whole UTC days from the day sums,
@@ -185,17 +182,24 @@ def _sessions(split: Split) -> str:
             f"AND started_at < %({at})s - interval '1 day' AND ended_at >= %({at})s",
         )
     )
+    events = (
+        [
+            f'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, {PATH} AS path '
+            f"FROM events e WHERE e.project_id = %(p)s AND ({raw}) AND e.session_id IS NOT NULL"
+        ]
+        if raw
+        else []
+    )
+    events.append(
+        'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, e.path FROM rollup_queue e '
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= %(h1)s AND e."timestamp" < %(h2)s '
+        "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
+        "AND e.session_id IS NOT NULL"
+    )
     return (
-        "WITH rawp AS ("
-        + (
-            f"SELECT e.session_id, {_PART} FROM events e WHERE e.project_id = %(p)s "
-            f"AND ({raw}) AND e.session_id IS NOT NULL GROUP BY e.session_id"
-            if raw
-            else "SELECT NULL::text AS session_id, NULL::timestamptz AS started_at, "
-            "NULL::timestamptz AS ended_at, 0::bigint AS events, 0::bigint AS page_views, "
-            "NULL::text AS distinct_id, NULL::timestamptz AS distinct_at, "
-            "NULL::text AS entry_page, NULL::timestamptz AS entry_at WHERE false"
-        )
+        f"WITH rawp AS (SELECT e.session_id, {_part('e.path')} FROM ("
+        + " UNION ALL ".join(events)
+        + ") e GROUP BY e.session_id"
         + f"), crossing AS ({crossing}), "
         "x AS MATERIALIZED (SELECT session_id FROM rawp UNION SELECT session_id FROM crossing), "
         # The sessions of x are looked up one by one by their key (LATERAL, kept apart by
@@ -206,7 +210,7 @@ def _sessions(split: Split) -> str:
         "  CROSS JOIN LATERAL (SELECT * FROM session_hourly sh WHERE sh.project_id = %(p)s "
         "  AND sh.session_id = x.session_id OFFSET 0) sh "
         "  WHERE sh.hour >= %(h1)s AND sh.hour < %(h2)s "
-        "  AND NOT (sh.hour = ANY(%(dirty)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
+        "  AND NOT (sh.hour = ANY(%(rebuild)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
         f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
         "z AS (SELECT t.* FROM x CROSS JOIN LATERAL (SELECT * FROM session_totals t "
         "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id OFFSET 0) t "
@@ -247,7 +251,7 @@ def _args(project_id: UUID, split: Split, **more: Any) -> dict[str, Any]:
         "p": project_id,
         "h1": split.h1,
         "h2": split.h2,
-        "dirty": list(split.dirty),
+        "rebuild": list(split.rebuild),
         **bounds,
         **more,
     }

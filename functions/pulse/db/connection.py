@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -83,17 +84,50 @@ def close_pool() -> None:
             _pool = None
 
 
+# The connection of the snapshot() being read in this context, if any.
+_snapshot: ContextVar[psycopg.Connection[dict[str, object]] | None] = ContextVar(
+    "pulse_snapshot", default=None
+)
+
+
 @contextmanager
 def connection() -> Iterator[psycopg.Connection[dict[str, object]]]:
-    """A pooled connection inside a transaction; a unique-key clash becomes ``ConflictError``
-    and every other driver error ``DataLayerError``."""
+    """A pooled connection inside a transaction (inside ``snapshot()``, the snapshot's); a
+    unique-key clash becomes ``ConflictError`` and every other driver error
+    ``DataLayerError``."""
     try:
+        held = _snapshot.get()
+        if held is not None:
+            yield held
+            return
         with get_pool().connection() as conn:
             yield conn
     except psycopg.errors.UniqueViolation as exc:
         raise ConflictError("already exists") from exc
     except psycopg.Error as exc:
         raise DataLayerError(f"database error: {exc.__class__.__name__}") from exc
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Every ``connection()`` inside reads one snapshot of the database: one pooled connection
+    in a REPEATABLE READ, READ ONLY transaction. A report whose statements read the rollups and
+    the queue of events not yet rolled up sees both as of one moment, though a rollup moves
+    events from the one to the other meanwhile. Nested, it is the outer snapshot."""
+    if _snapshot.get() is not None:
+        yield
+        return
+    with connection() as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        token = _snapshot.set(conn)
+        try:
+            yield
+        finally:
+            _snapshot.reset(token)
+            conn.rollback()
+            conn.isolation_level = None
+            conn.read_only = None
 
 
 def fetch_all(query: str, args: dict[str, Any]) -> list[dict[str, Any]]:
