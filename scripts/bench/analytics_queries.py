@@ -132,12 +132,12 @@ def _sessions_from_raw_events(project_id: Any, start: datetime, end: datetime) -
 RAW_CALLS = {"sessions": _sessions_from_raw_events}
 
 
-def _write_dirty(project_id: str, n: int) -> None:
+def _write_dirty(project_id: str, n: int, *, seed: int = 7) -> None:
     """``n`` events over the last 24 hours (sessions of ~10 events), written as the processor
     writes them: queued for the rollup, their hours marked dirty."""
     from pulse.data.events import stream_events
 
-    rng = random.Random(7)
+    rng = random.Random(seed)
     now = datetime.now(UTC)
     rows: list[tuple] = []
     while len(rows) < n:
@@ -172,6 +172,14 @@ def main() -> int:
         default=0,
         help="after the rollup, write this many events over the last 24 hours through the "
         "processor's path and measure with them not rolled up (dirty and open hours)",
+    )
+    parser.add_argument(
+        "--late-events",
+        type=int,
+        default=0,
+        help="with --dirty-events: roll those up (as the 5-minute schedule does), then write "
+        "this many late events over the same 24 hours: every hour of the day is dirty again, "
+        "its late events queued",
     )
     args = parser.parse_args()
 
@@ -221,6 +229,11 @@ def main() -> int:
 
     if args.dirty_events:
         _write_dirty(str(project.id), args.dirty_events)
+    if args.dirty_events and args.late_events:
+        t0 = time.monotonic()
+        hours = rollup.run()["hours"]
+        print(f"rolled up {hours} hours in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        _write_dirty(str(project.id), args.late_events, seed=8)
 
     from pulse.auth.tokens import issue_pair
     from pulse.handlers.api import handler

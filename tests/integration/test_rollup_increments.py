@@ -5,6 +5,7 @@ it takes only queued events; overlapping runs and a run out of time leave nothin
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -297,6 +298,31 @@ def test_a_run_out_of_time_starts_nothing_and_says_what_is_left(project, db) -> 
     assert done["hours"] == 0 and done["remaining"] >= marks > 0
     assert rollup.run(now=NOW, time_left_ms=lambda: 600_000)["remaining"] == 0
     check(db, project, rows)
+
+
+def test_a_run_vacuums_the_queue_it_emptied(project, db) -> None:
+    rows = _rows(project, random.Random(11), datetime(2026, 2, 28, tzinfo=UTC), OPEN_HOUR, 200)
+    write_events(rows)
+    before = db.execute("SELECT now()").fetchone()[0]
+    assert rollup.run(now=NOW)["hours"] > 0
+    vacuumed = {}
+    for _ in range(20):  # the statistics reach pg_stat_user_tables within a moment
+        vacuumed = dict(
+            db.execute(
+                "SELECT relname, last_vacuum >= %s FROM pg_stat_user_tables "
+                "WHERE relname IN ('rollup_queue', 'rollup_dirty_hours')",
+                (before,),
+            ).fetchall()
+        )
+        if all(vacuumed.values()):
+            break
+        time.sleep(0.1)
+    assert vacuumed == {"rollup_queue": True, "rollup_dirty_hours": True}
+    # The pooled connection is a transaction's again: writes and a rollup still work.
+    late = _rows(project, random.Random(12), datetime(2026, 2, 28, 3, tzinfo=UTC), OPEN_HOUR, 30)
+    write_events(late)
+    rollup.run(now=NOW)
+    check(db, project, rows + late)
 
 
 def _marks(db: psycopg.Connection[Any], project: str) -> int:

@@ -317,6 +317,18 @@ def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     )
 
 
+def vacuum_queue() -> None:
+    """VACUUM the queue and the dirty marks, which a rollup deletes from: every report reads the
+    queue of its range, and until its dead rows are gone that read visits them all."""
+    with connection() as conn:
+        conn.commit()
+        conn.autocommit = True
+        try:
+            conn.execute("VACUUM (ANALYZE) rollup_queue, rollup_dirty_hours")
+        finally:
+            conn.autocommit = False
+
+
 def ensure_partitions_ahead(*, months: int) -> int:
     with connection() as conn:
         row = conn.execute(

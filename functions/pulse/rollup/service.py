@@ -1,6 +1,6 @@
 """Run the rollup: closed dirty hours, per project, in chunks of hours per transaction.
 
-Invoked by the EventBridge schedule (``rate(1 hour)``) with a scheduled event, or with
+Invoked by the EventBridge schedule (``rate(5 minutes)``) with a scheduled event, or with
 ``{"backfill": {"from": ISO, "to": ISO, "project_id": optional}}`` to recompute any range.
 A run stops starting chunks when its time is nearly up (``deadline``) and says what is left;
 the marks it did not reach stay for the next run. Two runs can overlap: a project being rolled
@@ -91,8 +91,17 @@ def run(
             break
     if hours_done >= ANALYZE_AFTER_HOURS:
         rollups.refresh_statistics()
+    if hours_done:
+        _vacuum_queue()
     logger.debug("rollup loop", extra={"seconds": round(time.monotonic() - started, 3)})
     return _done(hours_done, projects, remaining)
+
+
+def _vacuum_queue() -> None:
+    try:
+        rollups.vacuum_queue()
+    except Exception:  # autovacuum comes anyway (migration 0011); the rollup itself is done
+        logger.warning("could not vacuum the rollup queue", exc_info=True)
 
 
 def _done(hours_done: int, projects: set[UUID], remaining: int) -> dict[str, int]:
