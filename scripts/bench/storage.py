@@ -38,6 +38,8 @@ from scripts.bench.common import (  # noqa: E402
 )
 
 configure_environment()
+# Emptied by every rollup run (their size follows the backlog of a run, not the events kept).
+QUEUES = ("rollup_queue", "rollup_dirty_hours")
 BROWSER_HEADERS = {"content-type": "application/json", "accept-language": "en-GB,en;q=0.9"}
 
 
@@ -79,6 +81,7 @@ def _requests(api_key: str, events: int, per_request: int, seed: int) -> Iterato
 def ingest(api_key: str, events: int, per_request: int, seed: int) -> tuple[list[bytes], int]:
     """Every request through ``pulse.ingest.service.handle``; returns the records it would have
     put on the stream and the events it accepted."""
+    from pulse import observability
     from pulse.ingest import publisher, service
     from pulse.ingest.config import IngestSettings
 
@@ -98,6 +101,7 @@ def ingest(api_key: str, events: int, per_request: int, seed: int) -> tuple[list
         captured.extend(bytes(r["Data"]) for r in records)
 
     publisher.put_all = capture  # type: ignore[assignment]
+    observability.count = lambda *args, **kwargs: None  # no EMF lines burying the figures
     accepted = 0
     for request in _requests(api_key, events, per_request, seed):
         response = service.handle(request, settings)
@@ -139,6 +143,33 @@ def rollup() -> None:
         done = service.run()
         if not any(done.values()):
             return
+
+
+def active_ms() -> float:
+    """The database's ``pg_stat_database.active_time``: ms spent executing statements in it (the
+    server's work, not the client's), summed over its sessions."""
+    import psycopg
+
+    from pulse.settings import get_settings
+
+    with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT active_time FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
+def record_fit(records: list[bytes]) -> tuple[float, float]:
+    """Bytes of a record = envelope + events x bytes an event (least squares over the records)."""
+    import statistics
+
+    sizes = [float(len(r)) for r in records]
+    counts = [float(len(json.loads(r)["events"])) for r in records]
+    if len(set(counts)) < 2:
+        return 0.0, statistics.fmean(s / c for s, c in zip(sizes, counts, strict=True))
+    slope, intercept = statistics.linear_regression(counts, sizes)
+    return intercept, slope
 
 
 def measure(events: int) -> dict[str, Any]:
@@ -202,7 +233,8 @@ def measure(events: int) -> dict[str, Any]:
     per = 1 / events
     index_bytes = sum(int(v) for v in indexes.values())
     events_total = int(heap) + int(toast) + index_bytes
-    derived = {k: int(v) * per for k, v in others.items() if int(v) > 0}
+    derived = {k: int(v) * per for k, v in others.items() if int(v) > 0 and k not in QUEUES}
+    queues = {k: int(v) * per for k, v in others.items() if k in QUEUES}
     return {
         "events": events,
         "events_table_bytes_per_event": events_total * per,
@@ -212,6 +244,7 @@ def measure(events: int) -> dict[str, Any]:
         "column_bytes_per_event": {k: v * per for k, v in columns.items()},
         "derived_tables_bytes_per_event": derived,
         "derived_bytes_per_event": sum(derived.values()),
+        "queue_bytes_per_event_not_counted": queues,
         "stored_bytes_per_event": events_total * per + sum(derived.values()),
     }
 
@@ -227,18 +260,38 @@ def main() -> int:
     project_id, api_key = _project()
     started = time.monotonic()
     records, accepted = ingest(api_key, args.events, args.per_request, args.seed)
+    t0, a0 = time.monotonic(), active_ms()
     process(records)
+    t1, a1 = time.monotonic(), active_ms()
     rollup()
+    t2, a2 = time.monotonic(), active_ms()
     result = measure(accepted)
     result["record_bytes_per_event"] = sum(len(r) for r in records) / accepted
     result["events_per_record"] = accepted / len(records)
+    envelope, per_event = record_fit(records)
+    result["record_envelope_bytes"] = envelope
+    result["record_bytes_per_event_fitted"] = per_event
+    result["processor_ms_per_event"] = (t1 - t0) * 1000 / accepted
+    result["processor_db_ms_per_event"] = (a1 - a0) / accepted
+    result["rollup_ms_per_event"] = (t2 - t1) * 1000 / accepted
+    result["rollup_db_ms_per_event"] = (a2 - a1) / accepted
     result["seconds"] = round(time.monotonic() - started, 1)
     cleanup_redis()
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{accepted:,} events, {len(records):,} records, {result['seconds']} s")
-    print(f"stream: {result['record_bytes_per_event']:.0f} bytes an event on Kinesis")
+    print(
+        f"stream: {result['record_bytes_per_event']:.0f} bytes an event on Kinesis at "
+        f"{result['events_per_record']:.2f} events a record; a record = "
+        f"{envelope:.0f} + {per_event:.0f} bytes an event"
+    )
+    print(
+        f"processor: {result['processor_ms_per_event']:.3f} ms an event "
+        f"({result['processor_db_ms_per_event']:.3f} ms of it in Postgres); rollup: "
+        f"{result['rollup_ms_per_event']:.3f} ms an event "
+        f"({result['rollup_db_ms_per_event']:.3f} ms in Postgres)"
+    )
     print(f"events table: {result['events_table_bytes_per_event']:.0f} bytes an event")
     print(f"  heap {result['heap_bytes_per_event']:.0f}, TOAST {result['toast_bytes_per_event']:.0f}")
     for name, value in result["index_bytes_per_event"].items():
@@ -249,6 +302,8 @@ def main() -> int:
     print(f"derived tables: {result['derived_bytes_per_event']:.0f} bytes an event")
     for name, value in result["derived_tables_bytes_per_event"].items():
         print(f"  {name}: {value:.1f}")
+    for name, value in result["queue_bytes_per_event_not_counted"].items():
+        print(f"  not counted, emptied by each rollup run: {name}: {value:.1f}")
     print(f"in all: {result['stored_bytes_per_event']:.0f} bytes an event")
     return 0
 
