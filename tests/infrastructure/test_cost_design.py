@@ -21,7 +21,6 @@ from tests.infrastructure.conftest import OFFLINE
 from tests.infrastructure.synthesized import Synthesized, ref_id, synthesize
 from tests.infrastructure.test_data_stores import functions_group, ingress_sources
 
-
 PRICES = Path(__file__).resolve().parents[2] / "docs" / "prices.json"
 
 

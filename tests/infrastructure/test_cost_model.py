@@ -84,7 +84,9 @@ def test_a_record_is_its_envelope_and_its_events(prices: dict[str, Any]) -> None
     work = cost_model.workload_for(prices, "default")
     envelope, each = work["record_envelope_bytes"], work["record_bytes_per_event"]
     assert cost_model.record_bytes(work) == envelope + work["events_per_ingest_request"] * each
-    assert cost_model.record_bytes({**work, "events_per_ingest_request": 10}) == envelope + 10 * each
+    assert (
+        cost_model.record_bytes({**work, "events_per_ingest_request": 10}) == envelope + 10 * each
+    )
 
 
 def test_storage_is_a_year_of_the_measured_bytes_an_event(prices: dict[str, Any]) -> None:
@@ -131,9 +133,7 @@ def test_on_demand_kinesis_by_hand(prices: dict[str, Any]) -> None:
     requests = events / work["events_per_ingest_request"]
     # stream hours, then each record rounded up to whole KB, in and out
     kd = prices["aws"]["kinesis_on_demand"]
-    kb = math.ceil(
-        (work["record_envelope_bytes"] + 2 * work["record_bytes_per_event"]) / 1024
-    )
+    kb = math.ceil((work["record_envelope_bytes"] + 2 * work["record_bytes_per_event"]) / 1024)
     assert work["events_per_ingest_request"] == 2
     gb = requests * kb / 1024**2
     expected = 730 * kd["stream_hour"] + gb * (kd["per_gb_in"] + kd["per_gb_out"])
