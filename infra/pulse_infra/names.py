@@ -117,6 +117,12 @@ DATABASE_PROXY = False
 # database and a Redis replica). Each endpoint costs ~$7.30 a month per AZ (docs/deploy.md).
 CONTEXT_ENDPOINT_AZS = "pulse:endpointAzs"
 ENDPOINT_AZS = 1
+# Which of the VPC's two AZs is the "data" AZ (0 or 1), or "none": the database and Redis are
+# then not pinned (RDS and ElastiCache pick). Pinning an instance deployed before the pin may make
+# CloudFormation replace it: such an install deploys with "none", or with the index of the AZ its
+# instance is in (docs/deploy.md, "Interface endpoints").
+CONTEXT_DATA_AZ = "pulse:dataAz"
+DATA_AZ = "0"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
 # Output names (logical ids of the CfnOutputs). Tests, scripts and docs read these.

@@ -193,6 +193,34 @@ def test_the_endpoints_share_the_one_az_of_the_database_and_redis(real: Synthesi
         assert _subnet_azs(real, endpoint["Properties"]["SubnetIds"]) == [db_az]
 
 
+def _app(**context: str) -> Synthesized:
+    app, stack = build_app({**cdk_json_context(), **OFFLINE, **context})
+    return synthesize(app, stack)
+
+
+def test_the_data_az_can_be_the_second_or_left_unpinned() -> None:
+    # Given -c pulse:dataAz=1: the database, Redis and the endpoints in the VPC's second AZ
+    second = _app(**{names.CONTEXT_DATA_AZ: "1"})
+    (instance,) = second.of_type("AWS::RDS::DBInstance").values()
+    db_az = instance["Properties"]["AvailabilityZone"]
+    assert db_az["Fn::Select"][0] == 1
+    (redis,) = second.of_type("AWS::ElastiCache::ReplicationGroup").values()
+    assert redis["Properties"]["PreferredCacheClusterAZs"] == [db_az]
+    for endpoint in second.of_type("AWS::EC2::VPCEndpoint").values():
+        assert _subnet_azs(second, endpoint["Properties"]["SubnetIds"]) == [
+            json.dumps(db_az, sort_keys=True)
+        ]
+    # Given -c pulse:dataAz=none (an install created before the pin): nothing is pinned
+    unpinned = _app(**{names.CONTEXT_DATA_AZ: "none"})
+    (instance,) = unpinned.of_type("AWS::RDS::DBInstance").values()
+    assert "AvailabilityZone" not in instance["Properties"]
+    (redis,) = unpinned.of_type("AWS::ElastiCache::ReplicationGroup").values()
+    assert "PreferredCacheClusterAZs" not in redis["Properties"]
+    # and a value that names no AZ is refused
+    with pytest.raises(ValueError, match="dataAz"):
+        _app(**{names.CONTEXT_DATA_AZ: "2"})
+
+
 def test_the_endpoints_in_both_azs_are_a_context_switch_away(proxied: Synthesized) -> None:
     for endpoint in proxied.of_type("AWS::EC2::VPCEndpoint").values():
         azs = _subnet_azs(proxied, endpoint["Properties"]["SubnetIds"])

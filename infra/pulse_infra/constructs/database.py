@@ -49,6 +49,7 @@ class Database(Construct):
             self, "InstanceSecurityGroup", vpc=vpc, description="Pulse Postgres instance"
         )
         self.uses_proxy = uses_proxy(self)
+        multi_az = False  # docs/deploy.md: turn on for production, with -c pulse:endpointAzs=2
         if self.uses_proxy:
             proxy_sg = ec2.SecurityGroup(
                 self, "ProxySecurityGroup", vpc=vpc, description="Pulse RDS Proxy"
@@ -83,8 +84,9 @@ class Database(Construct):
             max_allocated_storage=names.DATABASE_MAX_STORAGE_GB,
             storage_type=rds.StorageType.GP3,
             storage_encrypted=True,
-            multi_az=False,
-            availability_zone=network.data_az,
+            multi_az=multi_az,
+            # RDS refuses an AZ for a Multi-AZ instance.
+            availability_zone=None if multi_az else network.data_az,
             backup_retention=Duration.days(7),
             deletion_protection=False,
             removal_policy=RemovalPolicy.SNAPSHOT,
