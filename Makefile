@@ -159,6 +159,7 @@ bench: require-pg install
 	$(PY) scripts/bench/ingest_handler.py
 	$(PY) scripts/bench/e2e_ingest.py
 	$(PY) scripts/bench/live_latency.py
+	$(PY) scripts/bench/storage.py
 	$(MAKE) --no-print-directory bench-dashboard
 
 bench-dashboard: install tests/browser/node_modules/.package-lock.json frontend/out/index.html

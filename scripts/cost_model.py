@@ -51,11 +51,23 @@ def workload_for(prices: dict[str, Any], scenario: str) -> dict[str, Any]:
     return workload
 
 
-def sizing_for(prices: dict[str, Any], events: float) -> dict[str, Any]:
-    for size in prices["sizing"]:
+def sizing_for(prices: dict[str, Any], events: float, scenario: str = "default") -> dict[str, Any]:
+    """The instance sizes for ``events`` a month: the scenario's own ``sizing`` if it has one,
+    else the file's."""
+    table = prices["scenarios"].get(scenario, {}).get("sizing") or prices["sizing"]
+    for size in table:
         if events <= size["up_to_events"]:
             return dict(size)
-    return dict(prices["sizing"][-1])
+    return dict(table[-1])
+
+
+def record_bytes(work: dict[str, Any]) -> float:
+    """Bytes of one Kinesis record: the envelope (project, times, hash, visit) and the events of
+    one ingest request (both measured by scripts/bench/storage.py)."""
+    return float(
+        work["record_envelope_bytes"]
+        + work["events_per_ingest_request"] * work["record_bytes_per_event"]
+    )
 
 
 def tiered(amount: float, tiers: list[list[float | None]], free: float = 0) -> float:
@@ -76,11 +88,11 @@ def gb_seconds(invocations: float, ms: float, memory_mb: int) -> float:
     return invocations * ms / 1000 * memory_mb / 1024
 
 
-def shards_needed(requests: float, record_bytes: float) -> int:
+def shards_needed(requests: float, record_size: float) -> int:
     """Provisioned shards for the peak hour at 3x the average: 1,000 records or 1 MB a second
     each."""
     peak_records = 3 * requests / SECONDS_PER_MONTH
-    peak_mb = 3 * requests * record_bytes / SECONDS_PER_MONTH / 1024**2
+    peak_mb = 3 * requests * record_size / SECONDS_PER_MONTH / 1024**2
     return max(1, math.ceil(max(peak_records / 1000, peak_mb)))
 
 
@@ -94,7 +106,7 @@ def monthly_cost(
     ``prices["sizing"]`` for that volume, or on ``size``)."""
     aws, work = prices["aws"], workload_for(prices, scenario)
     hours = prices["hours_per_month"]
-    size = size or sizing_for(prices, events)
+    size = size or sizing_for(prices, events, scenario)
     fns = work["functions"]
     path = work["ingest_path"]
     if path not in ("function_url", "http_api", "cloudfront"):
@@ -102,7 +114,7 @@ def monthly_cost(
     lines: list[Line] = []
 
     requests = events / work["events_per_ingest_request"]
-    record_bytes = work["events_per_ingest_request"] * work["record_bytes_per_event"]
+    record_size = record_bytes(work)
     dashboard = work["dashboard_requests_per_month"]
 
     # API Gateway HTTP API: the dashboard's calls, and ingest unless it has its own URL.
@@ -126,7 +138,7 @@ def monthly_cost(
     origin_bytes = 0.0
     if path == "cloudfront":
         out_bytes += requests * work["ingest_response_bytes"]
-        origin_bytes += requests * record_bytes
+        origin_bytes += requests * record_size
     cf_cost = (
         max(0.0, cf_requests - cf["free_requests"]) / 10_000 * cf["https_per_10k"]
         + max(0.0, out_bytes / GB - cf["free_out_gb"]) * cf["out_per_gb"]
@@ -139,7 +151,7 @@ def monthly_cost(
 
     # Kinesis shards: what the consumer polls (about once a second a shard) and what is billed.
     if work["kinesis_mode"] == "provisioned":
-        shards = max(work["stream_shards"], shards_needed(requests, record_bytes))
+        shards = max(work["stream_shards"], shards_needed(requests, record_size))
     else:
         shards = work["on_demand_shards"]
 
@@ -177,10 +189,10 @@ def monthly_cost(
     )
 
     # Kinesis.
-    kinesis_bytes = requests * record_bytes
+    kinesis_bytes = requests * record_size
     if work["kinesis_mode"] == "provisioned":
         kp = aws["kinesis_provisioned"]
-        units = requests * math.ceil(record_bytes / 1024 / kp["put_unit_kb"])
+        units = requests * math.ceil(record_size / 1024 / kp["put_unit_kb"])
         kinesis_cost = (
             shards * hours * kp["shard_hour"] + units / MILLION * kp["put_units_per_million"]
         )
@@ -188,7 +200,7 @@ def monthly_cost(
         detail = f"provisioned, {shards} shard(s){more}"
     else:
         kd = aws["kinesis_on_demand"]
-        billed_gb = requests * math.ceil(record_bytes / 1024) * 1024 / GB
+        billed_gb = requests * math.ceil(record_size / 1024) * 1024 / GB
         kinesis_cost = (
             hours * kd["stream_hour"] + billed_gb * kd["per_gb_in"] + billed_gb * kd["per_gb_out"]
         )
@@ -211,22 +223,24 @@ def monthly_cost(
         vcpus = max(rds["proxy_min_vcpus"], rds["instance_vcpus"][instance])
         proxy = Line("RDS Proxy", hours * vcpus * rds["proxy_vcpu_hour"], f"{vcpus} vCPU")
     else:
-        proxy = Line("RDS Proxy", 0.0, "none (-c pulse:databaseProxy=false)")
+        proxy = Line("RDS Proxy", 0.0, "none (the default; -c pulse:databaseProxy=true adds it)")
     lines.append(proxy)
 
     # Redis.
     node = size["cache"]
     lines.append(Line("ElastiCache Redis", hours * aws["elasticache"]["node_hour"][node], node))
 
-    # VPC: two interface endpoints (Secrets Manager, Kinesis) per AZ; no NAT (IPv6 egress).
+    # VPC: two interface endpoints (Secrets Manager, Kinesis), each in ``endpoint_azs`` AZs;
+    # no NAT (IPv6 egress).
     vpc = aws["vpc"]
     endpoint_gb = kinesis_bytes / GB
+    azs = work["endpoint_azs"]
     lines.append(
         Line(
             "VPC interface endpoints",
-            2 * work["endpoint_azs"] * hours * vpc["interface_endpoint_hour"]
+            2 * azs * hours * vpc["interface_endpoint_hour"]
             + endpoint_gb * vpc["interface_endpoint_per_gb"],
-            f"Secrets Manager + Kinesis, {work['endpoint_azs']} AZs",
+            f"Secrets Manager + Kinesis, {azs} AZ{'s' if azs != 1 else ''}",
         )
     )
     lines.append(Line("NAT gateway", 0.0, "none: pushes leave over IPv6 (egress-only gateway)"))
@@ -265,7 +279,7 @@ def monthly_cost(
 def marginal_per_million(prices: dict[str, Any], events: float, scenario: str) -> float:
     """What one more million events adds to the month at ``events``, on the same instance
     sizes: the per-request lines, storage, logs, endpoint traffic; the fixed floor cancels."""
-    size = sizing_for(prices, events)
+    size = sizing_for(prices, events, scenario)
     here = total(monthly_cost(prices, events, scenario, size))
     return total(monthly_cost(prices, events + MILLION, scenario, size)) - here
 

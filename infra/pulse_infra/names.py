@@ -33,9 +33,12 @@ DATABASE_NAME = "pulse"
 DATABASE_USER = "pulse"
 DATABASE_PORT = 5432
 DATABASE_INSTANCE_TYPE = "t4g.micro"
-# Storage autoscaling's ceiling: events are never deleted, ~350 bytes each with their indexes, so
-# 100M events a month fill ~35 GB a month (docs/cost.md). Only allocated storage is billed.
-DATABASE_MAX_STORAGE_GB = 1000
+# Storage autoscaling's ceiling: events are never deleted, and each occupies ~1,850 bytes with its
+# indexes and what the rollup derives from it (measured: scripts/bench/storage.py, docs/cost.md),
+# so 100M events a month fill ~175 GB a month, ~2.1 TB a year. Only allocated storage is billed;
+# the ceiling only stops a runaway. (It was 1 TB, from an assumed 350 bytes an event: full after
+# ~6 months at 100M events a month.)
+DATABASE_MAX_STORAGE_GB = 3000
 REDIS_NODE_TYPE = "cache.t4g.micro"
 REDIS_ENGINE_VERSION = "7.1"
 REDIS_PORT = 6379
@@ -104,8 +107,22 @@ CONTEXT_SKIP_BUNDLING = "pulse:skipBundling"
 # "provisioned" (default: the wiring's shard count) or "on-demand" (docs/cost.md, Kinesis).
 CONTEXT_STREAM_MODE = "pulse:streamMode"
 STREAM_MODE = "provisioned"
-# "false" connects the functions to the instance directly, without RDS Proxy (docs/deploy.md).
+# "true" puts RDS Proxy between the functions and the instance (docs/deploy.md, "RDS Proxy"); by
+# default the functions connect to the instance directly: at up to a few hundred million events a
+# month they hold a few dozen connections (docs/cost.md, "Connections").
 CONTEXT_DATABASE_PROXY = "pulse:databaseProxy"
+DATABASE_PROXY = False
+# The AZs the interface endpoints (Kinesis, Secrets Manager) have a network interface in: 1 (the
+# database's and Redis's AZ, which a single-AZ install already depends on) or 2 (with a Multi-AZ
+# database and a Redis replica). Each endpoint costs ~$7.30 a month per AZ (docs/deploy.md).
+CONTEXT_ENDPOINT_AZS = "pulse:endpointAzs"
+ENDPOINT_AZS = 1
+# Which of the VPC's two AZs is the "data" AZ (0 or 1), or "none": the database and Redis are
+# then not pinned (RDS and ElastiCache pick). Pinning an instance deployed before the pin may make
+# CloudFormation replace it: such an install deploys with "none", or with the index of the AZ its
+# instance is in (docs/deploy.md, "Interface endpoints").
+CONTEXT_DATA_AZ = "pulse:dataAz"
+DATA_AZ = "0"
 CONTEXT_BUNDLING_STACKS = "aws:cdk:bundling-stacks"
 
 # Output names (logical ids of the CfnOutputs). Tests, scripts and docs read these.

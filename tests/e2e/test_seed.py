@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pulse.ingest import visit
 from scripts.seed_events import generate_traffic, iso
 from tests.e2e.conftest import LocalStack
 
@@ -59,7 +60,8 @@ def _seed(stack: LocalStack, api_key: str, now: datetime) -> subprocess.Complete
 def _rows(stack: LocalStack, project_id: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(stack.database_url) as conn:
         return conn.execute(
-            "SELECT id::text, event, distinct_id, session_id, user_agent, ip_hash, timestamp"
+            "SELECT id::text, event, distinct_id, session_id, browser, ip_hash, timestamp,"
+            " user_agent"
             " FROM events WHERE project_id = %s AND event <> 'seed_sentinel'",
             (project_id,),
         ).fetchall()
@@ -107,7 +109,10 @@ def test_seed_script_sends_every_event_once(local_stack: LocalStack, project: di
     expected = generate_traffic(EVENTS, days=7, now=now, seed=11)
     assert sorted(r[0] for r in rows) == sorted(e.payload["uuid"] for e in expected.events)
     agents = {e.payload["uuid"]: e.user_agent for e in expected.events}
-    assert all(r[4] == agents[r[0]] for r in rows), "the user agent of each batch"
+    # Each batch went with its browser's User-Agent: what it names is stored, not the header
+    assert all(r[4] == visit.of_user_agent(agents[r[0]]).browser for r in rows), "the browser"
+    assert {visit.of_user_agent(a).browser for a in agents.values()} - {None}
+    assert all(r[7] is None for r in rows), "the User-Agent itself is not kept"
     assert all(r[5] for r in rows), "ip_hash set by the ingest"
     assert all(
         now - timedelta(days=7, seconds=5) <= r[6] <= now + timedelta(seconds=5) for r in rows

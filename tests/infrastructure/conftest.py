@@ -87,6 +87,20 @@ def real() -> Synthesized:
 
 
 @pytest.fixture(scope="session")
+def proxied() -> Synthesized:
+    """The real app with RDS Proxy (``-c pulse:databaseProxy=true``) and the interface endpoints
+    in both AZs (``-c pulse:endpointAzs=2``): the production switches of docs/deploy.md."""
+    context = {
+        **cdk_json_context(),
+        **OFFLINE,
+        names.CONTEXT_DATABASE_PROXY: "true",
+        names.CONTEXT_ENDPOINT_AZS: "2",
+    }
+    app, stack = build_app(context)
+    return synthesize(app, stack)
+
+
+@pytest.fixture(scope="session")
 def sample() -> Synthesized:
     app, stack = build_app({**cdk_json_context(), **OFFLINE}, wiring=sample_wiring())
     return synthesize(app, stack)

@@ -1,12 +1,14 @@
 """The design choices docs/cost.md prices, as the template carries them: ingest's own function URL
 (and the snippet pointing the SDK at it), Lambda's platform log lines filtered out, a provisioned
-stream with a throttling alarm, and the context switches to on-demand Kinesis and to no RDS
-Proxy."""
+stream with a throttling alarm, no RDS Proxy by default, the interface endpoints in the one AZ
+of the database and Redis, storage room for a year at the measured bytes an event, and the
+context switches to on-demand Kinesis, to RDS Proxy and to endpoints in both AZs."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +21,13 @@ from tests.infrastructure.conftest import OFFLINE
 from tests.infrastructure.synthesized import Synthesized, ref_id, synthesize
 from tests.infrastructure.test_data_stores import functions_group, ingress_sources
 
+PRICES = Path(__file__).resolve().parents[2] / "docs" / "prices.json"
+
 
 @pytest.fixture(scope="module")
 def lean() -> Synthesized:
-    """The app with -c pulse:streamMode=on-demand -c pulse:databaseProxy=false."""
+    """The app with -c pulse:streamMode=on-demand -c pulse:databaseProxy=false (the default,
+    said explicitly)."""
     context = {
         **cdk_json_context(),
         **OFFLINE,
@@ -121,7 +126,12 @@ def test_on_demand_streams_are_a_context_switch_away(lean: Synthesized) -> None:
     assert not [a for a in alarms if a.get("MetricName") == "PutRecords.ThrottledRecords"]
 
 
-def test_without_the_proxy_the_functions_reach_the_instance_directly(lean: Synthesized) -> None:
+@pytest.mark.parametrize("variant", ["real", "lean"])
+def test_without_the_proxy_the_functions_reach_the_instance_directly(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    # Given the default app (no RDS Proxy) or the switch said explicitly
+    lean: Synthesized = request.getfixturevalue(variant)
     lean.template.resource_count_is("AWS::RDS::DBProxy", 0)
     ((instance_id, instance),) = lean.of_type("AWS::RDS::DBInstance").items()
     (instance_sg,) = {ref_id(g) for g in instance["Properties"]["VPCSecurityGroups"]}
@@ -138,17 +148,89 @@ def test_without_the_proxy_the_functions_reach_the_instance_directly(lean: Synth
     assert instance_id in json.dumps(lean.outputs[names.OUTPUT_DATABASE_ENDPOINT]["Value"])
 
 
-def test_with_the_proxy_the_url_names_the_proxy(real: Synthesized) -> None:
-    (proxy_id,) = real.of_type("AWS::RDS::DBProxy")
-    _, api = real.functions["api"]
+def test_with_the_proxy_switch_the_url_names_the_proxy(proxied: Synthesized) -> None:
+    (proxy_id,) = proxied.of_type("AWS::RDS::DBProxy")
+    _, api = proxied.functions["api"]
     assert proxy_id in json.dumps(api["Environment"]["Variables"]["PULSE_DATABASE_URL"])
 
 
+def test_an_unknown_proxy_switch_is_refused() -> None:
+    context = {**cdk_json_context(), **OFFLINE, names.CONTEXT_DATABASE_PROXY: "maybe"}
+    with pytest.raises(ValueError, match="databaseProxy"):
+        build_app(context)
+
+
 def test_storage_can_grow_past_a_year_at_100m_events_a_month(real: Synthesized) -> None:
-    # ~350 bytes an event with its indexes (docs/prices.json), never deleted
+    # The bytes an event occupies with its indexes and what the rollup derives from it, as
+    # measured by scripts/bench/storage.py (docs/prices.json); events are never deleted
+    workload = json.loads(PRICES.read_text())["workload"]
     (instance,) = real.of_type("AWS::RDS::DBInstance").values()
-    year_at_100m_gb = 100e6 * 12 * 350 / 1024**3
+    year_at_100m_gb = 100e6 * 12 * workload["stored_bytes_per_event"] / 1024**3
     assert int(instance["Properties"]["MaxAllocatedStorage"]) > year_at_100m_gb
+
+
+def _subnet_azs(synth: Synthesized, subnet_refs: list[Any]) -> list[str]:
+    return [
+        json.dumps(synth.resources[ref_id(s)]["Properties"]["AvailabilityZone"], sort_keys=True)
+        for s in subnet_refs
+    ]
+
+
+def test_the_endpoints_share_the_one_az_of_the_database_and_redis(real: Synthesized) -> None:
+    # Given the default app: a single-AZ database and one Redis node
+    (instance,) = real.of_type("AWS::RDS::DBInstance").values()
+    (redis,) = real.of_type("AWS::ElastiCache::ReplicationGroup").values()
+    db_az = json.dumps(instance["Properties"]["AvailabilityZone"], sort_keys=True)
+    (redis_az,) = [
+        json.dumps(az, sort_keys=True) for az in redis["Properties"]["PreferredCacheClusterAZs"]
+    ]
+    # Then the database and Redis are pinned to the same AZ
+    assert redis_az == db_az
+    endpoints = real.of_type("AWS::EC2::VPCEndpoint").values()
+    assert len(endpoints) == 2
+    for endpoint in endpoints:
+        # and each interface endpoint has its one network interface there
+        assert _subnet_azs(real, endpoint["Properties"]["SubnetIds"]) == [db_az]
+
+
+def _app(**context: str) -> Synthesized:
+    app, stack = build_app({**cdk_json_context(), **OFFLINE, **context})
+    return synthesize(app, stack)
+
+
+def test_the_data_az_can_be_the_second_or_left_unpinned() -> None:
+    # Given -c pulse:dataAz=1: the database, Redis and the endpoints in the VPC's second AZ
+    second = _app(**{names.CONTEXT_DATA_AZ: "1"})
+    (instance,) = second.of_type("AWS::RDS::DBInstance").values()
+    db_az = instance["Properties"]["AvailabilityZone"]
+    assert db_az["Fn::Select"][0] == 1
+    (redis,) = second.of_type("AWS::ElastiCache::ReplicationGroup").values()
+    assert redis["Properties"]["PreferredCacheClusterAZs"] == [db_az]
+    for endpoint in second.of_type("AWS::EC2::VPCEndpoint").values():
+        assert _subnet_azs(second, endpoint["Properties"]["SubnetIds"]) == [
+            json.dumps(db_az, sort_keys=True)
+        ]
+    # Given -c pulse:dataAz=none (an install created before the pin): nothing is pinned
+    unpinned = _app(**{names.CONTEXT_DATA_AZ: "none"})
+    (instance,) = unpinned.of_type("AWS::RDS::DBInstance").values()
+    assert "AvailabilityZone" not in instance["Properties"]
+    (redis,) = unpinned.of_type("AWS::ElastiCache::ReplicationGroup").values()
+    assert "PreferredCacheClusterAZs" not in redis["Properties"]
+    # and a value that names no AZ is refused
+    with pytest.raises(ValueError, match="dataAz"):
+        _app(**{names.CONTEXT_DATA_AZ: "2"})
+
+
+def test_the_endpoints_in_both_azs_are_a_context_switch_away(proxied: Synthesized) -> None:
+    for endpoint in proxied.of_type("AWS::EC2::VPCEndpoint").values():
+        azs = _subnet_azs(proxied, endpoint["Properties"]["SubnetIds"])
+        assert len(set(azs)) == 2
+
+
+def test_an_unknown_endpoint_az_count_is_refused() -> None:
+    context = {**cdk_json_context(), **OFFLINE, names.CONTEXT_ENDPOINT_AZS: "3"}
+    with pytest.raises(ValueError, match="endpointAzs"):
+        build_app(context)
 
 
 def test_an_unknown_stream_mode_is_refused() -> None:

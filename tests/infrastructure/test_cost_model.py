@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from pulse_infra import names
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cost_model.py"
 
 
@@ -69,21 +71,70 @@ def test_request_and_stream_lines_by_hand(prices: dict[str, Any]) -> None:
     kp = prices["aws"]["kinesis_provisioned"]
     expected_kinesis = 730 * kp["shard_hour"] + requests / 1e6 * kp["put_units_per_million"]
     assert line(lines, "Kinesis") == pytest.approx(expected_kinesis)
-    # RDS Proxy: at least two vCPUs, every hour
+    # No RDS Proxy by default; with the switch, at least two vCPUs, every hour
     rds = prices["aws"]["rds"]
-    assert line(lines, "RDS Proxy") == pytest.approx(730 * 2 * rds["proxy_vcpu_hour"])
+    assert line(lines, "RDS Proxy") == 0
+    proxied = cost_model.monthly_cost(prices, events, "production")
+    assert line(proxied, "RDS Proxy") == pytest.approx(730 * 2 * rds["proxy_vcpu_hour"])
     # No NAT gateway in the shipped design
     assert line(lines, "NAT gateway") == 0
 
 
+def test_a_record_is_its_envelope_and_its_events(prices: dict[str, Any]) -> None:
+    work = cost_model.workload_for(prices, "default")
+    envelope, each = work["record_envelope_bytes"], work["record_bytes_per_event"]
+    assert cost_model.record_bytes(work) == envelope + work["events_per_ingest_request"] * each
+    assert (
+        cost_model.record_bytes({**work, "events_per_ingest_request": 10}) == envelope + 10 * each
+    )
+
+
+def test_storage_is_a_year_of_the_measured_bytes_an_event(prices: dict[str, Any]) -> None:
+    work = prices["workload"]
+    for events in (1e8, 1e9):
+        stored_gb = events * work["storage_months"] * work["stored_bytes_per_event"] / 1024**3
+        expected = stored_gb * prices["aws"]["rds"]["gp3_gb_month"]
+        assert line(cost_model.monthly_cost(prices, events), "RDS storage (gp3)") == (
+            pytest.approx(expected)
+        )
+    # and never below the 20 GB the stack allocates
+    small = line(cost_model.monthly_cost(prices, 1e3), "RDS storage (gp3)")
+    assert small == pytest.approx(20 * prices["aws"]["rds"]["gp3_gb_month"])
+
+
+def test_interface_endpoints_by_hand_in_one_az_and_in_two(prices: dict[str, Any]) -> None:
+    events = 100_000_000
+    vpc = prices["aws"]["vpc"]
+    for scenario, azs in (("default", 1), ("production", 2)):
+        work = cost_model.workload_for(prices, scenario)
+        assert work["endpoint_azs"] == azs
+        requests = events / work["events_per_ingest_request"]
+        gb = requests * cost_model.record_bytes(work) / 1024**3
+        expected = 2 * azs * 730 * vpc["interface_endpoint_hour"]
+        expected += gb * vpc["interface_endpoint_per_gb"]
+        lines = cost_model.monthly_cost(prices, events, scenario)
+        assert line(lines, "VPC interface endpoints") == pytest.approx(expected)
+
+
+def test_a_scenario_may_carry_its_own_sizing(prices: dict[str, Any]) -> None:
+    assert cost_model.sizing_for(prices, 1e8)["database"] == "db.t4g.small"
+    assert cost_model.sizing_for(prices, 1e8, "previous")["database"] == "db.t4g.medium"
+    lines = cost_model.monthly_cost(prices, 1e8, "previous")
+    assert line(lines, "RDS Postgres instance") == pytest.approx(
+        730 * prices["aws"]["rds"]["instance_hour"]["db.t4g.medium"]
+    )
+
+
 def test_on_demand_kinesis_by_hand(prices: dict[str, Any]) -> None:
     events = 100_000_000
-    work = cost_model.workload_for(prices, "before")
-    lines = cost_model.monthly_cost(prices, events, "before")
+    changed = _with(prices, kinesis_mode="on_demand")
+    work = cost_model.workload_for(changed, "default")
+    lines = cost_model.monthly_cost(changed, events, "default")
     requests = events / work["events_per_ingest_request"]
     # stream hours, then each record rounded up to whole KB, in and out
     kd = prices["aws"]["kinesis_on_demand"]
-    kb = math.ceil(work["events_per_ingest_request"] * work["record_bytes_per_event"] / 1024)
+    kb = math.ceil((work["record_envelope_bytes"] + 2 * work["record_bytes_per_event"]) / 1024)
+    assert work["events_per_ingest_request"] == 2
     gb = requests * kb / 1024**2
     expected = 730 * kd["stream_hour"] + gb * (kd["per_gb_in"] + kd["per_gb_out"])
     assert line(lines, "Kinesis") == pytest.approx(expected)
@@ -148,13 +199,14 @@ def test_more_shards_are_priced_when_the_peak_needs_them(prices: dict[str, Any])
     assert cost_model.shards_needed(1001 * cost_model.SECONDS_PER_MONTH / 3, 100) == 2
 
 
-def test_without_the_proxy_its_line_is_zero(prices: dict[str, Any]) -> None:
-    lines = cost_model.monthly_cost(prices, 1e8, "no-proxy")
-    assert line(lines, "RDS Proxy") == 0
+def test_the_proxy_switch_adds_its_line_and_nothing_else(prices: dict[str, Any]) -> None:
     default = cost_model.monthly_cost(prices, 1e8, "default")
-    assert cost_model.total(default) - cost_model.total(lines) == pytest.approx(
-        line(default, "RDS Proxy")
+    assert line(default, "RDS Proxy") == 0
+    proxied = cost_model.monthly_cost(_with(prices, database_proxy=True), 1e8, "default")
+    assert cost_model.total(proxied) - cost_model.total(default) == pytest.approx(
+        line(proxied, "RDS Proxy")
     )
+    assert line(proxied, "RDS Proxy") > 0
 
 
 def test_marginal_cost_leaves_the_fixed_floor_out(prices: dict[str, Any]) -> None:
@@ -173,14 +225,27 @@ def test_marginal_cost_leaves_the_fixed_floor_out(prices: dict[str, Any]) -> Non
 
 
 def test_break_even_is_the_first_volume_under_the_target(prices: dict[str, Any]) -> None:
-    volume = cost_model.break_even(prices, "default")
+    scenario = "previous-as-modelled"  # 350 bytes an event: under $1 from some volume
+    volume = cost_model.break_even(prices, scenario)
     assert volume is not None
-    assert cost_model.per_million(cost_model.monthly_cost(prices, volume), volume) < 1
+    assert cost_model.per_million(cost_model.monthly_cost(prices, volume, scenario), volume) < 1
     # and the step before it was not
     series = [float(m * 10**e) for e in range(6, 10) for m in (1, 2, 5)]
     before = series[series.index(volume) - 1]
-    assert cost_model.per_million(cost_model.monthly_cost(prices, before), before) >= 1
-    assert cost_model.break_even(prices, "default", target=0.0) is None
+    assert cost_model.per_million(cost_model.monthly_cost(prices, before, scenario), before) >= 1
+    assert cost_model.break_even(prices, scenario, target=0.0) is None
+
+
+def test_no_volume_breaks_even_while_a_million_more_events_cost_more_than_the_target(
+    prices: dict[str, Any],
+) -> None:
+    # A year of the measured bytes an event costs more than $1 a million on gp3 alone, so the
+    # cost per million events never falls under $1, at any volume
+    work = prices["workload"]
+    storage = 1e6 * work["storage_months"] * work["stored_bytes_per_event"] / 1024**3
+    assert storage * prices["aws"]["rds"]["gp3_gb_month"] > 1
+    assert cost_model.marginal_per_million(prices, 1e9, "default") > 1
+    assert cost_model.break_even(prices, "default") is None
 
 
 def test_totals_and_cost_per_million_events(prices: dict[str, Any]) -> None:
@@ -218,6 +283,10 @@ def test_each_scenario_changes_only_its_overrides(prices: dict[str, Any]) -> Non
     assert default["kinesis_mode"] == "provisioned"
     assert default["system_log_level"] == "WARN"
     assert default["functions"]["ingest"]["memory_mb"] == 512
+    assert default["database_proxy"] is names.DATABASE_PROXY
+    assert default["endpoint_azs"] == names.ENDPOINT_AZS
+    assert prices["sizing"][0]["database"] == "db." + names.DATABASE_INSTANCE_TYPE
+    assert prices["sizing"][0]["cache"] == names.REDIS_NODE_TYPE
 
 
 def test_posthog_by_hand_at_100m(prices: dict[str, Any]) -> None:

@@ -149,20 +149,26 @@ def test_vpc_endpoints_for_the_apis_the_functions_call(synth: Synthesized) -> No
     assert services == expected
 
 
-def test_postgres_is_private_encrypted_and_behind_a_tls_proxy(real: Synthesized) -> None:
-    ((instance_id, instance),) = real.of_type("AWS::RDS::DBInstance").items()
+@pytest.mark.parametrize("variant", ["real", "proxied"])
+def test_postgres_is_private_and_encrypted(variant: str, request: pytest.FixtureRequest) -> None:
+    synth: Synthesized = request.getfixturevalue(variant)
+    ((instance_id, instance),) = synth.of_type("AWS::RDS::DBInstance").items()
     props = instance["Properties"]
     assert props["Engine"] == "postgres"
     assert props["StorageEncrypted"] is True
     assert props["PubliclyAccessible"] is False
     assert props["DBName"] == names.DATABASE_NAME
-    (proxy,) = real.of_type("AWS::RDS::DBProxy").values()
+
+
+def test_with_the_proxy_switch_postgres_is_behind_a_tls_proxy(proxied: Synthesized) -> None:
+    ((instance_id, instance),) = proxied.of_type("AWS::RDS::DBInstance").items()
+    (proxy,) = proxied.of_type("AWS::RDS::DBProxy").values()
     assert proxy["Properties"]["RequireTLS"] is True
     assert proxy["Properties"]["Auth"][0]["AuthScheme"] == "SECRETS"
     (proxy_sg,) = {ref_id(g) for g in proxy["Properties"]["VpcSecurityGroupIds"]}
-    (instance_sg,) = {ref_id(g) for g in props["VPCSecurityGroups"]}
-    assert {src for src, _ in ingress_sources(real, instance_sg)} == {proxy_sg}
-    assert ingress_sources(real, proxy_sg) == {(functions_group(real), names.DATABASE_PORT)}
+    (instance_sg,) = {ref_id(g) for g in instance["Properties"]["VPCSecurityGroups"]}
+    assert {src for src, _ in ingress_sources(proxied, instance_sg)} == {proxy_sg}
+    assert ingress_sources(proxied, proxy_sg) == {(functions_group(proxied), names.DATABASE_PORT)}
 
 
 def test_redis_is_encrypted_and_admits_the_functions_only(real: Synthesized) -> None:

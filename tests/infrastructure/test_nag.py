@@ -23,6 +23,12 @@ def test_no_unacknowledged_findings(synth: Synthesized) -> None:
     assert not findings, "\n".join(findings)
 
 
+def test_no_unacknowledged_findings_with_the_proxy_and_endpoints_in_both_azs(
+    proxied: Synthesized,
+) -> None:
+    test_no_unacknowledged_findings(proxied)
+
+
 def test_every_acknowledgment_gives_a_reason(real: Synthesized) -> None:
     key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     acknowledged = {

@@ -38,7 +38,17 @@ def test_a_good_record_becomes_rows() -> None:
     [row] = decoded.rows
     assert str(row[0]) == payload["project_id"] and row[2] == "page_view"
     assert json.loads(row[4]) == {"a": 1}
-    assert row[8] == "UA" and row[9] == "h"
+    assert row[9] == "h"
+
+
+def test_the_raw_user_agent_of_an_older_record_is_not_kept() -> None:
+    # Given a record put on the stream by an ingest function that still sent the User-Agent
+    payload = _payload(user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0")
+    # When it is decoded
+    decoded = decode(stream_event([payload])["Records"][0])
+    # Then its rows carry no User-Agent (what reports need of it is browser, os and device)
+    assert isinstance(decoded, DecodedRecord)
+    assert [row[8] for row in decoded.rows] == [None]
 
 
 def test_what_the_visit_is_goes_on_every_row_of_the_record() -> None:

@@ -123,7 +123,8 @@ def handle(event: dict[str, Any], settings: IngestSettings) -> dict[str, Any]:
             "project_id": project.project_id,
             "received_at": now.isoformat(),
             "check": batch.check_duplicates,
-            "user_agent": user_agent or None,
+            # The User-Agent itself goes no further than the IP address: what reports need of
+            # it (browser, OS, device type) is below, and it feeds the hash (docs/security.md).
             "ip_hash": enrichment.ip_hash(
                 salt=enrichment.daily_salt(now),
                 project_id=project.project_id,

@@ -117,7 +117,6 @@ def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
         raise RecordError("unknown record version")
     project_id = _uuid(doc.get("project_id"), "project_id")
     received_at = _time(doc.get("received_at"), "received_at")
-    user_agent = _opt_str(doc.get("user_agent"), "user_agent")
     ip_hash = _opt_str(doc.get("ip_hash"), "ip_hash")
     # What a visit is (absent from records written before the ingest function knew it).
     browser = _visit_text(doc.get("browser"), "browser")
@@ -149,7 +148,9 @@ def rows_of(doc: Any) -> tuple[str, list[EventRow]]:
                 _opt_str(ev.get("session_id"), "session_id"),
                 _opt_str(ev.get("page_url"), "page_url"),
                 _opt_str(ev.get("referrer"), "referrer"),
-                user_agent,
+                # The raw User-Agent is not kept (docs/security.md); a record put on the stream
+                # before that change may still carry one, which is ignored.
+                None,
                 ip_hash,
                 _time(ev.get("timestamp"), "timestamp"),
                 received_at,

@@ -38,6 +38,8 @@ class Cache(Construct):
             num_cache_clusters=1,
             automatic_failover_enabled=False,
             multi_az_enabled=False,
+            # The AZ of the database and the interface endpoints (``Network.data_az``).
+            preferred_cache_cluster_a_zs=[network.data_az] if network.data_az else None,
             port=names.REDIS_PORT,
             cache_subnet_group_name=subnet_group.ref,
             security_group_ids=[security_group.security_group_id],

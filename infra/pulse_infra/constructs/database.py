@@ -1,12 +1,17 @@
-"""PostgreSQL on RDS behind RDS Proxy; the credentials live in Secrets Manager.
+"""PostgreSQL on RDS, optionally behind RDS Proxy; the credentials live in Secrets Manager.
 
-The functions connect to the proxy (TLS required) with the generated user's password, which they
-read from the secret at cold start; the instance admits connections from the proxy only.
+By default the functions connect to the instance itself (TLS required) with the generated user's
+password, which they read from the secret at cold start; the instance admits their security
+group only. At the volumes this stack is sized for they hold a few dozen connections at most
+(one shard's processor, the rollup, a few dashboards' API environments, and ingest only when
+the Redis key cache misses), far below ``max_connections`` (docs/deploy.md, "RDS Proxy").
 
-``-c pulse:databaseProxy=false`` leaves the proxy out (it bills at least 2 vCPUs, ~$22 a month):
-the functions then connect to the instance itself, which admits their security group. That
-suits a small install whose concurrency stays far below the instance's ``max_connections``
-(docs/deploy.md, docs/cost.md).
+``-c pulse:databaseProxy=true`` puts RDS Proxy in front (it bills at least 2 vCPUs, ~$22 a
+month): the functions connect to the proxy (TLS required), the instance admits the proxy only.
+That is for an install whose concurrency could approach ``max_connections`` (docs/deploy.md).
+
+The instance is pinned to the network's "data" AZ, where Redis and the interface endpoints are
+(``Network.data_az``): a single-AZ install then depends on one AZ, not on two.
 """
 
 from __future__ import annotations
@@ -23,8 +28,16 @@ from pulse_infra.nag import acknowledge
 
 
 def uses_proxy(scope: Construct) -> bool:
+    """``-c pulse:databaseProxy=true|false``; ``names.DATABASE_PROXY`` when not given."""
     value = scope.node.try_get_context(names.CONTEXT_DATABASE_PROXY)
-    return value is None or str(value).lower() not in ("false", "0", "no")
+    if value is None:
+        return names.DATABASE_PROXY
+    text = str(value).lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"{names.CONTEXT_DATABASE_PROXY}={value!r}: expected true or false")
 
 
 class Database(Construct):
@@ -36,6 +49,7 @@ class Database(Construct):
             self, "InstanceSecurityGroup", vpc=vpc, description="Pulse Postgres instance"
         )
         self.uses_proxy = uses_proxy(self)
+        multi_az = False  # docs/deploy.md: turn on for production, with -c pulse:endpointAzs=2
         if self.uses_proxy:
             proxy_sg = ec2.SecurityGroup(
                 self, "ProxySecurityGroup", vpc=vpc, description="Pulse RDS Proxy"
@@ -70,7 +84,9 @@ class Database(Construct):
             max_allocated_storage=names.DATABASE_MAX_STORAGE_GB,
             storage_type=rds.StorageType.GP3,
             storage_encrypted=True,
-            multi_az=False,
+            multi_az=multi_az,
+            # RDS refuses an AZ for a Multi-AZ instance.
+            availability_zone=None if multi_az else network.data_az,
             backup_retention=Duration.days(7),
             deletion_protection=False,
             removal_policy=RemovalPolicy.SNAPSHOT,

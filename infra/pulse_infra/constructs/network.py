@@ -6,6 +6,15 @@ Functions in the VPC reach AWS services through interface endpoints instead (Sec
 always; Kinesis once a stream is declared), ~$7.30/month per endpoint per AZ. Functions that need
 neither Postgres nor Redis run outside the VPC and need no endpoint at all.
 
+The endpoints have a network interface in ``names.ENDPOINT_AZS`` AZs (``-c pulse:endpointAzs``):
+by default one, the "data" AZ (``data_az``) that the single-AZ database and the single Redis node
+are pinned to as well. Functions in the other AZ reach the endpoints across AZs. A single-AZ
+install already stops when its data AZ does (ingest needs Redis or, failing that, Postgres, for
+every API key it has not cached), so a second interface per endpoint bought no availability
+there; with a Multi-AZ database and a Redis replica, set ``pulse:endpointAzs=2`` (docs/deploy.md).
+Which AZ is the data AZ is ``-c pulse:dataAz`` (``0``, the VPC's first, by default; ``1``; or
+``none``: nothing pinned, for an install whose instance was created before the pin).
+
 The one public endpoint a function in the VPC must reach is the ``@connections`` API of the
 WebSocket API (``access.needs_internet``: pushing to clients), which no VPC endpoint serves. How
 they reach it is ``names.CONTEXT_PUSH_EGRESS`` (``-c pulse:pushEgress=...``):
@@ -33,6 +42,8 @@ from pulse.wiring import Function, Wiring
 from pulse_infra import access, names
 
 PUSH_EGRESS_MODES = ("ipv6", "nat")
+ENDPOINT_AZ_COUNTS = (1, 2)
+DATA_AZ_CHOICES = ("0", "1", "none")
 
 
 def push_egress(scope: Construct) -> str:
@@ -43,6 +54,30 @@ def push_egress(scope: Construct) -> str:
             f"{names.CONTEXT_PUSH_EGRESS}={mode!r}: expected one of {PUSH_EGRESS_MODES}"
         )
     return mode
+
+
+def endpoint_azs(scope: Construct) -> int:
+    """How many AZs the interface endpoints are in: context ``pulse:endpointAzs``."""
+    value = scope.node.try_get_context(names.CONTEXT_ENDPOINT_AZS)
+    count = names.ENDPOINT_AZS if value is None else value
+    try:
+        number = int(count)
+    except (TypeError, ValueError):
+        number = 0
+    if number not in ENDPOINT_AZ_COUNTS:
+        raise ValueError(
+            f"{names.CONTEXT_ENDPOINT_AZS}={value!r}: expected one of {ENDPOINT_AZ_COUNTS}"
+        )
+    return number
+
+
+def data_az_choice(scope: Construct) -> str:
+    """Which AZ holds the database and Redis: context ``pulse:dataAz`` (``0``, ``1``, ``none``)."""
+    value = scope.node.try_get_context(names.CONTEXT_DATA_AZ)
+    choice = str(names.DATA_AZ if value is None else value).lower()
+    if choice not in DATA_AZ_CHOICES:
+        raise ValueError(f"{names.CONTEXT_DATA_AZ}={value!r}: expected one of {DATA_AZ_CHOICES}")
+    return choice
 
 
 class Network(Construct):
@@ -87,6 +122,15 @@ class Network(Construct):
             ip_protocol=ec2.IpProtocol.DUAL_STACK if self.ipv6_egress else ec2.IpProtocol.IPV4_ONLY,
         )
         self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        # The AZ of the database, Redis and (at least) the interface endpoints; None: the
+        # database and Redis are not pinned (an install created before the pin).
+        isolated = self.vpc.isolated_subnets
+        choice = data_az_choice(self)
+        first = 0 if choice == "none" else int(choice)
+        self.data_az: str | None = None if choice == "none" else isolated[first].availability_zone
+        self.endpoint_azs = endpoint_azs(self)
+        ordered = [isolated[first], *(s for i, s in enumerate(isolated) if i != first)]
+        self.endpoint_subnets = ec2.SubnetSelection(subnets=ordered[: self.endpoint_azs])
         self.egress_subnets = (
             ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) if egress else None
         )
@@ -133,7 +177,7 @@ class Network(Construct):
             self.vpc.add_interface_endpoint(
                 f"{label}Endpoint",
                 service=service,
-                subnets=self.private_subnets,
+                subnets=self.endpoint_subnets,
                 security_groups=[endpoint_sg],
                 open=False,
                 private_dns_enabled=True,

@@ -230,8 +230,9 @@ class Operations(Construct):
                 reason=(
                     f"More than {names.ALARM_DATABASE_CONNECTIONS} connections to Postgres for "
                     f"15 minutes: about 80 % of what {names.DATABASE_INSTANCE_TYPE} allows "
-                    "(max_connections is derived from its memory, about 100), of which the RDS "
-                    "Proxy may use 90 %. Beyond it, functions wait for a connection and time out."
+                    "(max_connections is derived from its memory, about 100). The functions "
+                    "connect directly unless the RDS Proxy switch is on (then it may use 90 %). "
+                    "Beyond it, functions wait for a connection and time out."
                 ),
             )
 
