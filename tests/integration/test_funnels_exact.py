@@ -105,11 +105,7 @@ def brute_funnel(
         first = prev = min(entries)
         counts[0] += 1
         for k in range(1, len(steps)):
-            later = [
-                r[10]
-                for r in evs
-                if _matches(r, steps[k]) and prev < r[10] <= first + window
-            ]
+            later = [r[10] for r in evs if _matches(r, steps[k]) and prev < r[10] <= first + window]
             if not later:
                 break
             nxt = min(later)
@@ -193,8 +189,20 @@ def test_ties_ordering_and_first_entry(project: str) -> None:
 
     def ev(name: str, session: str, at: timedelta, path: str = "/a") -> tuple[Any, ...]:
         ts = t + at
-        return (project, str(uuid.uuid4()), name, "u-" + session, "{}", session,
-                f"https://x.test{path}", None, "UA", "h", ts, ts)
+        return (
+            project,
+            str(uuid.uuid4()),
+            name,
+            "u-" + session,
+            "{}",
+            session,
+            f"https://x.test{path}",
+            None,
+            "UA",
+            "h",
+            ts,
+            ts,
+        )
 
     rows = [
         # tie: signup at the very instant of the page view does not follow it

@@ -112,7 +112,9 @@ def compute(
     )
 
 
-def compute_saved(owner_id: UUID, project_id: UUID, funnel_id: UUID, period: Period) -> FunnelResultOut:
+def compute_saved(
+    owner_id: UUID, project_id: UUID, funnel_id: UUID, period: Period
+) -> FunnelResultOut:
     row = get(owner_id, project_id, funnel_id)
     return compute(
         project_id,

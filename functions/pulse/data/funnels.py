@@ -126,9 +126,9 @@ def funnel_counts(
     args["names"] = sorted({s.event for s in steps})
     ctes = [
         "m AS MATERIALIZED ("
-        f" SELECT {actor} AS a, e.\"timestamp\" AS t, {flags} FROM events e"
-        " WHERE e.project_id = %(project)s AND e.\"timestamp\" >= %(start)s"
-        f" AND e.\"timestamp\" < %(end)s AND e.event = ANY(%(names)s) AND {actor} IS NOT NULL)",
+        f' SELECT {actor} AS a, e."timestamp" AS t, {flags} FROM events e'
+        ' WHERE e.project_id = %(project)s AND e."timestamp" >= %(start)s'
+        f' AND e."timestamp" < %(end)s AND e.event = ANY(%(names)s) AND {actor} IS NOT NULL)',
         "f0 AS (SELECT a, min(t) AS t1, min(t) AS t, NULL::float8 AS d FROM m WHERE s0 GROUP BY a)",
     ]
     for k in range(1, len(steps)):
