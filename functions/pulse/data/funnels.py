@@ -122,13 +122,17 @@ def funnel_counts(
     """
     actor = _ACTOR[count_by]
     args: dict[str, Any] = {"project": project_id, "start": start, "end": end, "w": window}
-    flags = ", ".join(f"{_match(i, s, args)} AS s{i}" for i, s in enumerate(steps))
+    matches = [_match(i, s, args) for i, s in enumerate(steps)]
+    flags = ", ".join(f"{m} AS s{i}" for i, m in enumerate(matches))
     args["names"] = sorted({s.event for s in steps})
+    # Only the events that match some step are kept (a page view elsewhere is no step's).
+    any_step = " OR ".join(dict.fromkeys(matches))
     ctes = [
         "m AS MATERIALIZED ("
         f' SELECT {actor} AS a, e."timestamp" AS t, {flags} FROM events e'
         ' WHERE e.project_id = %(project)s AND e."timestamp" >= %(start)s'
-        f' AND e."timestamp" < %(end)s AND e.event = ANY(%(names)s) AND {actor} IS NOT NULL)',
+        f' AND e."timestamp" < %(end)s AND e.event = ANY(%(names)s) AND {actor} IS NOT NULL'
+        f" AND ({any_step}))",
         "f0 AS (SELECT a, min(t) AS t1, min(t) AS t, NULL::float8 AS d FROM m WHERE s0 GROUP BY a)",
     ]
     for k in range(1, len(steps)):
