@@ -957,6 +957,15 @@ export interface operations {
                     "application/json": components["schemas"]["FunnelResultOut"];
                 };
             };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing, invalid, expired or revoked token */
             401: {
                 headers: {
@@ -1014,6 +1023,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FunnelResultOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
@@ -2244,6 +2262,15 @@ export interface operations {
                     "application/json": components["schemas"]["FunnelListOut"];
                 };
             };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing, invalid, expired or revoked token */
             401: {
                 headers: {
@@ -2297,6 +2324,15 @@ export interface operations {
                     "application/json": components["schemas"]["FunnelOut"];
                 };
             };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing, invalid, expired or revoked token */
             401: {
                 headers: {
@@ -2331,8 +2367,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                project_id: string;
                 funnel_id: string;
+                project_id: string;
             };
             cookie?: never;
         };
@@ -2345,6 +2381,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
@@ -2381,8 +2426,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                project_id: string;
                 funnel_id: string;
+                project_id: string;
             };
             cookie?: never;
         };
@@ -2394,6 +2439,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
             };
             /** @description Missing, invalid, expired or revoked token */
             401: {
@@ -2429,8 +2483,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                project_id: string;
                 funnel_id: string;
+                project_id: string;
             };
             cookie?: never;
         };
@@ -2447,6 +2501,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
