@@ -16,6 +16,7 @@ import pytest
 from pulse.analytics import retention
 from pulse.analytics.periods import Period, parse_tz
 from pulse.data.events import write_events
+from pulse.rollup import service as rollup
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
 NAMES = ["page_view", "page_view", "signup", "buy"]
@@ -100,12 +101,50 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("return_event", [None, "buy"])
-def test_retention_equals_brute_force(project: str, return_event: str | None) -> None:
-    # Given random users' events over five weeks, some first seen before the ranges
+@pytest.mark.parametrize(
+    ("return_event", "rolled_up"), [(None, False), ("buy", False), (None, True), ("buy", True)]
+)
+def test_retention_equals_brute_force(
+    project: str, return_event: str | None, rolled_up: bool
+) -> None:
+    # Given random users' events over five weeks, some first seen before the ranges; either
+    # never rolled up, or rolled up and then joined by late events (dirty hours) before and
+    # inside the ranges, some of them the first events ever of users seen in a range
     rng = random.Random(7)
     rows = _events(project, rng, 4000)
+    # First seen within the hour that holds an unaligned range start, after that start (the
+    # hour's presence row is earlier than the start, the event is not), and before it.
+    for user, at in (
+        ("edge-after", timedelta(hours=7, minutes=45)),
+        ("edge-before", timedelta(hours=7, minutes=10)),
+    ):
+        for later in (timedelta(0), timedelta(days=2)):
+            ts = START + at + later
+            rows.append(
+                (
+                    project,
+                    str(uuid.uuid4()),
+                    "buy",
+                    user,
+                    "{}",
+                    "s-edge",
+                    "https://shop.test/a",
+                    None,
+                    "UA",
+                    "h",
+                    ts,
+                    ts,
+                )
+            )
     write_events(rows)
+    if rolled_up:
+        rollup.run()
+        late = _events(project, rng, 300)
+        late = [
+            r[:3] + (r[3] and f"late-{r[3]}" if rng.random() < 0.5 else r[3],) + r[4:] for r in late
+        ]
+        write_events(late)
+        rows += late
     for start, end, tz, unit in CASES:
         # When retention is computed
         got = retention.retention(

@@ -3,12 +3,13 @@ that came back in every later period of the range."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from pulse.analytics import periods
-from pulse.analytics.periods import Bucket, Period
+from pulse.analytics.periods import EARLIEST, HOUR, Bucket, Period
 from pulse.data import retention as sql
+from pulse.data.analytics import dirty_hours
 from pulse.exceptions import InvalidInputError
 from pulse.models.retention import RetentionCohortOut, RetentionOut, RetentionPeriod
 
@@ -44,15 +45,36 @@ def period_buckets(period: Period, unit: RetentionPeriod) -> list[Bucket]:
     return out
 
 
+def _raw_before(
+    project_id: UUID, start: datetime, rolled_before: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The intervals before ``start`` that the presence chain may not cover: the dirty hours
+    (not rolled up yet, or only in part) and the part of ``start``'s hour before it; joined."""
+    hours = sorted(dirty_hours(project_id=project_id, start=EARLIEST, end=rolled_before))
+    spans = [(h, h + HOUR) for h in hours]
+    if rolled_before < start:
+        spans.append((rolled_before, start))
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in spans:
+        if out and out[-1][1] >= a:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def retention(
     project_id: UUID, period: Period, unit: RetentionPeriod, return_event: str | None
 ) -> RetentionOut:
     bks = period_buckets(period, unit)
+    rolled_before = periods.floor_hour(period.start)
     sizes, returns = sql.cohort_activity(
         project_id=project_id,
         bounds=[b.start for b in bks],
         end=period.end,
         return_event=return_event,
+        rolled_before=rolled_before,
+        raw_before=_raw_before(project_id, period.start, rolled_before),
     )
     cohorts = []
     for c, bucket in enumerate(bks):
