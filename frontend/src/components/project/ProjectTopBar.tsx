@@ -40,7 +40,7 @@ export function ProjectTopBar({
         <span className="truncate font-semibold" data-testid="project-name">
           {name}
         </span>
-        <nav aria-label="Project" className="flex gap-1">
+        <nav aria-label="Project" className="flex flex-wrap gap-1">
           {link(`/projects/view/?id=${projectId}`, "Dashboard", current === "dashboard")}
           {link(`/projects/funnels/?id=${projectId}`, "Funnels", current === "funnels")}
           {link(`/projects/retention/?id=${projectId}`, "Retention", current === "retention")}
