@@ -21,6 +21,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/{project_id}/funnels/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Query Funnel
+         * @description An ad-hoc funnel over the range: computed, not saved.
+         */
+        post: operations["query_funnel_api_v1_analytics__project_id__funnels_query_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/{project_id}/funnels/{funnel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Saved Funnel Result
+         * @description A saved funnel over the range.
+         */
+        get: operations["saved_funnel_result_api_v1_analytics__project_id__funnels__funnel_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/{project_id}/overview": {
         parameters: {
             query?: never;
@@ -64,6 +104,23 @@ export interface paths {
         };
         /** Referrers */
         get: operations["referrers_api_v1_analytics__project_id__referrers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/{project_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retention Triangle */
+        get: operations["retention_triangle_api_v1_analytics__project_id__retention_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -316,6 +373,43 @@ export interface paths {
         patch: operations["update_project_api_v1_projects__project_id__patch"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/funnels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Funnels */
+        get: operations["list_funnels_api_v1_projects__project_id__funnels_get"];
+        put?: never;
+        /** Create Funnel */
+        post: operations["create_funnel_api_v1_projects__project_id__funnels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/funnels/{funnel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Funnel */
+        get: operations["get_funnel_api_v1_projects__project_id__funnels__funnel_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Funnel */
+        delete: operations["delete_funnel_api_v1_projects__project_id__funnels__funnel_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Funnel */
+        patch: operations["update_funnel_api_v1_projects__project_id__funnels__funnel_id__patch"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/rotate-key": {
         parameters: {
             query?: never;
@@ -357,6 +451,166 @@ export interface components {
          */
         ErrorOut: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** FunnelCreateIn */
+        FunnelCreateIn: {
+            /**
+             * By
+             * @default session
+             * @enum {string}
+             */
+            by: "session" | "user";
+            /** Name */
+            name: string;
+            /** Steps */
+            steps: components["schemas"]["FunnelStep"][];
+            /**
+             * Window
+             * @description 30m, 1h, 1d, 7d …
+             * @default 1d
+             */
+            window: string;
+        };
+        /** FunnelListOut */
+        FunnelListOut: {
+            /** Funnels */
+            funnels: components["schemas"]["FunnelOut"][];
+        };
+        /** FunnelOut */
+        FunnelOut: {
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "session" | "user";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /** Steps */
+            steps: components["schemas"]["FunnelStep"][];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Window */
+            window: string;
+        };
+        /**
+         * FunnelQueryIn
+         * @description An ad-hoc funnel: computed, not saved.
+         */
+        FunnelQueryIn: {
+            /**
+             * By
+             * @default session
+             * @enum {string}
+             */
+            by: "session" | "user";
+            /** Steps */
+            steps: components["schemas"]["FunnelStep"][];
+            /**
+             * Window
+             * @description 30m, 1h, 1d, 7d …
+             * @default 1d
+             */
+            window: string;
+        };
+        /** FunnelResultOut */
+        FunnelResultOut: {
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "session" | "user";
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * Funnel Id
+             * @description The saved funnel computed, null for ad hoc
+             */
+            funnel_id: string | null;
+            /** Steps */
+            steps: components["schemas"]["FunnelStepResult"][];
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /** Window */
+            window: string;
+        };
+        /**
+         * FunnelStep
+         * @description An event name, optionally narrowed to a page path (exact, as the pages report spells it)
+         *     and to a property value.
+         */
+        FunnelStep: {
+            /** Event */
+            event: string;
+            /** Page */
+            page?: string | null;
+            property?: components["schemas"]["PropertyMatch"] | null;
+        };
+        /** FunnelStepResult */
+        FunnelStepResult: {
+            /**
+             * Conversion From First
+             * @description count / the first step's count (0 to 1)
+             */
+            conversion_from_first: number;
+            /**
+             * Conversion From Previous
+             * @description count / the previous step's count
+             */
+            conversion_from_previous: number;
+            /**
+             * Count
+             * @description Sessions or users that reached this step
+             */
+            count: number;
+            /**
+             * Drop Off
+             * @description The previous step's count minus this one's (0 at step 1)
+             */
+            drop_off: number;
+            /**
+             * Median Seconds From Previous
+             * @description Median time from the previous step to this one, over those who reached it; null at step 1 and when nobody reached it
+             */
+            median_seconds_from_previous: number | null;
+            step: components["schemas"]["FunnelStep"];
+        };
+        /**
+         * FunnelUpdateIn
+         * @description Only the fields sent change.
+         */
+        FunnelUpdateIn: {
+            /** By */
+            by?: ("session" | "user") | null;
+            /** Name */
+            name?: string | null;
+            /** Steps */
+            steps?: components["schemas"]["FunnelStep"][] | null;
+            /** Window */
+            window?: string | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -454,6 +708,17 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /**
+         * PropertyMatch
+         * @description The event's property ``key`` equals ``value``, compared as text: a JSON string by its
+         *     content, a number or boolean as JSON spells it (``42``, ``true``).
+         */
+        PropertyMatch: {
+            /** Key */
+            key: string;
+            /** Value */
+            value: string;
+        };
         /** RefreshIn */
         RefreshIn: {
             /** Refresh Token */
@@ -487,6 +752,59 @@ export interface components {
              * @constant
              */
             status: "accepted";
+        };
+        /** RetentionCohortOut */
+        RetentionCohortOut: {
+            /**
+             * Cohort
+             * Format: date-time
+             * @description The cohort's period start in tz (the first is clipped)
+             */
+            cohort: string;
+            /**
+             * Counts
+             * @description counts[n]: users of the cohort active (or doing return_event) in the n-th period from their first; as many as periods from this one to the range's end
+             */
+            counts: number[];
+            /**
+             * Shares
+             * @description counts[n] / size (0 when the cohort is empty)
+             */
+            shares: number[];
+            /**
+             * Size
+             * @description Users first seen ever in this period (and in the range)
+             */
+            size: number;
+        };
+        /** RetentionOut */
+        RetentionOut: {
+            /** Cohorts */
+            cohorts: components["schemas"]["RetentionCohortOut"][];
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * Period
+             * @enum {string}
+             */
+            period: "day" | "week";
+            /**
+             * Periods
+             * @description Every period's start in tz, oldest first
+             */
+            periods: string[];
+            /** Return Event */
+            return_event: string | null;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /** Tz */
+            tz: string;
         };
         /** TokenPairOut */
         TokenPairOut: {
@@ -596,6 +914,145 @@ export interface operations {
                 };
             };
             /** @description Bad parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    query_funnel_api_v1_analytics__project_id__funnels_query_post: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 start */
+                from?: string | null;
+                /** @description ISO 8601 end (exclusive) */
+                to?: string | null;
+                /** @description 24h, 7d (default), 30d or 90d */
+                range?: string | null;
+                /** @description IANA time zone, default UTC */
+                tz?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelQueryIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelResultOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    saved_funnel_result_api_v1_analytics__project_id__funnels__funnel_id__get: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 start */
+                from?: string | null;
+                /** @description ISO 8601 end (exclusive) */
+                to?: string | null;
+                /** @description 24h, 7d (default), 30d or 90d */
+                range?: string | null;
+                /** @description IANA time zone, default UTC */
+                tz?: string | null;
+            };
+            header?: never;
+            path: {
+                funnel_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelResultOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -758,6 +1215,67 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    retention_triangle_api_v1_analytics__project_id__retention_get: {
+        parameters: {
+            query?: {
+                /** @description Cohort and return period */
+                period?: "day" | "week";
+                return_event?: string | null;
+                /** @description ISO 8601 start */
+                from?: string | null;
+                /** @description ISO 8601 end (exclusive) */
+                to?: string | null;
+                /** @description 24h, 7d (default), 30d or 90d */
+                range?: string | null;
+                /** @description IANA time zone, default UTC */
+                tz?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
@@ -1720,6 +2238,305 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_funnels_api_v1_projects__project_id__funnels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelListOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_funnel_api_v1_projects__project_id__funnels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelCreateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_funnel_api_v1_projects__project_id__funnels__funnel_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                funnel_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_funnel_api_v1_projects__project_id__funnels__funnel_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                funnel_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_funnel_api_v1_projects__project_id__funnels__funnel_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                funnel_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelUpdateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours, or no such funnel in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters or body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -58,7 +58,7 @@ export function authorizedFetch(session: AuthSession, fetchImpl: typeof fetch = 
 
 type Result<T> = { data?: T; error?: unknown; response: Response };
 
-async function unwrap<T>(promise: Promise<Result<unknown>>): Promise<T> {
+export async function unwrap<T>(promise: Promise<Result<unknown>>): Promise<T> {
   let result: Result<unknown>;
   try {
     result = await promise;
@@ -69,7 +69,7 @@ async function unwrap<T>(promise: Promise<Result<unknown>>): Promise<T> {
   return result.data as T;
 }
 
-function clean<T extends object>(query: T): T {
+export function clean<T extends object>(query: T): T {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "")) as T;
 }
 

@@ -18,7 +18,7 @@ export function ProjectTopBar({
 }: {
   projectId: string;
   name: string;
-  current: "dashboard" | "settings" | "user";
+  current: "dashboard" | "settings" | "user" | "funnels" | "retention";
   range?: DateRange;
   onRange?: (range: DateRange) => void;
   tz: string;
@@ -40,8 +40,10 @@ export function ProjectTopBar({
         <span className="truncate font-semibold" data-testid="project-name">
           {name}
         </span>
-        <nav aria-label="Project" className="flex gap-1">
+        <nav aria-label="Project" className="flex flex-wrap gap-1">
           {link(`/projects/view/?id=${projectId}`, "Dashboard", current === "dashboard")}
+          {link(`/projects/funnels/?id=${projectId}`, "Funnels", current === "funnels")}
+          {link(`/projects/retention/?id=${projectId}`, "Retention", current === "retention")}
           {link(`/projects/settings/?id=${projectId}`, "Settings", current === "settings")}
         </nav>
       </AppHeader>

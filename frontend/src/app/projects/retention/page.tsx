@@ -1,0 +1,18 @@
+import { Suspense } from "react";
+
+import { RequireAuth } from "@/components/auth/RequireAuth";
+import { RetentionPage } from "@/components/retention/RetentionPage";
+import { Loading } from "@/components/ui/states";
+
+export const metadata = { title: "Retention · Pulse" };
+
+// The project is in the query string (?id=…), as on the other project pages (static export).
+export default function Page() {
+  return (
+    <RequireAuth>
+      <Suspense fallback={<Loading />}>
+        <RetentionPage />
+      </Suspense>
+    </RequireAuth>
+  );
+}

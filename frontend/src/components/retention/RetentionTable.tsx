@@ -1,0 +1,70 @@
+"use client";
+
+import { number } from "@/components/dashboard/format";
+import type { Retention } from "@/lib/funnels-api";
+
+const percent = new Intl.NumberFormat("en-US", { style: "percent", maximumFractionDigits: 1 });
+
+export function periodLabel(iso: string, period: Retention["period"], tz: string): string {
+  const day = new Intl.DateTimeFormat("en-GB", { timeZone: tz, day: "numeric", month: "short" }).format(new Date(iso));
+  return period === "week" ? `Week of ${day}` : day;
+}
+
+/** A cell's shade: darker blue for a larger share (text stays readable on both ends). */
+export function shade(share: number): { backgroundColor: string; color: string } {
+  const alpha = Math.max(0, Math.min(1, share));
+  return { backgroundColor: `rgba(29, 78, 216, ${(0.08 + alpha * 0.82).toFixed(2)})`, color: alpha > 0.45 ? "#fff" : "#111827" };
+}
+
+/** The cohort triangle: a row per cohort (first-seen period), its size, then the share of it
+ * active in each later period; cells shaded by share. */
+export function RetentionTable({ data, tz }: { data: Retention; tz: string }) {
+  const width = data.periods.length;
+  const unit = data.period === "day" ? "Day" : "Week";
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full border-separate border-spacing-0.5 text-sm" data-testid="retention-table">
+        <caption className="sr-only">
+          Retention by first-seen {data.period}
+          {data.return_event ? `, returning with ${data.return_event}` : ""}
+        </caption>
+        <thead className="text-gray-600">
+          <tr>
+            <th scope="col" className="px-2 py-1 text-left">Cohort</th>
+            <th scope="col" className="px-2 py-1 text-right">Users</th>
+            {Array.from({ length: width }, (_, n) => (
+              <th key={n} scope="col" className="px-2 py-1 text-right">
+                {unit} {n}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {data.cohorts.map((c) => (
+            <tr key={c.cohort} data-testid="retention-row">
+              <th scope="row" className="whitespace-nowrap px-2 py-1 text-left font-normal">
+                {periodLabel(c.cohort, data.period, tz)}
+              </th>
+              <td className="px-2 py-1 text-right tabular-nums">{number.format(c.size)}</td>
+              {Array.from({ length: width }, (_, n) =>
+                n < c.counts.length ? (
+                  <td
+                    key={n}
+                    className="rounded px-2 py-1 text-right tabular-nums"
+                    style={c.size ? shade(c.shares[n]) : undefined}
+                    title={`${number.format(c.counts[n])} of ${number.format(c.size)}`}
+                    data-testid="retention-cell"
+                  >
+                    {c.size ? percent.format(c.shares[n]) : "—"}
+                  </td>
+                ) : (
+                  <td key={n} aria-hidden="true" />
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
