@@ -10,6 +10,7 @@ from pulse.analytics import periods
 from pulse.analytics.periods import EARLIEST, HOUR, Bucket, Period
 from pulse.data import retention as sql
 from pulse.data.analytics import dirty_hours
+from pulse.db.connection import snapshot
 from pulse.exceptions import InvalidInputError
 from pulse.models.retention import RetentionCohortOut, RetentionOut, RetentionPeriod
 
@@ -68,14 +69,17 @@ def retention(
 ) -> RetentionOut:
     bks = period_buckets(period, unit)
     rolled_before = periods.floor_hour(period.start)
-    sizes, returns = sql.cohort_activity(
-        project_id=project_id,
-        bounds=[b.start for b in bks],
-        end=period.end,
-        return_event=return_event,
-        rolled_before=rolled_before,
-        raw_before=_raw_before(project_id, period.start, rolled_before),
-    )
+    # The dirty hours and the presence rows as of one moment: an event written in between (its
+    # hour newly dirty) would otherwise be neither read raw nor in the presence rows.
+    with snapshot():
+        sizes, returns = sql.cohort_activity(
+            project_id=project_id,
+            bounds=[b.start for b in bks],
+            end=period.end,
+            return_event=return_event,
+            rolled_before=rolled_before,
+            raw_before=_raw_before(project_id, period.start, rolled_before),
+        )
     cohorts = []
     for c, bucket in enumerate(bks):
         size = sizes.get(c, 0)

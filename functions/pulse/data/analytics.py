@@ -20,6 +20,17 @@ from pulse.db.connection import connection, fetch_all
 ANY_EVENT = ""
 
 
+def dirty_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
+    """Every hour with events the rollup has not added yet, or marked for a rebuild."""
+    with connection() as conn:
+        rows = conn.execute(
+            "SELECT hour FROM rollup_dirty_hours WHERE project_id = %s AND hour >= %s "
+            "AND hour < %s",
+            (project_id, start, end),
+        ).fetchall()
+    return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
+
+
 def rebuild_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
     """The hours marked for a rebuild: their rollups are stale until it runs."""
     with connection() as conn:
