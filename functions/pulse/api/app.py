@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse.api import errors
-from pulse.api.routes import analytics, auth, health, projects
+from pulse.api.routes import analytics, auth, health, projects, sharing
 
 API_PREFIX = "/api/v1"
 
@@ -73,7 +73,14 @@ def create_app() -> FastAPI:
         redirect_slashes=False,
     )
     errors.install(app)
-    for router in (health.router, auth.router, projects.router, analytics.router):
+    for router in (
+        health.router,
+        auth.router,
+        projects.router,
+        sharing.router,
+        sharing.public,
+        analytics.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
