@@ -18,15 +18,14 @@ from pulse.processor import live
 from pulse.realtime import fanout, visitors
 from tests.apigw import LambdaContextStub
 from tests.integration.conftest import ApiCall
-from tests.integration.test_realtime import (  # noqa: F401 (fixtures)
-    _register,
-    gateway,
-    message_event,
-    recv,
-    ws,
-    ws_handler,
-)
+from tests.integration import test_realtime as realtime
+from tests.integration.test_realtime import _register, message_event, recv
 from tests.kinesis_events import stream_event
+
+# The fixtures of the realtime tests: a local gateway, and the ws function.
+gateway = realtime.gateway
+ws_handler = realtime.ws_handler
+ws = realtime.ws
 
 
 def _brute_force(db, project_id: str, now: datetime) -> int:
@@ -71,8 +70,8 @@ def test_visitors_now_equals_brute_force_through_the_processor(project, db) -> N
     rng.shuffle(events)
     batches = [events[i : i + 40] for i in range(0, len(events), 40)]
     for i, batch in enumerate(batches):
-        result = handler(stream_event([_payload(pid, batch)], first_seq=i * 10), LambdaContextStub())
-        assert result == {"batchItemFailures": []}
+        event = stream_event([_payload(pid, batch)], first_seq=i * 10)
+        assert handler(event, LambdaContextStub()) == {"batchItemFailures": []}
     # Then at every moment of the next five minutes the count is the brute force's
     for later in (0, 45, 120, 299, 301, 400):
         at = now + timedelta(seconds=later)
