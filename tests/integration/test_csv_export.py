@@ -175,3 +175,50 @@ def test_a_bad_report_or_parameter_is_a_422(api, shop) -> None:
 )
 def test_cell(value, expected) -> None:
     assert cell(value) == expected
+
+
+def _all_pages(api: ApiCall, token: str, pid: str, query: str) -> tuple[str, int]:
+    text, pages, cursor = "", 0, None
+    while True:
+        q = query + (f"&cursor={cursor}" if cursor else "")
+        r = api("GET", f"/api/v1/analytics/{pid}/events.csv", token=token, query=q)
+        assert r.status == 200, r.body
+        text += r.body
+        pages += 1
+        cursor = r.headers.get("x-next-cursor")
+        if not cursor:
+            return text, pages
+
+
+def test_the_raw_events_export_pages_join_into_every_event_of_the_range(
+    api, shop, db, monkeypatch
+) -> None:
+    from pulse.analytics import csv_export
+
+    # Small pages, so that the 41 events take several (the real budget is 5 MB)
+    monkeypatch.setattr(csv_export, "PAGE_MAX_ROWS", 7)
+    start = (NOW - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    end = (NOW + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    text, pages = _all_pages(api, shop["access_token"], shop["pid"], f"from={start}&to={end}")
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    assert table[0] == csv_export.EVENT_COLUMNS
+    expected = db.execute(
+        'SELECT id::text, "timestamp", event, properties FROM events WHERE project_id = %s '
+        'AND "timestamp" >= %s AND "timestamp" < %s ORDER BY "timestamp", id',
+        (shop["pid"], NOW - timedelta(hours=2), NOW + timedelta(minutes=1)),
+    ).fetchall()
+    assert pages == len(expected) // 7 + 1
+    assert [r[0] for r in table[1:]] == [e[0] for e in expected]
+    for row, (_, ts, name, props) in zip(table[1:], expected, strict=True):
+        assert datetime.fromisoformat(row[1]) == ts
+        assert row[2] == _text(name)
+        assert json.loads(row[8]) == props
+
+
+def test_a_page_stays_under_the_byte_budget(api, shop, monkeypatch) -> None:
+    from pulse.analytics import csv_export
+
+    monkeypatch.setattr(csv_export, "PAGE_BUDGET_BYTES", 3000)
+    text, pages = _all_pages(api, shop["access_token"], shop["pid"], "range=24h")
+    assert pages > 3
+    assert len(list(csv.reader(io.StringIO(text, newline="")))) == 42

@@ -6,13 +6,18 @@ or a line break is quoted, quotes doubled; lines end with CRLF). A text cell tha
 that a spreadsheet opening the file shows the text instead of running it as a formula (the
 OWASP "CSV injection" advice). Numbers are written as numbers and never prefixed; times are ISO
 8601 in UTC; JSON properties are one JSON text cell.
+
+The raw events of a range are exported in pages (``events_page``), each read through a
+server-side cursor and cut to fit one API response (docs/architecture.md, "CSV export").
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -136,3 +141,62 @@ def lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str
 def render(report: str, data: dict[str, Any]) -> str:
     columns, rows = table(report, data)
     return "".join(lines(columns, rows))
+
+
+# A page of the raw-events export stays under API Gateway's and Lambda's 6 MB response limit
+# as the Lambda runtime sends it (the body inside a JSON document, escaped, non-ASCII as \uXXXX).
+PAGE_BUDGET_BYTES = 5_000_000
+PAGE_MAX_ROWS = 100_000
+
+
+@dataclass
+class EventsPage:
+    text: str
+    rows: int
+    next_after: tuple[datetime, str] | None
+
+
+def events_page(
+    rows: Iterable[Sequence[Any]],
+    *,
+    header: bool,
+    budget_bytes: int | None = None,
+    max_rows: int | None = None,
+) -> EventsPage:
+    """One page of the raw-events CSV from ``rows`` (``EVENT_COLUMNS``, oldest first): as many
+    rows as fit in ``budget_bytes`` as sent (JSON-escaped), at most ``max_rows``; the position
+    after its last row when more may follow. Pages joined in order are one CSV file (only the
+    first has the header)."""
+    budget_bytes = budget_bytes or PAGE_BUDGET_BYTES
+    max_rows = max_rows or PAGE_MAX_ROWS
+    sink = _Line()
+    writer = csv.writer(sink, lineterminator="\r\n")
+    parts: list[str] = []
+    used = 0
+    if header:
+        writer.writerow(EVENT_COLUMNS)
+        parts.append(sink.take())
+        used = len(json.dumps(parts[0]))
+    count = 0
+    last: Sequence[Any] | None = None
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+        line = sink.take()
+        cost = len(json.dumps(line)) - 2  # without the quotes around a JSON string
+        if used + cost > budget_bytes:
+            if count == 0:
+                raise ValueError("an event is larger than a page")
+            return EventsPage("".join(parts), count, _position(last))
+        parts.append(line)
+        used += cost
+        count += 1
+        last = row
+        if count >= max_rows:
+            return EventsPage("".join(parts), count, _position(last))
+    return EventsPage("".join(parts), count, None)
+
+
+def _position(row: Sequence[Any] | None) -> tuple[datetime, str] | None:
+    if row is None:
+        return None
+    return row[EVENT_COLUMNS.index("timestamp")], str(row[EVENT_COLUMNS.index("uuid")])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from pulse.analytics import periods
+from pulse.analytics import csv_export, periods
 from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
@@ -256,3 +257,20 @@ def report(
     if name == "visitors-now":
         return visitors_now(project_id)
     raise InvalidInputError(f"report: no such report {name!r}")
+
+
+def raw_events_csv(project_id: UUID, period: Period, cursor: str | None) -> tuple[str, str | None]:
+    """One page of the range's raw events as CSV (the header on the first page only), and the
+    cursor of the next page (None on the last)."""
+    after = decode_cursor(cursor, key_is_uuid=True)
+    rows = sql.iter_events(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        after=after,
+        columns=csv_export.EVENT_COLUMNS,
+    )
+    with closing(rows):
+        page = csv_export.events_page(rows, header=after is None)
+    following = encode_cursor(*page.next_after) if page.next_after else None
+    return page.text, following

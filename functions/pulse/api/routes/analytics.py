@@ -203,3 +203,28 @@ def export(
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get(
+    "/events.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One page of the range's raw events as CSV, oldest first; "
+            "`x-next-cursor` names the next page (absent on the last one)",
+            "headers": {"x-next-cursor": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def events_csv(q: RawCommon, cursor: Cursor = None) -> Response:
+    """Every raw event of the range as CSV, in pages of at most 5 MB (the API's response limit
+    in AWS): ask again with `cursor` = the `x-next-cursor` header until there is none. The
+    pages joined in order are one CSV file (the header comes with the first)."""
+    text, following = service.raw_events_csv(q.project_id, q.period, cursor)
+    headers = {
+        "content-disposition": f'attachment; filename="pulse-events-{q.now:%Y%m%dT%H%M%SZ}.csv"'
+    }
+    if following:
+        headers["x-next-cursor"] = following
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
