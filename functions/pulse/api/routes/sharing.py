@@ -24,6 +24,7 @@ router = APIRouter(
     prefix="/projects/{project_id}/share-links",
     tags=["sharing"],
     responses={
+        400: {"model": ErrorOut, "description": "The body is not JSON"},
         401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"},
         404: {"model": ErrorOut, "description": "No such project (or link) of yours"},
     },
@@ -61,6 +62,7 @@ public = APIRouter(
     prefix="/share",
     tags=["sharing"],
     responses={
+        400: {"model": ErrorOut, "description": "The body is not JSON"},
         401: {"model": ErrorOut, "description": "The link's password is missing or wrong"},
         404: {"model": ErrorOut, "description": "No such link (or it was revoked)"},
         429: {"model": ErrorOut, "description": "Too many wrong passwords; see Retry-After"},
