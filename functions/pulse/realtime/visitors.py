@@ -1,7 +1,7 @@
 """Visitors now: the unique sessions with an event whose time is in the last five minutes,
 exact, kept in Redis by the processor and read by the API and the live feed.
 
-One sorted set per project, ``live:{project_id}:now``: session id → the latest time (epoch
+One sorted set per project, ``visitors:{project_id}``: session id → the latest time (epoch
 seconds) of its stored events. The processor adds a batch's sessions after the database write
 (``ZADD GT``, so a late event never moves a session back) and trims what left the window; the
 count is one ``ZCOUNT`` over [now - 5 min, +inf), and the next moment it can drop without a new
@@ -31,7 +31,7 @@ KEY_TTL_S = 2 * 3600
 
 
 def now_key(project_id: str) -> str:
-    return key("live", project_id, "now")
+    return key("visitors", project_id)
 
 
 def last_seen(items: Sequence[Written]) -> dict[str, float]:
