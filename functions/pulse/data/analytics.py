@@ -4,7 +4,7 @@ presence counts; everything else (partial hours, dirty hours, the open hour) fro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -401,7 +401,7 @@ def iter_events(
     end: datetime,
     after: tuple[datetime, str] | None,
     columns: Sequence[str],
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """The range's events oldest first (then by id), after the (time, id) ``after``, as tuples of
     ``columns``; read through a server-side cursor ``EXPORT_FETCH_ROWS`` rows at a time, so that
     memory stays the same whatever the number of rows. Stop iterating to stop reading."""

@@ -73,21 +73,25 @@ def recent_items(project_id: str, limit: int) -> list[str]:
     return [str(item) for item in reversed(newest_first)]
 
 
+def _visitors_message(v: visitors.VisitorsNow, request_id: str | None = None) -> bytes:
+    return protocol.visitors_now(
+        v.project_id,
+        visitors=v.visitors,
+        window_s=visitors.WINDOW_S,
+        at=v.at.isoformat(),
+        next_change_at=v.next_change_at.isoformat() if v.next_change_at else None,
+        request_id=request_id,
+    )
+
+
 def visitors_messages(
     project_ids: Iterable[str], *, request_id: str | None = None
 ) -> dict[str, bytes]:
     """One ``visitors_now`` message per project, counted now."""
-    out: dict[str, bytes] = {}
-    for project_id, v in visitors.count(project_ids).items():
-        out[project_id] = protocol.visitors_now(
-            project_id,
-            visitors=v.visitors,
-            window_s=visitors.WINDOW_S,
-            at=v.at.isoformat(),
-            next_change_at=v.next_change_at.isoformat() if v.next_change_at else None,
-            request_id=request_id,
-        )
-    return out
+    return {
+        project_id: _visitors_message(v, request_id)
+        for project_id, v in visitors.count(project_ids).items()
+    }
 
 
 def visitors_changed(project_ids: Iterable[str]) -> dict[str, bytes]:
@@ -106,20 +110,9 @@ def visitors_changed(project_ids: Iterable[str]) -> dict[str, bytes]:
             get=True,
         )
     before = pipe.execute()
-    changed = [
-        p
-        for p, old in zip(projects, before, strict=True)
-        if int(old or 0) != counts[p].visitors  # nothing pushed yet: 0 (the backfill told it)
-    ]
     return {
-        p: protocol.visitors_now(
-            p,
-            visitors=counts[p].visitors,
-            window_s=visitors.WINDOW_S,
-            at=counts[p].at.isoformat(),
-            next_change_at=(
-                counts[p].next_change_at.isoformat() if counts[p].next_change_at else None
-            ),
-        )
-        for p in changed
+        p: _visitors_message(counts[p])
+        for p, old in zip(projects, before, strict=True)
+        # nothing pushed yet counts as 0: the backfill at connect told the client the count
+        if int(old or 0) != counts[p].visitors
     }
