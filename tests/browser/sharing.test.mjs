@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
 
@@ -113,6 +114,13 @@ describe("visitors now and share links, through the running platform", () => {
     await waitInPage(page, () => document.querySelector('[data-testid="visitors-now-value"]')?.textContent?.trim() === "4", undefined, 5_000);
     await waitInPage(page, () => document.querySelector('[data-testid="visitors-now-value"]')?.textContent?.trim() === "3", undefined, 8_000);
     await axe(page, "dashboard with visitors now");
+
+    // every raw event of the period, downloaded as one CSV file (its pages joined)
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download all raw events" }).click()]);
+    assert.match(download.suggestedFilename(), /^pulse-events-.*\.csv$/);
+    const lines = (await readFile(await download.path(), "utf8")).trim().split("\r\n");
+    assert.equal(lines[0], "uuid,timestamp,event,distinct_id,session_id,page_url,referrer,received_at,properties");
+    assert.equal(lines.length - 1, 6, "the six events ingested");
   });
 
   test("the owner makes a share link with a password in the settings", async () => {

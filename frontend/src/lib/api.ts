@@ -185,11 +185,12 @@ export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: type
       let cursor: string | null = null;
       let name = "pulse-events.csv";
       do {
-        const result: { data?: Blob; error?: unknown; response: Response } = await client.GET("/api/v1/analytics/{project_id}/events.csv", {
+        const result: { data?: ArrayBuffer; error?: unknown; response: Response } = await client.GET("/api/v1/analytics/{project_id}/events.csv", {
           params: { path: path(projectId), query: clean({ ...q, cursor }) },
-          parseAs: "blob",
+          parseAs: "arrayBuffer",
         });
-        parts.push(await unwrap<Blob>(Promise.resolve(result)));
+        // each page its own Blob at once (a browser may keep it on disk), joined at the end
+        parts.push(new Blob([await unwrap<ArrayBuffer>(Promise.resolve(result))], { type: "text/csv" }));
         if (parts.length === 1) name = fileName(result.response, name);
         cursor = result.response.headers.get("x-next-cursor");
         onPage?.(parts.length);
