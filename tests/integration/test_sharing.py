@@ -232,3 +232,18 @@ def test_deleting_the_project_deletes_its_links(api, owner, db) -> None:
     assert left.fetchone()[0] == 0
     assert _get(api, share, f"/api/v1/analytics/{owner['pid']}/overview").status == 401
     assert _session(api, made["token"]).status == 404
+
+
+def test_a_share_session_cannot_open_the_live_feed(api, owner) -> None:
+    from pulse.handlers.ws import handler
+    from tests.apigw import LambdaContextStub
+    from tests.integration.test_realtime import connect_event
+
+    share = _session(api, _link(api, owner, allow_raw=True)["token"]).json()["access_token"]
+    refused = handler(connect_event(owner["pid"], share, "ShareConn0="), LambdaContextStub())
+    assert refused["statusCode"] == 401
+    # the owner's own token connects
+    ok = handler(
+        connect_event(owner["pid"], owner["access_token"], "OwnerConn0="), LambdaContextStub()
+    )
+    assert ok["statusCode"] == 200
