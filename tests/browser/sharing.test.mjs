@@ -177,9 +177,20 @@ describe("visitors now and share links, through the running platform", () => {
       const [download] = await Promise.all([shared.waitForEvent("download"), shared.getByRole("button", { name: "Download CSV" }).click()]);
       assert.match(download.suggestedFilename(), /^pulse-overview-.*\.csv$/);
 
+      // a link that allows the raw data shows the events with their properties, and their export
+      const raw = (await api(`/api/v1/projects/${project.id}/share-links`, { method: "POST", body: { allow_raw: true } })).body;
+      const rawView = await visitor.newPage();
+      await rawView.goto(`${stack.siteUrl}${raw.path}`);
+      await rawView.getByTestId("explorer-table").waitFor();
+      await rawView.getByText("raw-only").first().waitFor();
+      await rawView.getByRole("button", { name: "Download all raw events" }).waitFor();
+      await axe(rawView, "shared dashboard with raw data");
+      await rawView.close();
+
       // the owner revokes the link: the share view's next request is refused, and the link is dead
       const links = (await api(`/api/v1/projects/${project.id}/share-links`)).body.links;
-      assert.equal((await api(`/api/v1/projects/${project.id}/share-links/${links[0].id}`, { method: "DELETE" })).status, 204);
+      const investors = links.find((l) => l.label === "Investors");
+      assert.equal((await api(`/api/v1/projects/${project.id}/share-links/${investors.id}`, { method: "DELETE" })).status, 204);
       await shared.getByLabel("Date range").selectOption("30d");
       await shared.getByText(/this share link was revoked/).first().waitFor();
       await shared.goto("about:blank");

@@ -4,9 +4,11 @@ import { useState } from "react";
 
 import { BreakdownTable } from "@/components/dashboard/Breakdown";
 import { EventsChart } from "@/components/dashboard/EventsChart";
+import { EventsExplorer } from "@/components/dashboard/EventsExplorer";
 import { ExportButtons } from "@/components/dashboard/ExportButtons";
 import { MetricCards } from "@/components/dashboard/MetricCards";
 import { RangePicker } from "@/components/dashboard/RangePicker";
+import { SessionsPanel } from "@/components/dashboard/SessionsPanel";
 import { TopEvents } from "@/components/dashboard/TopEvents";
 import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { QueryState } from "@/components/ui/states";
@@ -32,8 +34,8 @@ function SharedBreakdown({ projectId, kind, title, range, tz }: { projectId: str
   );
 }
 
-/** The project's reports, read-only: no settings, key, project list or live feed; the raw data's
- *  export only when the link allows it. */
+/** The project's reports, read-only: no settings, key, project list or live feed; the sessions,
+ *  the events (with their properties) and the raw data's export only when the link allows it. */
 export function SharedDashboard({ opened }: { opened: ShareOpened }) {
   const projectId = opened.project_id;
   const [tz] = useState(browserTimeZone);
@@ -95,6 +97,12 @@ export function SharedDashboard({ opened }: { opened: ShareOpened }) {
           <SharedBreakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
           <SharedBreakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
         </div>
+        {opened.allow_raw && (
+          <>
+            <SessionsPanel projectId={projectId} range={range} tz={tz} />
+            <EventsExplorer projectId={projectId} range={range} tz={tz} />
+          </>
+        )}
         <ExportButtons projectId={projectId} range={range} tz={tz} raw={opened.allow_raw} />
       </main>
     </>
