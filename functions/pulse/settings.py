@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     register_max_per_ip: int = Field(default=10, ge=1)
     register_window_s: int = Field(default=3600, ge=1)
 
+    # Share links (pulse.domain.sharing): a share session lasts this long; failed passwords per
+    # (link, source address) and per link from everywhere within the window, then 429.
+    share_session_ttl_s: int = Field(default=3600, ge=30)
+    share_window_s: int = Field(default=15 * 60, ge=1)
+    share_max_failures_per_link_ip: int = Field(default=5, ge=1)
+    share_max_failures_per_link: int = Field(default=50, ge=1)
+
     # Ingest
     events_stream: str = "pulse-events"
     ingest_rate_limit_per_minute: int = Field(default=6000, ge=1)

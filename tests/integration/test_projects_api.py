@@ -162,6 +162,8 @@ def test_deleting_a_project_leaves_no_row_of_it_in_any_table(api: ApiCall, new_u
     ]
     write_events(rows)
     rollup.run()
+    link = api("POST", f"/api/v1/projects/{project}/share-links", token=token, body={})
+    assert link.status == 201
     tables = [
         r[0]
         for r in db.execute(
@@ -177,7 +179,7 @@ def test_deleting_a_project_leaves_no_row_of_it_in_any_table(api: ApiCall, new_u
         for t in tables
         if db.execute(f"SELECT count(*) FROM {t} WHERE project_id = %s", (project,)).fetchone()[0]
     ]
-    assert "session_totals" in filled and "breakdown_hourly" in filled
+    assert "session_totals" in filled and "breakdown_hourly" in filled and "share_links" in filled
     assert api("DELETE", f"/api/v1/projects/{project}", token=token).status == 204
     left = {
         t: n

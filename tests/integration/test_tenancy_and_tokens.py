@@ -62,7 +62,12 @@ def test_the_document_has_project_operations_to_check() -> None:
 def test_another_users_token_gets_404_and_changes_nothing(
     api: ApiCall, victim, attacker, method: str, path: str
 ) -> None:
-    url = path.replace("{project_id}", victim["project"]["id"]).replace("{distinct_id}", "u1")
+    url = (
+        path.replace("{project_id}", victim["project"]["id"])
+        .replace("{distinct_id}", "u1")
+        .replace("{report}", "overview")
+        .replace("{link_id}", "00000000-0000-4000-8000-000000000000")
+    )
     res = api(method, url, token=attacker["access_token"], body=BODIES.get(method))
     assert res.status == 404, res.body
     assert res.json()["error"]["code"] == "not_found"

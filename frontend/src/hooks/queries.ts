@@ -7,7 +7,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import type { BreakdownKind, Interval } from "@/lib/analytics-types";
-import type { EventFilters, Project, ProjectCreate, ProjectUpdate } from "@/lib/api";
+import type { CsvReport, EventFilters, Project, ProjectCreate, ProjectUpdate, ShareLinkCreate } from "@/lib/api";
 import { type DateRange, rangeQuery } from "@/lib/range";
 import { useServices } from "@/lib/services";
 
@@ -29,6 +29,8 @@ export const queryKeys = {
     ["user", projectId, distinctId, range, tz, cursor] as const,
   events: (projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null) =>
     ["events", projectId, range, tz, filters, cursor] as const,
+  visitorsNow: (projectId: string) => ["visitors-now", projectId] as const,
+  shareLinks: (projectId: string) => ["share-links", projectId] as const,
 };
 
 /** The query kinds whose numbers grow with live events (refetched, throttled, by the live hook). */
@@ -159,5 +161,49 @@ export function useDeleteProject() {
       client.removeQueries({ queryKey: queryKeys.project(projectId) });
       void client.invalidateQueries({ queryKey: queryKeys.projects() });
     },
+  });
+}
+
+/** Visitors now. On a project page the live hook keeps it current from the WebSocket
+ *  (`visitors_now` messages); `pollMs` polls instead where there is no live feed (a share view). */
+export function useVisitorsNow(projectId: string, pollMs: number | false = false) {
+  const { api } = useServices();
+  return useQuery({
+    queryKey: queryKeys.visitorsNow(projectId),
+    queryFn: () => api.visitorsNow(projectId),
+    enabled: !!projectId,
+    refetchInterval: pollMs,
+  });
+}
+
+export function useShareLinks(projectId: string) {
+  const { api } = useServices();
+  return useQuery({ queryKey: queryKeys.shareLinks(projectId), queryFn: () => api.listShareLinks(projectId), enabled: !!projectId });
+}
+
+export function useCreateShareLink(projectId: string) {
+  const { api } = useServices();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ShareLinkCreate) => api.createShareLink(projectId, body),
+    onSuccess: () => void client.invalidateQueries({ queryKey: queryKeys.shareLinks(projectId) }),
+  });
+}
+
+export function useRevokeShareLink(projectId: string) {
+  const { api } = useServices();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (linkId: string) => api.revokeShareLink(projectId, linkId),
+    onSuccess: () => void client.invalidateQueries({ queryKey: queryKeys.shareLinks(projectId) }),
+  });
+}
+
+/** Download a report, or every raw event of the range, as CSV. */
+export function useCsvExport(projectId: string, range: DateRange, tz: string) {
+  const { api } = useServices();
+  return useMutation({
+    mutationFn: (report: CsvReport | "raw-events") =>
+      report === "raw-events" ? api.exportRawEvents(projectId, rangeQuery(range, tz)).then(() => undefined) : api.exportReport(projectId, report, rangeQuery(range, tz)),
   });
 }

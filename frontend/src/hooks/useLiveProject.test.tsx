@@ -124,4 +124,24 @@ describe("useLiveProject", () => {
     hook.unmount();
     expect(second.closedWith).toBe(1000);
   });
+
+  test("visitors now lands in its query and is asked again when the oldest session leaves", async () => {
+    const { client } = setup();
+    const ws = await connected();
+    const leaves = new Date(Date.now() + 30_000).toISOString();
+    act(() =>
+      ws.receive({ type: "visitors_now", project_id: PROJECT, visitors: 4, window_s: 300, at: new Date().toISOString(), next_change_at: leaves }),
+    );
+    expect(client.getQueryData(queryKeys.visitorsNow(PROJECT))).toMatchObject({ visitors: 4, next_change_at: leaves });
+    const asked = () => ws.sent.filter((m) => (m as { action?: string }).action === "visitors_now").length;
+    await act(() => vi.advanceTimersByTimeAsync(29_000));
+    expect(asked()).toBe(0);
+    await act(() => vi.advanceTimersByTimeAsync(2_000));
+    expect(asked()).toBe(1);
+    // nobody left to leave: no timer
+    act(() => ws.receive({ type: "visitors_now", project_id: PROJECT, visitors: 0, window_s: 300, at: new Date().toISOString(), next_change_at: null }));
+    expect(client.getQueryData(queryKeys.visitorsNow(PROJECT))).toMatchObject({ visitors: 0 });
+    await act(() => vi.advanceTimersByTimeAsync(10 * 60_000));
+    expect(asked()).toBe(1);
+  });
 });

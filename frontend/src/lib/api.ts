@@ -18,10 +18,21 @@ import type {
 } from "./analytics-types";
 import type { components, paths } from "./api-schema";
 import type { AuthSession } from "./auth";
+import { saveBlob } from "./download";
 import { ApiError } from "./errors";
 import type { RangeQuery } from "./range";
 
 export type Project = components["schemas"]["ProjectOut"];
+export type ShareLink = components["schemas"]["ShareLinkOut"];
+export type ShareLinkCreated = components["schemas"]["ShareLinkCreatedOut"];
+export type ShareLinkCreate = components["schemas"]["ShareLinkCreateIn"];
+export type VisitorsNow = components["schemas"]["VisitorsNowOut"];
+
+/** Reports the API exports as CSV (GET …/export/{report}). */
+export type CsvReport = "overview" | "timeseries" | "top-events" | "pages" | "referrers" | "utm-sources" | "sessions" | "users" | "events" | "visitors-now";
+
+/** What hands out bearer tokens: an account's login session, or a share link's session. */
+export type TokenSource = Pick<AuthSession, "accessToken" | "refresh">;
 export type ProjectCreate = components["schemas"]["ProjectCreateIn"];
 export type ProjectUpdate = components["schemas"]["ProjectUpdateIn"];
 
@@ -36,7 +47,7 @@ export interface EventFilters {
 }
 
 /** A fetch that adds the bearer token and, on a 401, refreshes once and retries. */
-export function authorizedFetch(session: AuthSession, fetchImpl: typeof fetch = (...a) => fetch(...a)) {
+export function authorizedFetch(session: TokenSource, fetchImpl: typeof fetch = (...a) => fetch(...a)) {
   return async (input: Request): Promise<Response> => {
     const retry = input.clone();
     const send = async (request: Request, token: string) => {
@@ -73,7 +84,13 @@ export function clean<T extends object>(query: T): T {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "")) as T;
 }
 
-export function createApi(apiUrl: string, session: AuthSession, fetchImpl?: typeof fetch) {
+/** The file name a response's Content-Disposition gives, else `fallback`. */
+function fileName(response: Response, fallback: string): string {
+  const match = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
+  return match?.[1] ?? fallback;
+}
+
+export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: typeof fetch) {
   const client = createClient<paths>({ baseUrl: apiUrl.replace(/\/$/, ""), fetch: authorizedFetch(session, fetchImpl) });
   const path = (projectId: string) => ({ project_id: projectId });
 
@@ -136,6 +153,52 @@ export function createApi(apiUrl: string, session: AuthSession, fetchImpl?: type
           params: { path: { project_id: projectId, distinct_id: distinctId }, query: clean({ ...q, ...page }) },
         }),
       ),
+    visitorsNow: (projectId: string) =>
+      unwrap<VisitorsNow>(client.GET("/api/v1/analytics/{project_id}/visitors-now", { params: { path: path(projectId) } })),
+
+    listShareLinks: (projectId: string) =>
+      unwrap<components["schemas"]["ShareLinkListOut"]>(
+        client.GET("/api/v1/projects/{project_id}/share-links", { params: { path: path(projectId) } }),
+      ),
+    createShareLink: (projectId: string, body: ShareLinkCreate) =>
+      unwrap<ShareLinkCreated>(client.POST("/api/v1/projects/{project_id}/share-links", { params: { path: path(projectId) }, body })),
+    revokeShareLink: (projectId: string, linkId: string) =>
+      unwrap<void>(
+        client.DELETE("/api/v1/projects/{project_id}/share-links/{link_id}", {
+          params: { path: { project_id: projectId, link_id: linkId } },
+        }),
+      ),
+
+    /** One report as a CSV file, saved by the browser. */
+    exportReport: async (projectId: string, report: CsvReport, q: RangeQuery): Promise<void> => {
+      const result = await client.GET("/api/v1/analytics/{project_id}/export/{report}", {
+        params: { path: { project_id: projectId, report }, query: clean({ ...q }) },
+        parseAs: "blob",
+      });
+      const blob = await unwrap<Blob>(Promise.resolve(result));
+      saveBlob(blob, fileName(result.response, `pulse-${report}.csv`));
+    },
+    /** Every raw event of the range as one CSV file: the API's pages (each under its 6 MB
+     *  response limit) fetched one after the other and joined into one Blob. */
+    exportRawEvents: async (projectId: string, q: RangeQuery, onPage?: (pages: number) => void): Promise<number> => {
+      const parts: Blob[] = [];
+      let cursor: string | null = null;
+      let name = "pulse-events.csv";
+      do {
+        const result: { data?: ArrayBuffer; error?: unknown; response: Response } = await client.GET("/api/v1/analytics/{project_id}/events.csv", {
+          params: { path: path(projectId), query: clean({ ...q, cursor }) },
+          parseAs: "arrayBuffer",
+        });
+        // each page its own Blob at once (a browser may keep it on disk), joined at the end
+        parts.push(new Blob([await unwrap<ArrayBuffer>(Promise.resolve(result))], { type: "text/csv" }));
+        if (parts.length === 1) name = fileName(result.response, name);
+        cursor = result.response.headers.get("x-next-cursor");
+        onPage?.(parts.length);
+      } while (cursor);
+      saveBlob(new Blob(parts, { type: "text/csv" }), name);
+      return parts.length;
+    },
+
     events: (projectId: string, q: RangeQuery, filters: EventFilters, page: Page) =>
       unwrap<Events>(
         client.GET("/api/v1/analytics/{project_id}/events", {

@@ -20,6 +20,7 @@ export interface LiveEvent {
 export type ServerMessage =
   | { type: "events"; project_id: string; events: LiveEvent[]; backfill?: boolean }
   | { type: "counters"; project_id: string; hour: string; events: number; sessions: number; by_event: Record<string, number> }
+  | { type: "visitors_now"; project_id: string; visitors: number; window_s: number; at: string; next_change_at: string | null }
   | { type: "pong" | "subscribed" | "unsubscribed"; id?: string }
   | { type: "error"; code: string; message: string };
 

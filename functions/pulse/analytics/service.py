@@ -6,17 +6,19 @@ import base64
 import functools
 import json
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
-from pulse.analytics import periods
+from pulse.analytics import csv_export, periods
 from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
 from pulse.db.connection import snapshot
 from pulse.exceptions import InvalidInputError, NotFoundError
+from pulse.realtime import visitors
 
 # A cursor's key is a uuid, a session id or a distinct id, none of them longer than this.
 MAX_CURSOR_KEY = 256
@@ -220,3 +222,80 @@ def breakdown(
     [split] = _splits(project_id, [(period.start, period.end)], now)
     rows = sql.breakdown(project_id=project_id, split=split, dimension=dimension, limit=limit)
     return {"dimension": dimension, "items": rows}
+
+
+def visitors_now(project_id: UUID, now: datetime | None = None) -> dict[str, Any]:
+    """Unique sessions with an event in the last five minutes (``pulse.realtime.visitors``)."""
+    v = visitors.count([str(project_id)], now=now)[str(project_id)]
+    return {
+        "visitors": v.visitors,
+        "window_s": visitors.WINDOW_S,
+        "at": v.at,
+        "next_change_at": v.next_change_at,
+    }
+
+
+# Each list's page size when an export does not give one: the JSON routes' defaults.
+DEFAULT_LIMITS = {"top-events": 10, "pages": 10, "referrers": 10, "utm-sources": 10}
+DEFAULT_LIST_LIMIT = 50
+BREAKDOWN_OF = {"pages": "path", "referrers": "referrer", "utm-sources": "utm_source"}
+
+
+def report(
+    name: str,
+    project_id: UUID,
+    period: Period,
+    now: datetime,
+    *,
+    event: str | None = None,
+    interval: periods.Interval = "day",
+    limit: int | None = None,
+    cursor: str | None = None,
+    distinct_id: str | None = None,
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """One report by its name (``pulse.analytics.csv_export.REPORTS``), as its JSON route
+    answers it for the same parameters."""
+    size = limit or DEFAULT_LIMITS.get(name, DEFAULT_LIST_LIMIT)
+    if name == "overview":
+        return overview(project_id, period, event, now)
+    if name == "timeseries":
+        return timeseries(project_id, period, interval, event, now)
+    if name == "top-events":
+        return top_events(project_id, period, size, now)
+    if name in BREAKDOWN_OF:
+        return breakdown(project_id, period, BREAKDOWN_OF[name], size, now)
+    if name == "sessions":
+        return sessions(project_id, period, size, cursor, now)
+    if name == "users":
+        return users(project_id, period, size, cursor)
+    if name == "events":
+        return events(
+            project_id,
+            period,
+            size,
+            cursor,
+            event=event,
+            distinct_id=distinct_id,
+            session_id=session_id,
+        )
+    if name == "visitors-now":
+        return visitors_now(project_id)
+    raise InvalidInputError(f"report: no such report {name!r}")
+
+
+def raw_events_csv(project_id: UUID, period: Period, cursor: str | None) -> tuple[str, str | None]:
+    """One page of the range's raw events as CSV (the header on the first page only), and the
+    cursor of the next page (None on the last)."""
+    after = decode_cursor(cursor, key_is_uuid=True)
+    rows = sql.iter_events(
+        project_id=project_id,
+        start=period.start,
+        end=period.end,
+        after=after,
+        columns=csv_export.EVENT_COLUMNS,
+    )
+    with closing(rows):
+        page = csv_export.events_page(rows, header=after is None)
+    following = encode_cursor(*page.next_after) if page.next_after else None
+    return page.text, following

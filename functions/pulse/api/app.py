@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse.api import errors
-from pulse.api.routes import analytics, auth, funnels, health, projects, retention
+from pulse.api.routes import analytics, auth, funnels, health, projects, retention, sharing
 
 API_PREFIX = "/api/v1"
 
@@ -77,6 +77,8 @@ def create_app() -> FastAPI:
         health.router,
         auth.router,
         projects.router,
+        sharing.router,
+        sharing.public,
         analytics.router,
         funnels.saved,
         funnels.computed,

@@ -6,12 +6,13 @@ rebuild and the open hour come from raw events. A report reads in one snapshot
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from pulse.analytics.periods import Split
 from pulse.data.dimensions import DIMENSIONS
@@ -409,3 +410,37 @@ def breakdown(
                 member="session_id",
             )
     return [{"value": v, "count": c, "unique_sessions": sessions[v]} for v, c in top]
+
+
+# How many rows a server-side cursor fetches at a time (an export's memory is about this many).
+EXPORT_FETCH_ROWS = 2000
+
+
+def iter_events(
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    after: tuple[datetime, str] | None,
+    columns: Sequence[str],
+) -> Generator[tuple[Any, ...], None, None]:
+    """The range's events oldest first (then by id), after the (time, id) ``after``, as tuples of
+    ``columns``; read through a server-side cursor ``EXPORT_FETCH_ROWS`` rows at a time, so that
+    memory stays the same whatever the number of rows. Stop iterating to stop reading."""
+    select = {
+        "uuid": "id::text",
+        "properties": "properties::text",
+        "timestamp": '"timestamp"',
+    }
+    wanted = ", ".join(select.get(c, c) for c in columns)
+    with connection() as conn:
+        with conn.cursor(name="pulse_export", row_factory=tuple_row) as cur:
+            cur.itersize = EXPORT_FETCH_ROWS
+            cur.execute(
+                f"SELECT {wanted} FROM events WHERE project_id = %(p)s "
+                'AND "timestamp" >= %(s)s AND "timestamp" < %(e)s '
+                'AND (%(cs)s::timestamptz IS NULL OR ("timestamp", id) > (%(cs)s, %(ci)s::uuid)) '
+                'ORDER BY "timestamp", id',
+                _page_args(project_id, start, end, 0, after),
+            )
+            yield from cur

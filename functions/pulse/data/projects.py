@@ -113,6 +113,7 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
                 "breakdown_hourly",
                 "bot_tallies",
                 "bot_counts_hourly",
+                "share_links",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE project_id = %s", (project_id,))
     return ProjectRow.model_validate(row) if row else None

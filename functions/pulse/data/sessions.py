@@ -322,3 +322,14 @@ def session_report(
     summary = {key: rows[0][key] for key in _SUMMARY}
     listed = [{key: r[key] for key in _LISTED} for r in rows if r["session_id"] is not None]
     return summary, listed
+
+
+def last_seen_since(*, project_id: UUID, since: datetime) -> dict[str, float]:
+    """Each session's latest event time (epoch seconds) among the events timed from ``since``
+    on (the visitors-now window, ``pulse.realtime.visitors``)."""
+    rows = fetch_all(
+        'SELECT session_id, max("timestamp") AS last FROM events WHERE project_id = %(p)s '
+        'AND "timestamp" >= %(s)s AND session_id IS NOT NULL GROUP BY session_id',
+        {"p": project_id, "s": since},
+    )
+    return {str(r["session_id"]): r["last"].timestamp() for r in rows}

@@ -121,3 +121,47 @@ class ProjectUpdateIn(BaseModel):
     @classmethod
     def _domain(cls, value: str | None) -> str | None:
         return normalize_domain(value)
+
+
+class ShareLinkCreateIn(BaseModel):
+    """A new share link of a project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(
+        default=None, min_length=1, max_length=200, description="A name for the owner's list"
+    )
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=128,
+        description="Asked of everyone who opens the link (8 to 128 characters); none: no password",
+    )
+    allow_raw: bool = Field(
+        default=False,
+        description="Also show the raw data: the events with their properties, the users with "
+        "their identify properties, and the sessions list (and their CSV exports)",
+    )
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("label must not be blank")
+        return refuse_nul(value.strip())
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str | None) -> str | None:
+        return refuse_nul(value) if value is not None else None
+
+
+class ShareSessionIn(BaseModel):
+    """Open a share link: its token, and its password when it has one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    password: str | None = Field(default=None, max_length=1024, pattern=NO_NUL)

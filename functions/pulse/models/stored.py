@@ -29,3 +29,15 @@ class ProjectRow(BaseModel):
     keep_bots: bool = False
     created_at: datetime
     updated_at: datetime
+
+
+class ShareLinkRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    project_id: UUID
+    token_hash: str
+    label: str | None
+    password_hash: str | None
+    allow_raw: bool
+    created_at: datetime

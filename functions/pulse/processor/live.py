@@ -1,5 +1,6 @@
 """What the processor tells Redis after the database write: live counters for the hour, the
-last events per project, the dirty hours for the rollup, and a publish per project.
+sessions seen for visitors now (``pulse.realtime.visitors``), the last events per project, the
+dirty hours for the rollup, and a publish per project.
 
 Message on ``project:{project_id}:events`` (under the Redis key prefix), JSON:
 ``{"type": "events", "project_id": "...", "events": [{"uuid", "event", "properties",
@@ -10,6 +11,7 @@ project per processed batch.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any
 
 from pulse import cache
 from pulse.data.events import Written, hour_counts
+from pulse.realtime import visitors
 
 RECENT_EVENTS = 100
 COUNTER_TTL_S = 2 * 24 * 3600
@@ -65,6 +68,7 @@ def forget_project(project_id: str, *, now: datetime) -> None:
     keys = [recent_key(project_id)]
     keys += [counters_key(project_id, hour) for hour in hours]
     keys += [sessions_key(project_id, hour) for hour in hours]
+    keys.append(visitors.now_key(project_id))
     redis = cache.get_redis()
     for begin in range(0, len(keys), 500):
         redis.delete(*keys[begin : begin + 500])
@@ -108,6 +112,7 @@ def prepare(items: Sequence[Written]) -> Prepared:
     dirty: set[str] = set()
     grouped = by_project(items)
     subscribed = _subscribed(list(grouped))
+    now = time.time()
     for project_id, group in grouped.items():
         out.published[project_id] = len(group) if project_id in subscribed else 0
         per_hour: dict[str, Counter[str]] = defaultdict(Counter)
@@ -126,6 +131,7 @@ def prepare(items: Sequence[Written]) -> Prepared:
         for hour, ids in sessions.items():
             add(("pfadd", (sessions_key(project_id, hour), *ids)))
             add(("expire", (sessions_key(project_id, hour), COUNTER_TTL_S)))
+        out.commands.extend(visitors.commands(project_id, visitors.last_seen(group), now=now))
         add(("lpush", (recent_key(project_id), *(i.feed for i in group[-RECENT_EVENTS:]))))
         add(("ltrim", (recent_key(project_id), 0, RECENT_EVENTS - 1)))
         if project_id in subscribed:
@@ -174,6 +180,7 @@ def settle_owed() -> int:
         _owed.clear()
     rebuilt = 0
     try:
+        visitors.rebuild(sorted({project_id for project_id, _ in owed}))
         for project_id, hour in sorted(owed):
             counts = hour_counts(
                 project_id=project_id, hour=datetime.fromisoformat(hour.replace("Z", "+00:00"))

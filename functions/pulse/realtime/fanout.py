@@ -7,7 +7,7 @@ long:
 - one pipelined Redis read finds the listeners; with none, nothing else happens;
 - pushes run on a process-wide pool of ``PULSE_WEBSOCKET_FANOUT_WORKERS`` threads (16), one task
   per connection sending its messages in order (events, then the counters, which go out at most
-  once a second per project);
+  once a second per project, then visitors now when its count changed);
 - each call is bounded by the client's timeouts (``push.CONNECT_TIMEOUT_S``/``READ_TIMEOUT_S``)
   and not retried;
 - the whole fan-out waits at most ``PULSE_WEBSOCKET_FANOUT_DEADLINE_S`` (2 s): at the deadline,
@@ -69,13 +69,18 @@ def _deliver(endpoint: str, connection_id: str, messages: Sequence[bytes], deadl
 
 
 def project_messages(
-    project_id: str, items: Sequence[Written], counters_message: bytes | None
+    project_id: str,
+    items: Sequence[Written],
+    counters_message: bytes | None,
+    visitors_message: bytes | None = None,
 ) -> list[bytes]:
     """What one project's listeners receive for ``items``: its events (split to frames), then its
-    counters."""
+    counters, then visitors now when it changed."""
     out = protocol.events_messages(project_id, [item.feed for item in items])
     if counters_message is not None:
         out.append(counters_message)
+    if visitors_message is not None:
+        out.append(visitors_message)
     return out
 
 
@@ -91,6 +96,7 @@ def fan_out(items: Sequence[Written], *, deadline_s: float | None = None) -> Fan
     if not listening:
         return FanoutReport(elapsed_ms=(time.monotonic() - started) * 1000)
     cards = feed.counters_messages(feed.counters_due(listening))
+    now = feed.visitors_changed(listening)
     deadline = started + (
         deadline_s if deadline_s is not None else settings.websocket_fanout_deadline_s
     )
@@ -98,7 +104,9 @@ def fan_out(items: Sequence[Written], *, deadline_s: float | None = None) -> Fan
     tasks: dict[Future[str], str] = {}
     sent = 0
     for project_id, connection_ids in listening.items():
-        messages = project_messages(project_id, grouped[project_id], cards.get(project_id))
+        messages = project_messages(
+            project_id, grouped[project_id], cards.get(project_id), now.get(project_id)
+        )
         for connection_id in connection_ids:
             tasks[pool.submit(_deliver, endpoint, connection_id, messages, deadline)] = (
                 connection_id

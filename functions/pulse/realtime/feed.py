@@ -1,5 +1,6 @@
 """What the processor keeps in Redis for the live views, read back as messages: the per-hour
-counters (the live metric cards) and the last events of a project (a backfill)."""
+counters (the live metric cards), visitors now, and the last events of a project (a
+backfill)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 from pulse.cache import get_redis, key
 from pulse.processor import live
-from pulse.realtime import protocol
+from pulse.realtime import protocol, visitors
 
 # The most frequent event names a counters message lists (keeps it far below a frame).
 MAX_EVENT_NAMES = 50
@@ -70,3 +71,48 @@ def recent_items(project_id: str, limit: int) -> list[str]:
     """The project's last ``limit`` events (feed objects as JSON text), oldest first."""
     newest_first = get_redis().lrange(live.recent_key(project_id), 0, limit - 1)
     return [str(item) for item in reversed(newest_first)]
+
+
+def _visitors_message(v: visitors.VisitorsNow, request_id: str | None = None) -> bytes:
+    return protocol.visitors_now(
+        v.project_id,
+        visitors=v.visitors,
+        window_s=visitors.WINDOW_S,
+        at=v.at.isoformat(),
+        next_change_at=v.next_change_at.isoformat() if v.next_change_at else None,
+        request_id=request_id,
+    )
+
+
+def visitors_messages(
+    project_ids: Iterable[str], *, request_id: str | None = None
+) -> dict[str, bytes]:
+    """One ``visitors_now`` message per project, counted now."""
+    return {
+        project_id: _visitors_message(v, request_id)
+        for project_id, v in visitors.count(project_ids).items()
+    }
+
+
+def visitors_changed(project_ids: Iterable[str]) -> dict[str, bytes]:
+    """``visitors_now`` messages of the projects whose count differs from the one last pushed
+    (and remember the new one); what the fan-out sends after a batch."""
+    projects = list(dict.fromkeys(project_ids))
+    if not projects:
+        return {}
+    counts = visitors.count(projects)
+    pipe = get_redis().pipeline(transaction=False)
+    for project_id in projects:
+        pipe.set(
+            key("ws", "visitors-sent", project_id),
+            counts[project_id].visitors,
+            ex=visitors.KEY_TTL_S,
+            get=True,
+        )
+    before = pipe.execute()
+    return {
+        p: _visitors_message(counts[p])
+        for p, old in zip(projects, before, strict=True)
+        # nothing pushed yet counts as 0: the backfill at connect told the client the count
+        if int(old or 0) != counts[p].visitors
+    }

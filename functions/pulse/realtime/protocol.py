@@ -29,8 +29,8 @@ IDLE_TIMEOUT_S = 10 * 60
 DEFAULT_BACKFILL = 50
 MAX_BACKFILL = 100  # the processor keeps the last 100 events per project (live.RECENT_EVENTS)
 
-Action = Literal["ping", "subscribe", "unsubscribe", "backfill"]
-ACTIONS: tuple[str, ...] = ("ping", "subscribe", "unsubscribe", "backfill")
+Action = Literal["ping", "subscribe", "unsubscribe", "backfill", "visitors_now"]
+ACTIONS: tuple[str, ...] = ("ping", "subscribe", "unsubscribe", "backfill", "visitors_now")
 
 
 class ClientMessage(BaseModel):
@@ -115,6 +115,33 @@ def counters(
             "sessions": sessions,
             "by_event": dict(by_event),
         }
+    )
+
+
+def visitors_now(
+    project_id: str,
+    *,
+    visitors: int,
+    window_s: int,
+    at: str,
+    next_change_at: str | None,
+    request_id: str | None = None,
+) -> bytes:
+    """Visitors now of one project (``pulse.realtime.visitors``): pushed when the count changes,
+    and sent in answer to ``backfill`` and ``visitors_now``. ``next_change_at`` is when the count
+    drops if no event comes: a client asks again (``visitors_now``) then."""
+    return _dumps(
+        _with_id(
+            {
+                "type": "visitors_now",
+                "project_id": project_id,
+                "visitors": visitors,
+                "window_s": window_s,
+                "at": at,
+                "next_change_at": next_change_at,
+            },
+            request_id,
+        )
     )
 
 

@@ -5,7 +5,8 @@ and every client message (``$default``) is answered through the management API.
   no or a bad token → 401, a missing or malformed ``project_id`` → 400, a project the user does
   not own (or that does not exist) → 403. API Gateway refuses the handshake with that status.
 - Messages: ``ping`` → ``pong``; ``subscribe`` / ``unsubscribe`` another project the user owns;
-  ``backfill`` → the project's last events and its counters. Anything else gets an ``error``
+  ``backfill`` → the project's last events, its counters and visitors now; ``visitors_now`` →
+  visitors now. Anything else gets an ``error``
   message and the connection stays open.
 """
 
@@ -138,14 +139,17 @@ def replies(request: WebSocketRequest) -> list[bytes]:
                 raise exc.MalformedRequestError("project_id is required")
             registry.unsubscribe(connection, str(msg.project_id))
             return [protocol.unsubscribed(str(msg.project_id), msg.id)]
-        # backfill
         project_id = str(msg.project_id) if msg.project_id else connection.project_id
         if project_id not in connection.projects:
             raise exc.PermissionDeniedError("subscribe to the project first")
+        if msg.action == "visitors_now":
+            return list(feed.visitors_messages([project_id], request_id=msg.id).values())
+        # backfill
         out = protocol.events_messages(
             project_id, feed.recent_items(project_id, msg.limit), backfill=True
         )
         out.extend(feed.counters_messages([project_id]).values())
+        out.extend(feed.visitors_messages([project_id]).values())
         return out
     except exc.PulseError as error:
         code = "forbidden" if isinstance(error, exc.PermissionDeniedError) else error.code

@@ -6,11 +6,13 @@ import { BreakdownTable } from "@/components/dashboard/Breakdown";
 import { EventFeed } from "@/components/dashboard/EventFeed";
 import { EventsChart } from "@/components/dashboard/EventsChart";
 import { EventsExplorer } from "@/components/dashboard/EventsExplorer";
+import { ExportButtons } from "@/components/dashboard/ExportButtons";
 import { LiveIndicator } from "@/components/dashboard/LiveIndicator";
 import { MetricCards } from "@/components/dashboard/MetricCards";
 import { SessionsPanel } from "@/components/dashboard/SessionsPanel";
 import { TopEvents } from "@/components/dashboard/TopEvents";
 import { UsersTable } from "@/components/dashboard/UsersTable";
+import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { Snippet } from "@/components/Snippet";
 import { ErrorState, Loading, QueryState } from "@/components/ui/states";
 import { useBreakdown, useOverview, useProject, useTimeseries, useTopEvents } from "@/hooks/queries";
@@ -85,6 +87,7 @@ export function ProjectDashboard() {
             <Snippet apiKey={project.data.api_key} />
           </section>
         )}
+        <VisitorsNow projectId={projectId} />
         <QueryState query={overview} label="metrics">
           {(data) => <MetricCards overview={data} />}
         </QueryState>
@@ -117,6 +120,7 @@ export function ProjectDashboard() {
             <SessionsPanel projectId={projectId} range={range} tz={tz} />
             <UsersTable projectId={projectId} range={range} tz={tz} />
             <EventsExplorer projectId={projectId} range={range} tz={tz} />
+            <ExportButtons projectId={projectId} range={range} tz={tz} />
           </>
         )}
         </div>

@@ -13,6 +13,7 @@ import { ApiError, errorMessage } from "@/lib/errors";
 import { browserTimeZone, todayIn } from "@/lib/range";
 
 import { ProjectTopBar } from "./ProjectTopBar";
+import { ShareLinks } from "./ShareLinks";
 import { useProjectParams } from "./useProjectParams";
 
 function ApiKey({ project }: { project: Project }) {
@@ -152,6 +153,7 @@ export function SettingsPage() {
           <Snippet apiKey={project.data.api_key} />
         </section>
         <Details key={project.data.updated_at} project={project.data} />
+        <ShareLinks projectId={project.data.id} />
         <DangerZone project={project.data} />
       </main>
     </>

@@ -1,4 +1,5 @@
-"""/api/v1/analytics/{project_id}/...: the dashboard's numbers, owner only."""
+"""/api/v1/analytics/{project_id}/...: the dashboard's numbers, for the project's owner or a
+share session of the project (the raw data only when its link allows it)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from pulse.analytics import periods, service
-from pulse.api.deps import Claims
+from pulse.analytics import csv_export, periods, service
+from pulse.api.deps import ViewerDep
 from pulse.models.inputs import NO_NUL
-from pulse.models.outputs import ErrorOut
+from pulse.models.outputs import ErrorOut, VisitorsNowOut
 
 router = APIRouter(
     prefix="/analytics/{project_id}",
     tags=["analytics"],
     responses={
         401: {"model": ErrorOut, "description": "Missing, invalid, expired or revoked token"},
+        403: {"model": ErrorOut, "description": "Raw data a share link does not include"},
         404: {"model": ErrorOut, "description": "No such project of yours"},
         422: {"model": ErrorOut, "description": "Bad parameters"},
     },
@@ -25,12 +27,15 @@ router = APIRouter(
 
 
 class Range:
-    """The common query: ``from``/``to`` (ISO 8601, half-open) or ``range``, and ``tz``."""
+    """The common query: ``from``/``to`` (ISO 8601, half-open) or ``range``, and ``tz``; the
+    caller may read the project's reports."""
+
+    NEEDS_RAW = False
 
     def __init__(
         self,
         project_id: UUID,
-        claims: Claims,
+        viewer: ViewerDep,
         from_: Annotated[str | None, Query(alias="from", description="ISO 8601 start")] = None,
         to: Annotated[str | None, Query(description="ISO 8601 end (exclusive)")] = None,
         range_: Annotated[
@@ -38,13 +43,21 @@ class Range:
         ] = None,
         tz: Annotated[str | None, Query(description="IANA time zone, default UTC")] = None,
     ) -> None:
-        service.owned_project(claims.user_id, project_id)
+        viewer.authorize(project_id, needs_raw=self.NEEDS_RAW)
         self.project_id = project_id
         self.now = datetime.now(UTC)
         self.period = periods.parse_period(start=from_, end=to, range_=range_, tz=tz, now=self.now)
 
 
+class RawRange(Range):
+    """The common query of a report of raw data (events, users and their properties, the
+    sessions list): a share session reads it only when its link allows it."""
+
+    NEEDS_RAW = True
+
+
 Common = Annotated[Range, Depends()]
+RawCommon = Annotated[RawRange, Depends()]
 Limit = Annotated[int, Query(ge=1, le=100)]
 EventFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
 Cursor = Annotated[str | None, Query(description="next_cursor of a page")]
@@ -69,18 +82,18 @@ def top_events(q: Common, limit: Limit = 10) -> dict[str, Any]:
 
 
 @router.get("/sessions")
-def sessions(q: Common, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+def sessions(q: RawCommon, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     return service.sessions(q.project_id, q.period, limit, cursor, q.now)
 
 
 @router.get("/users")
-def users(q: Common, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+def users(q: RawCommon, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     return service.users(q.project_id, q.period, limit, cursor)
 
 
 @router.get("/users/{distinct_id:path}")
 def user(
-    q: Common,
+    q: RawCommon,
     # A path parameter of its own to the end: a distinct id may contain "/".
     distinct_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
     limit: Limit = 50,
@@ -91,7 +104,7 @@ def user(
 
 @router.get("/events")
 def events(
-    q: Common,
+    q: RawCommon,
     limit: Limit = 50,
     cursor: Cursor = None,
     event: EventFilter = None,
@@ -122,3 +135,96 @@ def referrers(q: Common, limit: Limit = 10) -> dict[str, Any]:
 @router.get("/utm-sources")
 def utm_sources(q: Common, limit: Limit = 10) -> dict[str, Any]:
     return service.breakdown(q.project_id, q.period, "utm_source", limit, q.now)
+
+
+@router.get("/visitors-now")
+def visitors_now(project_id: UUID, viewer: ViewerDep) -> VisitorsNowOut:
+    """Unique sessions with an event in the last five minutes, exact (also pushed on the live
+    feed as ``visitors_now`` messages)."""
+    viewer.authorize(project_id)
+    return VisitorsNowOut.model_validate(service.visitors_now(project_id))
+
+
+class ExportRange(Range):
+    """The common query of an export; the raw reports need a share link that allows them."""
+
+    def __init__(
+        self,
+        project_id: UUID,
+        report: Annotated[csv_export.Report, Path(description="The report to export")],
+        viewer: ViewerDep,
+        from_: Annotated[str | None, Query(alias="from", description="ISO 8601 start")] = None,
+        to: Annotated[str | None, Query(description="ISO 8601 end (exclusive)")] = None,
+        range_: Annotated[
+            str | None, Query(alias="range", description="24h, 7d (default), 30d or 90d")
+        ] = None,
+        tz: Annotated[str | None, Query(description="IANA time zone, default UTC")] = None,
+    ) -> None:
+        self.NEEDS_RAW = report in csv_export.RAW_REPORTS
+        self.report = report
+        super().__init__(project_id, viewer, from_, to, range_, tz)
+
+
+@router.get(
+    "/export/{report}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The report as CSV (the rows of its JSON answer; docs/api.md)",
+        }
+    },
+)
+def export(
+    q: Annotated[ExportRange, Depends()],
+    event: EventFilter = None,
+    interval: Literal["hour", "day"] = "day",
+    limit: Annotated[int | None, Query(ge=1, le=100, description="default: the report's")] = None,
+    cursor: Cursor = None,
+    distinct_id: IdFilter = None,
+    session_id: IdFilter = None,
+) -> Response:
+    """One report as CSV, with the parameters of its JSON route (and the same answer)."""
+    data = service.report(
+        q.report,
+        q.project_id,
+        q.period,
+        q.now,
+        event=event,
+        interval=interval,
+        limit=limit,
+        cursor=cursor,
+        distinct_id=distinct_id,
+        session_id=session_id,
+    )
+    name = f"pulse-{q.report}-{q.now:%Y%m%dT%H%M%SZ}.csv"
+    return Response(
+        csv_export.render(q.report, data),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/events.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One page of the range's raw events as CSV, oldest first; "
+            "`x-next-cursor` names the next page (absent on the last one)",
+            "headers": {"x-next-cursor": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def events_csv(q: RawCommon, cursor: Cursor = None) -> Response:
+    """Every raw event of the range as CSV, in pages of at most 5 MB (the API's response limit
+    in AWS): ask again with `cursor` = the `x-next-cursor` header until there is none. The
+    pages joined in order are one CSV file (the header comes with the first)."""
+    text, following = service.raw_events_csv(q.project_id, q.period, cursor)
+    headers = {
+        "content-disposition": f'attachment; filename="pulse-events-{q.now:%Y%m%dT%H%M%SZ}.csv"'
+    }
+    if following:
+        headers["x-next-cursor"] = following
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
