@@ -13,6 +13,7 @@ from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
+from pulse.data.dimensions import DIMENSIONS, EVERY_EVENT, PROPERTY, Match
 from pulse.exceptions import InvalidInputError, NotFoundError
 
 # A cursor's key is a uuid, a session id or a distinct id, none of them longer than this.
@@ -24,7 +25,14 @@ def owned_project(owner_id: UUID, project_id: UUID) -> None:
         raise NotFoundError("project not found")
 
 
-def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datetime) -> list[Split]:
+def _splits(
+    project_id: UUID,
+    spans: list[tuple[datetime, datetime]],
+    now: datetime,
+    match: Match = EVERY_EVENT,
+) -> list[Split]:
+    if match.filtered:
+        return [periods.raw_split(s, e) for s, e in spans]
     lo = min(s for s, _ in spans)
     hi = max(e for _, e in spans)
     dirty = sql.dirty_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
@@ -32,18 +40,28 @@ def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datet
     return [periods.split(s, e, open_hour=open_hour, dirty_hours=dirty) for s, e in spans]
 
 
-def overview(project_id: UUID, period: Period, event: str | None, now: datetime) -> dict[str, Any]:
+def overview(
+    project_id: UUID,
+    period: Period,
+    event: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
+) -> dict[str, Any]:
     prev = period.previous()
     cur_split, prev_split = _splits(
-        project_id, [(period.start, period.end), (prev.start, prev.end)], now
+        project_id, [(period.start, period.end), (prev.start, prev.end)], now, match
     )
-    stats = sql.bucket_stats(project_id=project_id, splits=[cur_split, prev_split], event=event)
+    stats = sql.bucket_stats(
+        project_id=project_id, splits=[cur_split, prev_split], event=event, match=match
+    )
 
     def block(st: dict[str, int], split: Split) -> dict[str, Any]:
         if event is not None:
             top = {"name": event, "count": st["count"]} if st["count"] else None
         else:
-            first = sql.top_events(project_id=project_id, split=split, limit=1, with_users=False)
+            first = sql.top_events(
+                project_id=project_id, split=split, limit=1, with_users=False, match=match
+            )
             top = {"name": first[0]["name"], "count": first[0]["count"]} if first else None
         return {
             "total_events": st["count"],
@@ -61,11 +79,16 @@ def overview(project_id: UUID, period: Period, event: str | None, now: datetime)
 
 
 def timeseries(
-    project_id: UUID, period: Period, interval: periods.Interval, event: str | None, now: datetime
+    project_id: UUID,
+    period: Period,
+    interval: periods.Interval,
+    event: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     bks = periods.buckets(period, interval)
-    splits = _splits(project_id, [(b.start, b.end) for b in bks], now)
-    stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event)
+    splits = _splits(project_id, [(b.start, b.end) for b in bks], now, match)
+    stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event, match=match)
     return {
         "interval": interval,
         "points": [
@@ -75,9 +98,11 @@ def timeseries(
     }
 
 
-def top_events(project_id: UUID, period: Period, limit: int, now: datetime) -> dict[str, Any]:
-    [split] = _splits(project_id, [(period.start, period.end)], now)
-    return {"events": sql.top_events(project_id=project_id, split=split, limit=limit)}
+def top_events(
+    project_id: UUID, period: Period, limit: int, now: datetime, match: Match = EVERY_EVENT
+) -> dict[str, Any]:
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    return {"events": sql.top_events(project_id=project_id, split=split, limit=limit, match=match)}
 
 
 def encode_cursor(at: datetime, key: str) -> str:
@@ -123,25 +148,37 @@ def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | No
 
 
 def sessions(
-    project_id: UUID, period: Period, limit: int, cursor: str | None, now: datetime
+    project_id: UUID,
+    period: Period,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor)
-    [split] = _splits(project_id, [(period.start, period.end)], now)
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
     summary, rows = sessions_sql.session_report(
-        project_id=project_id, split=split, limit_pages=10, limit=limit, after=after
+        project_id=project_id, split=split, limit_pages=10, limit=limit, after=after, match=match
     )
     for r in rows:
         r["duration_s"] = (r["ended_at"] - r["started_at"]).total_seconds()
     return {**summary, "list": rows, "next_cursor": _page(rows, limit, "started_at", "session_id")}
 
 
-def users(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
+def users(
+    project_id: UUID,
+    period: Period,
+    limit: int,
+    cursor: str | None,
+    match: Match = EVERY_EVENT,
+) -> dict[str, Any]:
     rows = sql.recent_users(
         project_id=project_id,
         start=period.start,
         end=period.end,
         limit=limit,
         after=decode_cursor(cursor),
+        match=match,
     )
     return {"users": rows, "next_cursor": _page(rows, limit, "last_seen", "distinct_id")}
 
@@ -175,6 +212,7 @@ def events(
     event: str | None,
     distinct_id: str | None,
     session_id: str | None,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     rows = sql.event_list(
         project_id=project_id,
@@ -185,13 +223,47 @@ def events(
         event=event,
         distinct_id=distinct_id,
         session_id=session_id,
+        match=match,
     )
     return {"events": rows, "next_cursor": _page(rows, limit, "timestamp", "uuid")}
 
 
+def _bad_dimension(message: str, field: str = "dimension") -> InvalidInputError:
+    return InvalidInputError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
 def breakdown(
-    project_id: UUID, period: Period, dimension: str, limit: int, now: datetime
+    project_id: UUID,
+    period: Period,
+    dimension: str | None,
+    limit: int,
+    now: datetime,
+    match: Match = EVERY_EVENT,
+    prop: str | None = None,
 ) -> dict[str, Any]:
-    [split] = _splits(project_id, [(period.start, period.end)], now)
-    rows = sql.breakdown(project_id=project_id, split=split, dimension=dimension, limit=limit)
-    return {"dimension": dimension, "items": rows}
+    """The top values of a dimension (or of the event property ``prop``), each with its count,
+    unique sessions and unique users; a bad dimension or property name is a 422."""
+    if prop is not None:
+        if dimension not in (None, PROPERTY):
+            raise _bad_dimension("give dimension=property (or no dimension) with property")
+        if not prop or len(prop) > 255 or "\x00" in prop:
+            raise _bad_dimension("a property name is 1 to 255 characters", "property")
+    elif dimension is None:
+        raise _bad_dimension(f"required: one of {', '.join([*DIMENSIONS, PROPERTY])}")
+    elif dimension == PROPERTY:
+        raise _bad_dimension("dimension=property needs property=<name>", "property")
+    elif dimension not in DIMENSIONS:
+        raise _bad_dimension(
+            f"unknown dimension {dimension[:80]!r}; one of {', '.join([*DIMENSIONS, PROPERTY])}"
+        )
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    if prop is not None:
+        rows = sql.property_breakdown(
+            project_id=project_id, split=split, key=prop, limit=limit, match=match
+        )
+        return {"dimension": PROPERTY, "property": prop, "counted": "events", "items": rows}
+    dim = DIMENSIONS[dimension]
+    rows = sql.breakdown(
+        project_id=project_id, split=split, dimension=dim, limit=limit, match=match
+    )
+    return {"dimension": dimension, "property": None, "counted": dim.counted, "items": rows}
