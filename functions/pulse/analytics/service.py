@@ -243,27 +243,26 @@ def breakdown(
 ) -> dict[str, Any]:
     """The top values of a dimension (or of the event property ``prop``), each with its count,
     unique sessions and unique users; a bad dimension or property name is a 422."""
+    names = ", ".join([*DIMENSIONS, PROPERTY])
     if prop is not None:
         if dimension not in (None, PROPERTY):
             raise _bad_dimension("give dimension=property (or no dimension) with property")
         if not prop or len(prop) > 255 or "\x00" in prop:
             raise _bad_dimension("a property name is 1 to 255 characters", "property")
     elif dimension is None:
-        raise _bad_dimension(f"required: one of {', '.join([*DIMENSIONS, PROPERTY])}")
+        raise _bad_dimension(f"required: one of {names}")
     elif dimension == PROPERTY:
         raise _bad_dimension("dimension=property needs property=<name>", "property")
     elif dimension not in DIMENSIONS:
-        raise _bad_dimension(
-            f"unknown dimension {dimension[:80]!r}; one of {', '.join([*DIMENSIONS, PROPERTY])}"
-        )
+        raise _bad_dimension(f"unknown dimension {dimension[:80]!r}; one of {names}")
     [split] = _splits(project_id, [(period.start, period.end)], now, match)
     if prop is not None:
         rows = sql.property_breakdown(
             project_id=project_id, split=split, key=prop, limit=limit, match=match
         )
         return {"dimension": PROPERTY, "property": prop, "counted": "events", "items": rows}
-    dim = DIMENSIONS[dimension]
+    dim = DIMENSIONS[str(dimension)]
     rows = sql.breakdown(
         project_id=project_id, split=split, dimension=dim, limit=limit, match=match
     )
-    return {"dimension": dimension, "property": None, "counted": dim.counted, "items": rows}
+    return {"dimension": dim.name, "property": None, "counted": dim.counted, "items": rows}
