@@ -478,13 +478,15 @@ def _raw_breakdown(
 ) -> list[dict[str, Any]]:
     """A breakdown over the raw events of the whole split (its ``raw`` intervals must cover
     it, or it is unfiltered and ``counted`` says which events the rollups would count)."""
+    # Ties are ordered by code point (COLLATE "C"), as _top orders the rolled-up breakdowns,
+    # whatever the database's collation.
     only = "e.event = 'page_view'" if counted == "page_views" else "true"
     args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), **more}
     return fetch_all(
         _raw(f"{expr} AS value, e.session_id, e.distinct_id", f"{only} AND {match.sql}")
         + "SELECT value, count(*) AS count, count(DISTINCT session_id) AS unique_sessions, "
         "count(DISTINCT distinct_id) AS unique_users FROM raw WHERE value IS NOT NULL "
-        "GROUP BY value ORDER BY count DESC, value LIMIT %(lim)s",
+        "GROUP BY value ORDER BY count DESC, value COLLATE \"C\" LIMIT %(lim)s",
         args,
     )
 
@@ -508,7 +510,7 @@ def _session_pages(
         f"FROM raw e ORDER BY session_id, {order}) "
         "SELECT value, count(*) AS count, count(*) AS unique_sessions, "
         "count(DISTINCT distinct_id) AS unique_users FROM firsts WHERE value IS NOT NULL "
-        "GROUP BY value ORDER BY count DESC, value LIMIT %(lim)s",
+        "GROUP BY value ORDER BY count DESC, value COLLATE \"C\" LIMIT %(lim)s",
         args,
     )
 
