@@ -486,7 +486,7 @@ def _raw_breakdown(
         _raw(f"{expr} AS value, e.session_id, e.distinct_id", f"{only} AND {match.sql}")
         + "SELECT value, count(*) AS count, count(DISTINCT session_id) AS unique_sessions, "
         "count(DISTINCT distinct_id) AS unique_users FROM raw WHERE value IS NOT NULL "
-        "GROUP BY value ORDER BY count DESC, value COLLATE \"C\" LIMIT %(lim)s",
+        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
         args,
     )
 
@@ -510,7 +510,7 @@ def _session_pages(
         f"FROM raw e ORDER BY session_id, {order}) "
         "SELECT value, count(*) AS count, count(*) AS unique_sessions, "
         "count(DISTINCT distinct_id) AS unique_users FROM firsts WHERE value IS NOT NULL "
-        "GROUP BY value ORDER BY count DESC, value COLLATE \"C\" LIMIT %(lim)s",
+        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
         args,
     )
 
