@@ -213,3 +213,21 @@ def test_breakdowns_are_exact_before_and_after_rollups(project) -> None:
     check(project, rows)  # hours marked for a rebuild, read raw
     rollup.run(now=NOW)
     check(project, rows)
+
+
+def test_an_event_named_like_a_dimension_value_counts_only_its_events(project) -> None:
+    """Presence rows of a dimension hold its value where an event's hold the event's name: the
+    overview of the event "Chrome" must not read the browser "Chrome"'s rows."""
+    rng = random.Random(3)
+    rows = _rows(project, rng, datetime(2026, 2, 28, tzinfo=UTC), 300)
+    rows = [(*r[:2], "Chrome" if i % 4 == 0 else r[2], *r[3:]) for i, r in enumerate(rows)]
+    write_events(rows)
+    rollup.run(now=NOW)
+    period = Period(datetime(2026, 2, 28, tzinfo=UTC), NOW, ZoneInfo("UTC"))
+    got = service.overview(uuid.UUID(project), period, "Chrome", NOW)
+    chrome = [r for r in rows if r[2] == "Chrome"]
+    assert (got["total_events"], got["unique_sessions"], got["unique_users"]) == (
+        len(chrome),
+        len({r[5] for r in chrome if r[5]}),
+        len({r[3] for r in chrome if r[3]}),
+    )

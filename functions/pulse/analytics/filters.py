@@ -7,9 +7,9 @@ text). A filtered report is the report over the events that match every filter."
 from __future__ import annotations
 
 from pulse.data.dimensions import FILTERABLE, PROPERTY_PREFIX, Match, match
+from pulse.exceptions import InvalidInputError
 
 __all__ = ["FILTERABLE", "parse"]
-from pulse.exceptions import InvalidInputError
 
 MAX_FILTERS = 10
 MAX_VALUE = 1000
