@@ -1,14 +1,19 @@
 """Analytics query latency on a large project, side by side with raw-events-only answers.
 
     .venv/bin/python scripts/bench/analytics_queries.py [--events 10000000] [--days 90] [--reps 20]
-                                                        [--fresh]
+                                                        [--fresh] [--only breakdown,filtered]
+                                                        [--ranges 7d,30d]
 
-Generates (once; kept in database ``pulse_bench_analytics`` unless --fresh) a project with
+Generates (once; kept in database ``$PULSE_BENCH_DATABASE_analytics``, by default
+``pulse_bench_analytics``, unless --fresh) a project with
 ``--events`` events over ``--days`` days straight into Postgres with COPY: daily and weekly
 cycles, a few event names dominating, ~1 event in 10 starting a session (so ~1M sessions for
-10M events), ~100k identified users on 40% of the sessions. Then it rolls everything up (timed)
-and measures p50/p95 of each endpoint through the real "api" Lambda handler for 24h, 7d, 30d and
-90d, and of the same figures computed from raw events alone.
+10M events), ~100k identified users on 40% of the sessions; each session has a browser, OS,
+device type, country, screen and language (a few values each, skewed), and 1 event in 5 a
+``plan`` property. Then it rolls everything up (timed) and measures p50/p95 of each endpoint
+through the real "api" Lambda handler for 24h, 7d, 30d and 90d, and of the same figures
+computed from raw events alone; then every breakdown dimension (``breakdown``) and reports with
+filters (``filtered``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment, pct, session_rows, use_database
+from scripts.bench.common import (
+    BENCH_DB,
+    PG_SERVER,
+    configure_environment,
+    pct,
+    session_rows,
+    use_database,
+)
 
-DB = "pulse_bench_analytics"
+DB = f"{BENCH_DB}_analytics"
 URL = f"{PG_SERVER}/{DB}"
 configure_environment()
 os.environ["PULSE_DATABASE_URL"] = URL
@@ -45,6 +57,50 @@ NAMES = (
     + [f"custom_{i}" for i in range(3)]
 )
 PATHS = ["/", "/pricing", "/blog", "/docs", "/signup", "/checkout"] + [f"/p/{i}" for i in range(50)]
+
+
+# What a visit is, per session: (value, weight) choices, skewed like real traffic.
+VISIT = {
+    "browser": [("Chrome", 60), ("Mobile Safari", 20), ("Firefox", 8), ("Edge", 7), (None, 5)],
+    "os": [("Windows", 40), ("iOS", 22), ("Mac OS X", 18), ("Android", 15), ("Linux", 5)],
+    "device": [("desktop", 60), ("mobile", 35), ("tablet", 5)],
+    "country": [
+        (c, w)
+        for c, w in zip("US DE GB FR IN BR JP CA NL ES".split(), range(20, 0, -2), strict=True)
+    ]
+    + [(None, 3)],
+    "screen": [("1920x1080", 35), ("390x844", 25), ("1440x900", 20), ("2560x1440", 10)],
+    "language": [("en-US", 50), ("de-DE", 15), ("fr-FR", 10), ("en-GB", 10), ("ja", 5)],
+}
+PLANS = ["free", "pro", "team"]
+
+
+def _pick(rng: random.Random, field: str) -> Any:
+    values, weights = zip(*VISIT[field], strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def with_visit(rng: random.Random, rows: list[tuple]) -> list[tuple]:
+    """One session's rows with its visit (the columns after the twelfth) and, on page views,
+    the tracker's screen and language; 1 event in 5 gets a ``plan`` property."""
+    visit = {f: _pick(rng, f) for f in VISIT}
+    out = []
+    for r in rows:
+        props = r[4][:-1]  # '{"path":"/x"' without its closing brace
+        if r[2] == "page_view":
+            props += f',"screen":"{visit["screen"]}","language":"{visit["language"]}"'
+        if rng.random() < 0.2:
+            props += f',"plan":"{rng.choice(PLANS)}"'
+        out.append(
+            (
+                *r[:4],
+                props + "}",
+                *r[5:12],
+                *(visit[f] for f in ("browser", "os", "device")),
+                visit["country"],
+            )
+        )
+    return out
 
 
 def _hour_weight(t: datetime) -> float:
@@ -74,16 +130,19 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
         for _ in range(sessions_here):
             sid = uuid.uuid4().hex[:16]
             user = f"user_{int(n_users * rng.random() ** 2)}" if rng.random() < 0.4 else None
-            rows += session_rows(
+            rows += with_visit(
                 rng,
-                project_id,
-                session=sid,
-                user=user,
-                start=hour + timedelta(seconds=rng.random() * 3600),
-                end=now,
-                names=NAMES,
-                paths=PATHS,
-                most=10**9,
+                session_rows(
+                    rng,
+                    project_id,
+                    session=sid,
+                    user=user,
+                    start=hour + timedelta(seconds=rng.random() * 3600),
+                    end=now,
+                    names=NAMES,
+                    paths=PATHS,
+                    most=10**9,
+                ),
             )
         if len(rows) >= 50_000:
             with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
@@ -105,6 +164,31 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
     conn.execute("ANALYZE events")
     conn.commit()
 
+
+BREAKDOWNS = (
+    "page",
+    "entry_page",
+    "exit_page",
+    "referrer",
+    "utm_source",
+    "browser",
+    "os",
+    "device",
+    "country",
+    "screen",
+    "language",
+)
+# Reports with filters: read from raw events (rollups hold no filters).
+FILTERED = (
+    ("overview country:DE", "overview", "&filter=country:DE"),
+    ("overview page:/pricing", "overview", "&filter=page:/pricing"),
+    ("timeseries country:DE", "timeseries", "&interval=day&filter=country:DE"),
+    ("top-events prop.plan:pro", "top-events", "&filter=prop.plan:pro"),
+    ("browser by country:DE", "breakdown", "&dimension=browser&filter=country:DE"),
+    ("sessions country:DE", "sessions", "&filter=country:DE"),
+    ("users country:DE", "users", "&filter=country:DE"),
+    ("events country:DE", "events", "&filter=country:DE"),
+)
 
 RAW_SQL = {
     "overview": "SELECT count(*), count(DISTINCT session_id), count(DISTINCT distinct_id) "
@@ -143,16 +227,19 @@ def _write_dirty(project_id: str, n: int, *, seed: int = 7) -> None:
     while len(rows) < n:
         sid = uuid.uuid4().hex[:16]
         user = f"user_{int(10_000 * rng.random() ** 2)}" if rng.random() < 0.4 else None
-        rows += session_rows(
+        rows += with_visit(
             rng,
-            project_id,
-            session=sid,
-            user=user,
-            start=now - timedelta(seconds=rng.random() * 86_400),
-            end=now,
-            names=NAMES,
-            paths=PATHS,
-            most=n - len(rows),
+            session_rows(
+                rng,
+                project_id,
+                session=sid,
+                user=user,
+                start=now - timedelta(seconds=rng.random() * 86_400),
+                end=now,
+                names=NAMES,
+                paths=PATHS,
+                most=n - len(rows),
+            ),
         )
     for i in range(0, len(rows), 5000):
         stream_events([(rows[i : i + 5000], [])])
@@ -181,6 +268,13 @@ def main() -> int:
         "this many late events over the same 24 hours: every hour of the day is dirty again, "
         "its late events queued",
     )
+    parser.add_argument(
+        "--only",
+        default="reports,breakdown,filtered",
+        help="which groups to measure: reports (the original endpoints), breakdown (every "
+        "dimension), filtered (reports with filters)",
+    )
+    parser.add_argument("--ranges", default="24h,7d,30d,90d")
     args = parser.parse_args()
 
     import psycopg
@@ -245,12 +339,30 @@ def main() -> int:
         f"\n{n_events:,} events over {args.days} days; p50 / p95 in ms over {args.reps} "
         f"requests each (raw-only: {args.raw_reps})"
     )
-    print(f"{'endpoint':<12}{'range':>6}{'p50':>9}{'p95':>9}{'raw p50':>10}{'speed-up':>10}")
-    ranges = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
-    endpoints = ("overview", "timeseries", "top-events", "sessions", "users", "events")
-    for endpoint in (*endpoints, "pages", "referrers", "utm-sources"):
+    ranges = {
+        name: days
+        for name, days in {"24h": 1, "7d": 7, "30d": 30, "90d": 90}.items()
+        if name in args.ranges.split(",")
+    }
+    groups = args.only.split(",")
+    cases: list[tuple[str, str, str]] = []  # (label, endpoint, extra query)
+    if "reports" in groups:
+        endpoints = ("overview", "timeseries", "top-events", "sessions", "users", "events")
+        for endpoint in (*endpoints, "pages", "referrers", "utm-sources"):
+            extra = "&interval=day" if endpoint == "timeseries" else ""
+            cases.append((endpoint, endpoint, extra))
+    if "breakdown" in groups:
+        for dim in BREAKDOWNS:
+            cases.append((dim, "breakdown", f"&dimension={dim}"))
+        cases.append(("prop.plan", "breakdown", "&property=plan"))
+    if "filtered" in groups:
+        for label, endpoint, extra in FILTERED:
+            cases.append((label, endpoint, extra))
+    width = max(len(c[0]) for c in cases) + 2
+    print(f"{'endpoint':<{width}}{'range':>6}{'p50':>9}{'p95':>9}{'raw p50':>10}{'speed-up':>10}")
+    for label, endpoint, extra in cases:
         for name, days in ranges.items():
-            query = f"range={name}" + ("&interval=day" if endpoint == "timeseries" else "")
+            query = f"range={name}{extra}"
             event = http_event(
                 "GET", f"/api/v1/analytics/{project.id}/{endpoint}", token=token, query=query
             )
@@ -261,7 +373,7 @@ def main() -> int:
                 times.append((time.perf_counter() - t) * 1000)
                 assert res["statusCode"] == 200, res
             raw_line = ""
-            if endpoint in RAW_CALLS:
+            if endpoint in RAW_CALLS and label == endpoint:
                 end = datetime.now(UTC)
                 raw_times = []
                 for _ in range(args.raw_reps):
@@ -270,7 +382,7 @@ def main() -> int:
                     raw_times.append((time.perf_counter() - t) * 1000)
                 raw_p50 = statistics.median(raw_times)
                 raw_line = f"{raw_p50:>10.0f}{raw_p50 / statistics.median(times):>9.0f}x"
-            if endpoint in RAW_SQL:
+            if endpoint in RAW_SQL and label == endpoint:
                 raw_times = []
                 end = datetime.now(UTC)
                 with psycopg.connect(URL) as conn:
@@ -284,7 +396,7 @@ def main() -> int:
                 raw_p50 = statistics.median(raw_times)
                 raw_line = f"{raw_p50:>10.0f}{raw_p50 / statistics.median(times):>9.0f}x"
             print(
-                f"{endpoint:<12}{name:>6}{statistics.median(times):>9.1f}{pct(times, 95):>9.1f}"
+                f"{label:<{width}}{name:>6}{statistics.median(times):>9.1f}{pct(times, 95):>9.1f}"
                 f"{raw_line}"
             )
     return 0

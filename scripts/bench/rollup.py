@@ -5,13 +5,14 @@
     .venv/bin/python scripts/bench/rollup.py backfill             # the analytics bench's project
 
 ``seed`` and ``late`` write through the processor's own write path (``stream_events``: COPY, the
-queue trigger, the dirty marks) into a fresh database ``pulse_bench_rollup``, then time
+queue trigger, the dirty marks) into a fresh database ``$PULSE_BENCH_DATABASE_rollup`` (by default
+``pulse_bench_rollup``), then time
 ``rollup.run()``. ``late`` first writes and rolls up ``--base`` events over 30 days, then, for
 each count in ``--late``, writes that many late events spread over the same 30 days and times the
 rollup that adds them: its cost should grow with the late events, not with the base or the number
-of dirty hours. ``backfill`` marks every hour of the project of ``analytics_queries.py`` (database
-``pulse_bench_analytics``, made by that script) for a rebuild and times the rollup that rebuilds
-them from the raw events.
+of dirty hours. ``backfill`` marks every hour of the project of ``analytics_queries.py``
+(database ``$PULSE_BENCH_DATABASE_analytics``, made by that script) for a rebuild and times the
+rollup that rebuilds them from the raw events.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from scripts.bench.common import (
+    BENCH_DB,
     bench_project,
     configure_environment,
     pct,
@@ -99,7 +101,7 @@ def _dirty_hours(project_id: str) -> int:
 
 
 def seed() -> None:
-    _use_database("pulse_bench_rollup", fresh=True)
+    _use_database(f"{BENCH_DB}_rollup", fresh=True)
     project = bench_project()
     now = datetime.now(UTC)
     rows = _events(project, 20_000, now - timedelta(days=7), now, random.Random(1), 300)
@@ -154,7 +156,7 @@ def _reports(project: str, label: str, reps: int = 20) -> None:
 
 
 def late(base: int, counts: list[int]) -> None:
-    _use_database("pulse_bench_rollup", fresh=True)
+    _use_database(f"{BENCH_DB}_rollup", fresh=True)
     project = bench_project()
     rng = random.Random(2)
     now = datetime.now(UTC)
@@ -177,7 +179,7 @@ def late(base: int, counts: list[int]) -> None:
 
 
 def backfill() -> None:
-    _use_database("pulse_bench_analytics", fresh=False)
+    _use_database(f"{BENCH_DB}_analytics", fresh=False)
     from pulse.db.connection import connection
     from pulse.rollup import service
 

@@ -97,6 +97,14 @@ async function rowsShown(locator, n, what, timeoutMs = 10_000) {
 }
 const fmt = (n) => n.toLocaleString("en-US");
 
+/** A breakdown card's rows as shown: value, count, sessions, users. */
+async function breakdownShown(id, n) {
+  const rows = page.getByTestId(`breakdown-${id}-table`).locator("tbody tr");
+  await rowsShown(rows, n, id);
+  return rows.evaluateAll((trs) => trs.map((tr) => [tr.dataset.value, ...[...tr.cells].slice(1).map((c) => c.textContent)]));
+}
+const breakdownRows = (data) => data.items.map((i) => [i.value, fmt(i.count), fmt(i.unique_sessions), fmt(i.unique_users)]);
+
 /** The traffic: 3 sessions over the last hours, page views with UTM and referrers, a signup, a purchase. */
 function traffic() {
   const now = Date.now();
@@ -183,13 +191,13 @@ describe("the dashboard, through the running platform", () => {
       assert.ok(Date.now() < deadline, "the events were not stored in 15 s");
       await new Promise((r) => setTimeout(r, 200));
     }
-    const [overview, series, top, pages, referrers, utm, sessions, users] = await Promise.all([
+    const [overview, series, top, pages, referrers, countries, sessions, users] = await Promise.all([
       analytics("overview"),
       analytics("timeseries", { interval: "hour" }),
       analytics("top-events", { limit: "10" }),
-      analytics("pages", { limit: "10" }),
-      analytics("referrers", { limit: "10" }),
-      analytics("utm-sources", { limit: "10" }),
+      analytics("breakdown", { dimension: "page", limit: "10" }),
+      analytics("breakdown", { dimension: "referrer", limit: "10" }),
+      analytics("breakdown", { dimension: "country", limit: "10" }),
       analytics("sessions", { limit: "10" }),
       analytics("users", { limit: "10" }),
     ]);
@@ -224,11 +232,9 @@ describe("the dashboard, through the running platform", () => {
     await rowsShown(page.getByTestId("top-events").getByRole("button"), top.events.length, "top events");
     const bars = await page.getByTestId("top-events").getByRole("button").evaluateAll((bs) => bs.map((b) => [b.dataset.name, b.dataset.count, b.dataset.users]));
     assert.deepEqual(bars, top.events.map((e) => [e.name, String(e.count), String(e.unique_users)]));
-    // pages, referrers, UTM sources
-    for (const [id, data] of [["pages", pages], ["referrers", referrers], ["utm-sources", utm]]) {
-      await rowsShown(page.getByTestId(`breakdown-${id}`).locator("tbody tr"), data.items.length, id);
-      const cells = await page.getByTestId(`breakdown-${id}`).locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
-      assert.deepEqual(cells, data.items.map((i) => [i.value, fmt(i.count), fmt(i.unique_sessions)]), id);
+    // the breakdown cards: pages, referrers, countries
+    for (const [id, data] of [["page", pages], ["referrer", referrers], ["country", countries]]) {
+      assert.deepEqual(await breakdownShown(id, data.items.length), breakdownRows(data), id);
     }
     // sessions summary and table, users table
     await rowsShown(page.getByTestId("sessions-table").locator("tbody tr"), sessions.list.length, "sessions");
@@ -296,6 +302,38 @@ describe("the dashboard, through the running platform", () => {
       const cells = [...document.querySelectorAll('[data-testid="explorer-table"] tbody td:nth-child(2)')];
       return cells.length === 1 && cells[0].textContent === "signup";
     });
+  });
+
+  test("clicking a breakdown row filters every report; the chip and the URL keep the filter across a reload", async () => {
+    await page.goto(`${stack.siteUrl}/projects/view/?id=${project.id}&range=24h`);
+    const all = await analytics("overview");
+    await page.waitForFunction((n) => document.querySelector('[data-testid="card-events-value"]')?.textContent === n, fmt(all.total_events));
+    const filter = "page:/pricing";
+    const [overview, referrers, sessions] = await Promise.all([
+      analytics("overview", { filter }),
+      analytics("breakdown", { dimension: "referrer", filter }),
+      analytics("sessions", { filter, limit: "10" }),
+    ]);
+    assert.ok(overview.total_events > 0 && overview.total_events < all.total_events, JSON.stringify(overview));
+    await page.getByTestId("breakdown-page-table").getByRole("button", { name: "Filter by page /pricing" }).click();
+
+    const shownFiltered = async () => {
+      await page.locator(`[data-testid="filter-chips"] [data-filter="${filter}"]`).waitFor();
+      assert.deepEqual(new URL(page.url()).searchParams.getAll("filter"), [filter]);
+      await page.waitForFunction((n) => document.querySelector('[data-testid="card-events-value"]')?.textContent === n, fmt(overview.total_events));
+      assert.equal(await text(page.getByTestId("card-sessions-value")), fmt(overview.unique_sessions));
+      await page.waitForFunction((n) => document.querySelector('[data-testid="sessions-count"]')?.textContent === n, fmt(sessions.sessions));
+      assert.deepEqual(await breakdownShown("referrer", referrers.items.length), breakdownRows(referrers));
+    };
+    await shownFiltered();
+    await axe("dashboard with a filter");
+    await page.reload();
+    await shownFiltered();
+
+    await page.getByRole("button", { name: "Remove filter Page: /pricing" }).click();
+    await page.getByTestId("filter-chips").waitFor({ state: "detached" });
+    assert.deepEqual(new URL(page.url()).searchParams.getAll("filter"), []);
+    await page.waitForFunction((n) => document.querySelector('[data-testid="card-events-value"]')?.textContent === n, fmt(all.total_events));
   });
 
   test("phone width: one column, nothing wider than the screen", async () => {

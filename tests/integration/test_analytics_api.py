@@ -198,3 +198,65 @@ def test_pages_referrers_and_utm_sources(api: ApiCall, dataset) -> None:
     assert refs == {"google.com": 2, "news.ycombinator.com": 1, "(direct)": 3}
     utm = {i["value"]: i["count"] for i in _get(api, dataset, "utm-sources").json()["items"]}
     assert utm == {"newsletter": 1, "ads": 2, "(none)": 3}
+
+
+def test_breakdown_endpoint_by_dimension_and_property(api: ApiCall, dataset) -> None:
+    res = _get(api, dataset, "breakdown", "dimension=page")
+    assert res.status == 200, res.body
+    body = res.json()
+    assert (body["dimension"], body["counted"]) == ("page", "page_views")
+    assert body["items"][0] == {"value": "/", "count": 3, "unique_sessions": 3, "unique_users": 1}
+    assert _get(api, dataset, "pages").json()["items"] == body["items"]  # the alias
+    entry = _get(api, dataset, "breakdown", "dimension=entry_page").json()
+    assert entry["counted"] == "sessions"
+    assert {i["value"]: i["count"] for i in entry["items"]} == {"/": 2, "/blog": 1, "/pricing": 1}
+    exits = _get(api, dataset, "breakdown", "dimension=exit_page").json()["items"]
+    assert {i["value"]: i["count"] for i in exits} == {"/": 2, "/pricing": 1, "/blog": 1}
+    plan = _get(api, dataset, "breakdown", "property=plan").json()
+    assert (plan["dimension"], plan["property"], plan["counted"]) == ("property", "plan", "events")
+    assert plan["items"] == [
+        {"value": "pro", "count": 1, "unique_sessions": 1, "unique_users": 1},
+        {"value": "team", "count": 1, "unique_sessions": 1, "unique_users": 1},
+    ]
+
+
+def test_filters_on_reports_through_the_api(api: ApiCall, dataset) -> None:
+    ov = _get(api, dataset, "overview", "filter=page:/pricing").json()
+    assert (ov["total_events"], ov["unique_sessions"]) == (2, 2)
+    both = _get(api, dataset, "overview", "filter=page:/pricing&filter=prop.utm_source:ads").json()
+    assert both["total_events"] == 1
+    evs = _get(api, dataset, "events", "filter=prop.plan:team").json()["events"]
+    assert [e["event"] for e in evs] == ["$identify"]
+    refs = _get(api, dataset, "breakdown", "dimension=referrer&filter=utm_source:ads").json()
+    assert refs["items"] == [
+        {"value": "(direct)", "count": 1, "unique_sessions": 1, "unique_users": 0},
+        {"value": "google.com", "count": 1, "unique_sessions": 1, "unique_users": 0},
+    ]
+    for path in ("timeseries", "top-events", "sessions", "users", "pages"):
+        assert _get(api, dataset, path, "filter=country:DE").status == 200, path
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field", "says"),
+    [
+        ("breakdown", "", "dimension", "required"),
+        ("breakdown", "dimension=planet", "dimension", "unknown dimension 'planet'"),
+        ("breakdown", "dimension=property", "property", "needs property"),
+        ("breakdown", "dimension=page&property=plan", "dimension", "dimension=property"),
+        ("breakdown", "property=", "property", "1 to 255"),
+        ("overview", "filter=country", "filter", "field:value"),
+        ("overview", "filter=planet:mars", "filter", "unknown field 'planet'"),
+        ("timeseries", "filter=country:", "filter", "value is empty"),
+        ("sessions", "filter=prop.:x", "filter", "property name"),
+        ("events", "filter=" + "&filter=".join(["country:DE"] * 11), "filter", "at most 10"),
+        ("breakdown", "dimension=page&filter=entry_page:/", "filter", "unknown field"),
+    ],
+)
+def test_bad_breakdowns_and_filters_are_422(
+    api: ApiCall, dataset, path, query, field, says
+) -> None:
+    res = _get(api, dataset, path, query)
+    assert res.status == 422, res.body
+    error = res.json()["error"]
+    assert error["details"][0]["field"] == field
+    assert says in error["message"], error["message"]

@@ -1,7 +1,9 @@
-"""Pages, referrers and UTM sources equal a brute-force count over the raw events: before any
-rollup, after one, with late events in rolled-up hours, and after a partial backfill. The
-rollup queue's trigger and the queries compute the dimensions alike (the figures before and
-after a rollup come from one and the other)."""
+"""Every breakdown dimension (the page, entry and exit pages, referrer, UTM source, medium and
+campaign, browser, OS, device, country, screen, language, and an event property) equals a
+brute-force count over the raw events, unfiltered and filtered: before any rollup, after one,
+with late events in rolled-up hours, and after a partial backfill. The rollup queue's trigger
+and the queries compute the dimensions alike (the figures before and after a rollup come from
+one and the other)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pulse.analytics import service
+from pulse.analytics import filters, service
 from pulse.analytics.periods import Period
 from pulse.data import rollups
 from pulse.data.events import write_events
@@ -35,6 +37,26 @@ RANGES = [
     (datetime(2026, 2, 27, 5, 10, tzinfo=UTC), datetime(2026, 2, 28, 22, 45, tzinfo=UTC)),
     (datetime(2026, 3, 1, 11, 30, tzinfo=UTC), datetime(2026, 3, 1, 13, tzinfo=UTC)),
 ]
+ROLLED = [
+    "page",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "browser",
+    "os",
+    "device",
+    "country",
+    "screen",
+    "language",
+]
+FILTERS: list[list[str]] = [
+    [],
+    ["country:DE"],
+    ["page:/p2", "browser:Chrome"],
+    ["prop.plan:pro"],
+    ["browser:(unknown)", "event:page_view"],
+]
 
 
 @pytest.fixture
@@ -52,61 +74,122 @@ def _rows(project_id: str, rng: random.Random, start: datetime, n: int) -> list[
         props: dict[str, Any] = {}
         if rng.random() < 0.5:
             props["path"] = f"/p{rng.randint(1, 5)}"
-        if rng.random() < 0.3:
-            props["utm_source"] = rng.choice(["news", "mail", "ads"])
+        for key, values in (
+            ("utm_source", ["news", "mail", "ads"]),
+            ("utm_medium", ["email", "cpc"]),
+            ("utm_campaign", ["spring", "launch"]),
+            ("screen", ["1920x1080", "390x844"]),
+            ("language", ["en-US", "de-DE", "fr"]),
+            ("plan", ["pro", "free", 3, True]),
+        ):
+            if rng.random() < 0.3:
+                props[key] = rng.choice(values)
+        session = rng.randint(1, 30)
         out.append(
             (
                 project_id,
                 str(uuid.uuid4()),
                 "page_view" if rng.random() < 0.8 else "click",
-                None,
+                f"u{rng.randint(1, 12)}" if rng.random() < 0.6 else None,
                 json.dumps(props),
-                f"s{rng.randint(1, 30)}" if rng.random() < 0.95 else None,
+                f"s{session}" if rng.random() < 0.95 else None,
                 rng.choice(["https://shop.test/a/b?x=1", "https://shop.test/", "not a url"]),
                 rng.choice(REFERRERS),
                 "UA",
                 "h",
                 ts,
                 ts,
+                rng.choice(["Chrome", "Firefox", None]),
+                rng.choice(["Mac OS X", "Android", None]),
+                rng.choice(["desktop", "mobile", None]),
+                rng.choice(["DE", "FR", None]) if session % 3 else "US",
             )
         )
     return out
 
 
-def _dimension(row: tuple[Any, ...], dimension: str) -> str | None:
+def _text(value: Any) -> str:
+    """A JSON property value as Postgres' ->> gives it."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def value_of(row: tuple[Any, ...], field: str) -> str | None:
     props = json.loads(row[4])
-    if dimension == "path":
+    if field in ("page", "entry_page", "exit_page"):
         if "path" in props:
             return str(props["path"])
         m = re.match(r"^[a-z]+://[^/]+(/[^?#]*)", row[6])
         return m.group(1) if m else None
-    if dimension == "referrer":
+    if field == "referrer":
         m = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", row[7] or "")
         return m.group(1).lower() if m else "(direct)"
-    return str(props.get("utm_source", "(none)"))
+    if field.startswith("utm_"):
+        return _text(props.get(field, "(none)"))
+    if field in ("screen", "language"):
+        return _text(props.get(field, "(unknown)"))
+    if field == "event":
+        return str(row[2])
+    if field.startswith("prop."):
+        key = field[len("prop.") :]
+        return _text(props[key]) if key in props else None
+    column = {"browser": 12, "os": 13, "device": 14, "country": 15}[field]
+    return row[column] if row[column] is not None else "(unknown)"
 
 
-def brute(rows: list, start: datetime, end: datetime, dimension: str) -> list[dict[str, Any]]:
+def matching(rows: list, start: datetime, end: datetime, flt: list[str]) -> list:
+    pairs = [f.split(":", 1) for f in flt]
+    return [r for r in rows if start <= r[10] < end and all(value_of(r, k) == v for k, v in pairs)]
+
+
+def brute(rows: list, dimension: str) -> list[dict[str, Any]]:
+    """The top 10 values of ``dimension`` over ``rows`` (already in range and filtered)."""
     counts: dict[str, int] = defaultdict(int)
     sessions: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        if r[2] == "page_view" and start <= r[10] < end:
-            value = _dimension(r, dimension)
-            if value is not None:
-                counts[value] += 1
-                if r[5] is not None:
-                    sessions[value].add(r[5])
+    users: dict[str, set[str]] = defaultdict(set)
+    picked: list[tuple[str | None, tuple[Any, ...]]] = []
+    if dimension in ("entry_page", "exit_page"):
+        views: dict[str, list] = defaultdict(list)
+        for r in rows:
+            if r[2] == "page_view" and r[5] is not None:
+                views[r[5]].append(r)
+        for evs in views.values():
+            evs.sort(key=lambda r: (r[10], r[1]))
+            first = evs[0] if dimension == "entry_page" else evs[-1]
+            picked.append((value_of(first, dimension), first))
+    else:
+        every = dimension.startswith("prop.")
+        picked = [(value_of(r, dimension), r) for r in rows if every or r[2] == "page_view"]
+    for value, r in picked:
+        if value is not None:
+            counts[value] += 1
+            if r[5] is not None:
+                sessions[value].add(r[5])
+            if r[3] is not None:
+                users[value].add(r[3])
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    return [{"value": v, "count": c, "unique_sessions": len(sessions[v])} for v, c in top]
+    return [
+        {
+            "value": v,
+            "count": c,
+            "unique_sessions": len(sessions[v]),
+            "unique_users": len(users[v]),
+        }
+        for v, c in top
+    ]
 
 
 def check(project: str, rows: list) -> None:
     pid = uuid.UUID(project)
     for start, end in RANGES:
         period = Period(start, end, ZoneInfo("UTC"))
-        for dimension in ("path", "referrer", "utm_source"):
-            got = service.breakdown(pid, period, dimension, 10, NOW)["items"]
-            assert got == brute(rows, start, end, dimension), (start, end, dimension)
+        for flt in FILTERS:
+            match = filters.parse(flt)
+            sel = matching(rows, start, end, flt)
+            for dimension in [*ROLLED, "entry_page", "exit_page"]:
+                got = service.breakdown(pid, period, dimension, 10, NOW, match)["items"]
+                assert got == brute(sel, dimension), (start, end, flt, dimension)
+            got = service.breakdown(pid, period, None, 10, NOW, match, "plan")["items"]
+            assert got == brute(sel, "prop.plan"), (start, end, flt, "plan")
 
 
 def test_breakdowns_are_exact_before_and_after_rollups(project) -> None:
@@ -130,3 +213,21 @@ def test_breakdowns_are_exact_before_and_after_rollups(project) -> None:
     check(project, rows)  # hours marked for a rebuild, read raw
     rollup.run(now=NOW)
     check(project, rows)
+
+
+def test_an_event_named_like_a_dimension_value_counts_only_its_events(project) -> None:
+    """Presence rows of a dimension hold its value where an event's hold the event's name: the
+    overview of the event "Chrome" must not read the browser "Chrome"'s rows."""
+    rng = random.Random(3)
+    rows = _rows(project, rng, datetime(2026, 2, 28, tzinfo=UTC), 300)
+    rows = [(*r[:2], "Chrome" if i % 4 == 0 else r[2], *r[3:]) for i, r in enumerate(rows)]
+    write_events(rows)
+    rollup.run(now=NOW)
+    period = Period(datetime(2026, 2, 28, tzinfo=UTC), NOW, ZoneInfo("UTC"))
+    got = service.overview(uuid.UUID(project), period, "Chrome", NOW)
+    chrome = [r for r in rows if r[2] == "Chrome"]
+    assert (got["total_events"], got["unique_sessions"], got["unique_users"]) == (
+        len(chrome),
+        len({r[5] for r in chrome if r[5]}),
+        len({r[3] for r in chrome if r[3]}),
+    )

@@ -79,9 +79,9 @@ def _same_time(a: str, b: str) -> bool:
 
 LISTS = {
     "top-events": ("events", ["name", "count", "unique_users"]),
-    "pages": ("items", ["value", "count", "unique_sessions"]),
-    "referrers": ("items", ["value", "count", "unique_sessions"]),
-    "utm-sources": ("items", ["value", "count", "unique_sessions"]),
+    "pages": ("items", ["value", "count", "unique_sessions", "unique_users"]),
+    "referrers": ("items", ["value", "count", "unique_sessions", "unique_users"]),
+    "utm-sources": ("items", ["value", "count", "unique_sessions", "unique_users"]),
     "timeseries": ("points", ["bucket", "count", "unique_sessions"]),
 }
 
@@ -100,6 +100,21 @@ def test_a_list_report_as_csv_is_its_json(api, shop, report) -> None:
                 assert _same_time(value, item[col])
             else:
                 assert value == _text(item[col]), (report, col)
+
+
+@pytest.mark.parametrize("report", ["overview", "top-events", "pages", "timeseries"])
+def test_a_filtered_export_is_the_filtered_report(api, shop, report) -> None:
+    query = "range=24h&filter=referrer:a.test&filter=event:page_view"
+    assert _csv(api, shop, report, query) != _csv(api, shop, report, "range=24h")
+    data = _json(api, shop, report, query)
+    table = _csv(api, shop, report, query)
+    if report == "overview":
+        assert table[1][1] == str(data["total_events"])
+    else:
+        key, cols = LISTS[report]
+        assert len(table) - 1 == len(data[key])
+        for row, item in zip(table[1:], data[key], strict=True):
+            assert row[1] == _text(item[cols[1]])
 
 
 def test_the_overview_as_csv_is_its_json(api, shop) -> None:

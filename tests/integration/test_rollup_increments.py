@@ -51,6 +51,10 @@ def _rows(project_id: str, rng: random.Random, start: datetime, end: datetime, n
                 "h",
                 ts,
                 ts,
+                rng.choice(["Chrome", "Safari", None]),
+                None,
+                "desktop",
+                rng.choice(["DE", None]),
             )
         )
     return out
@@ -70,9 +74,11 @@ def brute_presence_counts(rows: list, before: datetime) -> Counter:
             if value is not None:
                 hours_of[(kind, "", value)].add(_hour(r[10]))
                 hours_of[(kind, r[2], value)].add(_hour(r[10]))
-        if r[2] == "page_view" and r[5] is not None:  # sessions by page, referrer, UTM source
+        if r[2] == "page_view":  # sessions and users by page, referrer, UTM source, browser, …
             for kind, key in _breakdown_keys(r):
-                hours_of[(kind, key, r[5])].add(_hour(r[10]))
+                for presence, value in ((kind, r[5]), (kind.upper(), r[3])):
+                    if value is not None:
+                        hours_of[(presence, key, value)].add(_hour(r[10]))
     counts: Counter = Counter()
     for (kind, event, _), hours in hours_of.items():
         prev = None
@@ -83,8 +89,21 @@ def brute_presence_counts(rows: list, before: datetime) -> Counter:
 
 
 def _breakdown_keys(r: tuple[Any, ...]) -> list[tuple[str, str]]:
-    """A page_view's page path, referrer domain and UTM source, as these rows carry them."""
-    return [("p", r[4].split('"')[3]), ("r", r[7] or "(direct)"), ("m", "(none)")]
+    """A page_view's dimensions (kind, value), as these rows carry them: page path, referrer
+    domain, UTM source, medium and campaign, browser, OS, device, country, screen, language."""
+    return [
+        ("p", r[4].split('"')[3]),
+        ("r", r[7] or "(direct)"),
+        ("m", "(none)"),
+        ("n", "(none)"),
+        ("g", "(none)"),
+        ("b", r[12] or "(unknown)"),
+        ("o", r[13] or "(unknown)"),
+        ("d", r[14] or "(unknown)"),
+        ("c", r[15] or "(unknown)"),
+        ("z", "(unknown)"),
+        ("l", "(unknown)"),
+    ]
 
 
 def brute_breakdowns(rows: list, before: datetime) -> Counter:

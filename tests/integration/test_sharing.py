@@ -150,6 +150,19 @@ def test_a_share_session_reaches_nothing_else(api, owner, new_user) -> None:
         assert "secret_plan" not in r.body
     for report in ("events", "users", "sessions"):
         assert _get(api, share, f"/api/v1/analytics/{pid}/export/{report}").status == 403
+    # an event property's values are raw data too: a property breakdown or filter
+    for report, query in (
+        ("breakdown", "range=24h&property=secret_plan"),
+        ("breakdown", "range=24h&dimension=property&property=secret_plan"),
+        ("overview", "range=24h&filter=prop.secret_plan:gold"),
+        ("export/pages", "range=24h&filter=prop.secret_plan:gold"),
+    ):
+        r = _get(api, share, f"/api/v1/analytics/{pid}/{report}", query)
+        assert r.status == 403, (report, query, r.status)
+        assert "gold" not in r.body
+    # a filter on a dimension of the visit is a report like any other
+    r = _get(api, share, f"/api/v1/analytics/{pid}/overview", "range=24h&filter=page:/p1")
+    assert r.status == 200 and r.json()["total_events"] == 3
 
 
 def test_a_link_that_allows_raw_data_reads_it(api, owner) -> None:
@@ -159,6 +172,8 @@ def test_a_link_that_allows_raw_data_reads_it(api, owner) -> None:
         r = _get(api, share, f"/api/v1/analytics/{pid}/{report}")
         assert r.status == 200, (report, r.body)
     assert "secret_plan" in _get(api, share, f"/api/v1/analytics/{pid}/events").body
+    r = _get(api, share, f"/api/v1/analytics/{pid}/breakdown", "range=24h&property=secret_plan")
+    assert r.status == 200 and r.json()["items"][0]["value"] == "gold"
     assert _get(api, share, f"/api/v1/analytics/{pid}/export/events").status == 200
     # still not another project's
     assert _get(api, share, f"/api/v1/analytics/{owner['other']}/events").status == 404

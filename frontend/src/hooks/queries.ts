@@ -6,29 +6,33 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import type { BreakdownKind, Interval } from "@/lib/analytics-types";
+import type { Interval } from "@/lib/analytics-types";
 import type { CsvReport, EventFilters, Project, ProjectCreate, ProjectUpdate, ShareLinkCreate } from "@/lib/api";
+import type { BreakdownSpec } from "@/lib/filters";
 import { type DateRange, rangeQuery } from "@/lib/range";
 import { useServices } from "@/lib/services";
 
 export const queryKeys = {
   projects: () => ["projects"] as const,
   project: (projectId: string) => ["project", projectId] as const,
-  overview: (projectId: string, range: DateRange, tz: string, event: string | null) =>
-    ["overview", projectId, range, tz, event] as const,
-  timeseries: (projectId: string, range: DateRange, tz: string, interval: Interval, event: string | null) =>
-    ["timeseries", projectId, range, tz, interval, event] as const,
-  topEvents: (projectId: string, range: DateRange, tz: string) => ["top-events", projectId, range, tz] as const,
-  breakdown: (projectId: string, kind: BreakdownKind, range: DateRange, tz: string) =>
-    ["breakdown", projectId, kind, range, tz] as const,
-  sessions: (projectId: string, range: DateRange, tz: string, cursor: string | null) =>
-    ["sessions", projectId, range, tz, cursor] as const,
-  users: (projectId: string, range: DateRange, tz: string, cursor: string | null) =>
-    ["users", projectId, range, tz, cursor] as const,
+  // `filters` (the dashboard's field:value filters) come last: the live hook folds pushed
+  // events only into unfiltered keys.
+  overview: (projectId: string, range: DateRange, tz: string, event: string | null, filters: string[] = []) =>
+    ["overview", projectId, range, tz, event, filters] as const,
+  timeseries: (projectId: string, range: DateRange, tz: string, interval: Interval, event: string | null, filters: string[] = []) =>
+    ["timeseries", projectId, range, tz, interval, event, filters] as const,
+  topEvents: (projectId: string, range: DateRange, tz: string, filters: string[] = []) =>
+    ["top-events", projectId, range, tz, filters] as const,
+  breakdown: (projectId: string, spec: BreakdownSpec, range: DateRange, tz: string, filters: string[] = []) =>
+    ["breakdown", projectId, spec, range, tz, filters] as const,
+  sessions: (projectId: string, range: DateRange, tz: string, cursor: string | null, filters: string[] = []) =>
+    ["sessions", projectId, range, tz, cursor, filters] as const,
+  users: (projectId: string, range: DateRange, tz: string, cursor: string | null, filters: string[] = []) =>
+    ["users", projectId, range, tz, cursor, filters] as const,
   user: (projectId: string, distinctId: string, range: DateRange, tz: string, cursor: string | null) =>
     ["user", projectId, distinctId, range, tz, cursor] as const,
-  events: (projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null) =>
-    ["events", projectId, range, tz, filters, cursor] as const,
+  events: (projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null, filter: string[] = []) =>
+    ["events", projectId, range, tz, filters, cursor, filter] as const,
   visitorsNow: (projectId: string) => ["visitors-now", projectId] as const,
   shareLinks: (projectId: string) => ["share-links", projectId] as const,
 };
@@ -46,56 +50,63 @@ export function useProject(projectId: string) {
   return useQuery({ queryKey: queryKeys.project(projectId), queryFn: () => api.getProject(projectId), enabled: !!projectId });
 }
 
-export function useOverview(projectId: string, range: DateRange, tz: string, event: string | null = null) {
+export function useOverview(projectId: string, range: DateRange, tz: string, event: string | null = null, filters: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.overview(projectId, range, tz, event),
-    queryFn: () => api.overview(projectId, rangeQuery(range, tz), event ?? undefined),
+    queryKey: queryKeys.overview(projectId, range, tz, event, filters),
+    queryFn: () => api.overview(projectId, rangeQuery(range, tz), event ?? undefined, filters),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useTimeseries(projectId: string, range: DateRange, tz: string, interval: Interval, event: string | null = null) {
+export function useTimeseries(
+  projectId: string,
+  range: DateRange,
+  tz: string,
+  interval: Interval,
+  event: string | null = null,
+  filters: string[] = [],
+) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.timeseries(projectId, range, tz, interval, event),
-    queryFn: () => api.timeseries(projectId, rangeQuery(range, tz), interval, event ?? undefined),
+    queryKey: queryKeys.timeseries(projectId, range, tz, interval, event, filters),
+    queryFn: () => api.timeseries(projectId, rangeQuery(range, tz), interval, event ?? undefined, filters),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useTopEvents(projectId: string, range: DateRange, tz: string) {
+export function useTopEvents(projectId: string, range: DateRange, tz: string, filters: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.topEvents(projectId, range, tz),
-    queryFn: () => api.topEvents(projectId, rangeQuery(range, tz), 10),
+    queryKey: queryKeys.topEvents(projectId, range, tz, filters),
+    queryFn: () => api.topEvents(projectId, rangeQuery(range, tz), 10, filters),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useBreakdown(projectId: string, kind: BreakdownKind, range: DateRange, tz: string) {
+export function useBreakdown(projectId: string, spec: BreakdownSpec, range: DateRange, tz: string, filters: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.breakdown(projectId, kind, range, tz),
-    queryFn: () => api.breakdown(projectId, kind, rangeQuery(range, tz), 10),
+    queryKey: queryKeys.breakdown(projectId, spec, range, tz, filters),
+    queryFn: () => api.breakdown(projectId, spec, rangeQuery(range, tz), 10, filters),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useSessions(projectId: string, range: DateRange, tz: string, cursor: string | null) {
+export function useSessions(projectId: string, range: DateRange, tz: string, cursor: string | null, filters: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.sessions(projectId, range, tz, cursor),
-    queryFn: () => api.sessions(projectId, rangeQuery(range, tz), { limit: 10, cursor }),
+    queryKey: queryKeys.sessions(projectId, range, tz, cursor, filters),
+    queryFn: () => api.sessions(projectId, rangeQuery(range, tz), { limit: 10, cursor }, filters),
     placeholderData: keepPreviousData,
   });
 }
 
-export function useUsers(projectId: string, range: DateRange, tz: string, cursor: string | null) {
+export function useUsers(projectId: string, range: DateRange, tz: string, cursor: string | null, filters: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.users(projectId, range, tz, cursor),
-    queryFn: () => api.users(projectId, rangeQuery(range, tz), { limit: 10, cursor }),
+    queryKey: queryKeys.users(projectId, range, tz, cursor, filters),
+    queryFn: () => api.users(projectId, rangeQuery(range, tz), { limit: 10, cursor }, filters),
     placeholderData: keepPreviousData,
   });
 }
@@ -110,11 +121,11 @@ export function useUser(projectId: string, distinctId: string, range: DateRange,
   });
 }
 
-export function useEvents(projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null) {
+export function useEvents(projectId: string, range: DateRange, tz: string, filters: EventFilters, cursor: string | null, filter: string[] = []) {
   const { api } = useServices();
   return useQuery({
-    queryKey: queryKeys.events(projectId, range, tz, filters, cursor),
-    queryFn: () => api.events(projectId, rangeQuery(range, tz), filters, { limit: 20, cursor }),
+    queryKey: queryKeys.events(projectId, range, tz, filters, cursor, filter),
+    queryFn: () => api.events(projectId, rangeQuery(range, tz), filters, { limit: 20, cursor }, filter),
     placeholderData: keepPreviousData,
   });
 }
@@ -200,10 +211,13 @@ export function useRevokeShareLink(projectId: string) {
 }
 
 /** Download a report, or every raw event of the range, as CSV. */
-export function useCsvExport(projectId: string, range: DateRange, tz: string) {
+/** A report as CSV with the dashboard's filters (the raw events of the range are unfiltered). */
+export function useCsvExport(projectId: string, range: DateRange, tz: string, filters: string[] = []) {
   const { api } = useServices();
   return useMutation({
     mutationFn: (report: CsvReport | "raw-events") =>
-      report === "raw-events" ? api.exportRawEvents(projectId, rangeQuery(range, tz)).then(() => undefined) : api.exportReport(projectId, report, rangeQuery(range, tz)),
+      report === "raw-events"
+        ? api.exportRawEvents(projectId, rangeQuery(range, tz)).then(() => undefined)
+        : api.exportReport(projectId, report, rangeQuery(range, tz), filters),
   });
 }

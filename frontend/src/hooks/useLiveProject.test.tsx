@@ -86,6 +86,18 @@ describe("useLiveProject", () => {
     expect(client.getQueryData<Timeseries>(seriesKey)?.points[0].count).toBe(5);
   });
 
+  test("a filtered answer takes no pushed events (they carry no country): it waits for its refetch", async () => {
+    const { client } = setup();
+    const filteredKey = queryKeys.overview(PROJECT, { preset: "7d" }, "UTC", null, ["country:DE"]);
+    const filteredSeries = queryKeys.timeseries(PROJECT, { preset: "24h" }, "UTC", "hour", null, ["country:DE"]);
+    client.setQueryData(filteredKey, overview);
+    client.setQueryData<Timeseries>(filteredSeries, { interval: "hour", points: [{ bucket: new Date().toISOString(), count: 3, unique_sessions: 1 }] });
+    const ws = await connected();
+    act(() => ws.receive({ type: "events", project_id: PROJECT, events: [event("e1")] }));
+    expect(client.getQueryData<Overview>(filteredKey)?.total_events).toBe(10);
+    expect(client.getQueryData<Timeseries>(filteredSeries)?.points[0].count).toBe(3);
+  });
+
   test("a burst of events refetches at most once per gap", async () => {
     const { client } = setup();
     const invalidate = vi.spyOn(client, "invalidateQueries").mockResolvedValue();

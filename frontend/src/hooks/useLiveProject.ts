@@ -69,6 +69,10 @@ export function useLiveProject(projectId: string, options: { WebSocketImpl?: typ
       if (backfill || events.length === 0) return; // already in what the queries fetched
       for (const query of client.getQueryCache().findAll({ predicate: isLiveQuery })) {
         const key = query.queryKey;
+        // A filtered answer cannot take pushed events (they carry no visit dimensions): it is
+        // refetched with the rest.
+        const filtered = (key[0] === "overview" ? key[5] : key[6]) as string[] | undefined;
+        if (filtered && filtered.length > 0) continue;
         if (key[0] === "overview") {
           client.setQueryData<Overview>(key, (old) => (old ? addToOverview(old, events, key[4] as string | null) : old));
         } else if (key[0] === "timeseries") {

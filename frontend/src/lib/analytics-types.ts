@@ -87,8 +87,17 @@ export interface Events {
   next_cursor: string | null;
 }
 
-export type BreakdownKind = "pages" | "referrers" | "utm-sources";
+export interface BreakdownRow {
+  value: string;
+  count: number;
+  unique_sessions: number;
+  unique_users: number;
+}
 export interface Breakdown {
   dimension: string;
-  items: { value: string; count: number; unique_sessions: number }[];
+  /** The property's name when dimension is "property". */
+  property?: string | null;
+  /** What `count` counts: page views, events (a property) or sessions (entry and exit pages). */
+  counted?: "page_views" | "events" | "sessions";
+  items: BreakdownRow[];
 }

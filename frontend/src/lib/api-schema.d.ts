@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/analytics/{project_id}/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Breakdown */
+        get: operations["breakdown_api_v1_analytics__project_id__breakdown_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/{project_id}/events": {
         parameters: {
             query?: never;
@@ -127,7 +144,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pages */
+        /**
+         * Pages
+         * @description The same as ``breakdown?dimension=page``.
+         */
         get: operations["pages_api_v1_analytics__project_id__pages_get"];
         put?: never;
         post?: never;
@@ -144,7 +164,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Referrers */
+        /**
+         * Referrers
+         * @description The same as ``breakdown?dimension=referrer``.
+         */
         get: operations["referrers_api_v1_analytics__project_id__referrers_get"];
         put?: never;
         post?: never;
@@ -263,7 +286,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Utm Sources */
+        /**
+         * Utm Sources
+         * @description The same as ``breakdown?dimension=utm_source``.
+         */
         get: operations["utm_sources_api_v1_analytics__project_id__utm_sources_get"];
         put?: never;
         post?: never;
@@ -1118,6 +1144,82 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    breakdown_api_v1_analytics__project_id__breakdown_get: {
+        parameters: {
+            query?: {
+                /** @description One of page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, entry_page, exit_page, property (property: give property=<name>; may be left out then) */
+                dimension?: string | null;
+                /** @description An event property's name */
+                property?: string | null;
+                limit?: number;
+                /** @description ISO 8601 start */
+                from?: string | null;
+                /** @description ISO 8601 end (exclusive) */
+                to?: string | null;
+                /** @description 24h, 7d (default), 30d or 90d */
+                range?: string | null;
+                /** @description IANA time zone, default UTC */
+                tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Raw data a share link does not include */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such project of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Bad parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     events_api_v1_analytics__project_id__events_get: {
         parameters: {
             query?: {
@@ -1135,6 +1237,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1282,6 +1386,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1491,6 +1597,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1561,6 +1669,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1631,6 +1741,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1764,6 +1876,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1835,6 +1949,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1905,6 +2021,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -1977,6 +2095,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {
@@ -2120,6 +2240,8 @@ export interface operations {
                 range?: string | null;
                 /** @description IANA time zone, default UTC */
                 tz?: string | null;
+                /** @description field:value, repeatable (AND): a dimension of an event (page, referrer, utm_source, utm_medium, utm_campaign, browser, os, device, country, screen, language, event) or prop.<name> for an event property, e.g. country:DE, page:/pricing, prop.plan:pro. The report is computed over the matching events only. */
+                filter?: string[] | null;
             };
             header?: never;
             path: {

@@ -6,7 +6,6 @@ import createClient from "openapi-fetch";
 
 import type {
   Breakdown,
-  BreakdownKind,
   Events,
   Interval,
   Overview,
@@ -20,6 +19,7 @@ import type { components, paths } from "./api-schema";
 import type { AuthSession } from "./auth";
 import { saveBlob } from "./download";
 import { ApiError } from "./errors";
+import type { BreakdownSpec } from "./filters";
 import type { RangeQuery } from "./range";
 
 export type Project = components["schemas"]["ProjectOut"];
@@ -81,7 +81,8 @@ export async function unwrap<T>(promise: Promise<Result<unknown>>): Promise<T> {
 }
 
 export function clean<T extends object>(query: T): T {
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "")) as T;
+  const present = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => present(v))) as T;
 }
 
 /** The file name a response's Content-Disposition gives, else `fallback`. */
@@ -107,44 +108,40 @@ export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: type
     rotateKey: (projectId: string) =>
       unwrap<Project>(client.POST("/api/v1/projects/{project_id}/rotate-key", { params: { path: path(projectId) } })),
 
-    overview: (projectId: string, q: RangeQuery, event?: string) =>
+    overview: (projectId: string, q: RangeQuery, event?: string, filter: string[] = []) =>
       unwrap<Overview>(
         client.GET("/api/v1/analytics/{project_id}/overview", {
-          params: { path: path(projectId), query: clean({ ...q, event }) },
+          params: { path: path(projectId), query: clean({ ...q, event, filter }) },
         }),
       ),
-    timeseries: (projectId: string, q: RangeQuery, interval: Interval, event?: string) =>
+    timeseries: (projectId: string, q: RangeQuery, interval: Interval, event?: string, filter: string[] = []) =>
       unwrap<Timeseries>(
         client.GET("/api/v1/analytics/{project_id}/timeseries", {
-          params: { path: path(projectId), query: clean({ ...q, interval, event }) },
+          params: { path: path(projectId), query: clean({ ...q, interval, event, filter }) },
         }),
       ),
-    topEvents: (projectId: string, q: RangeQuery, limit = 10) =>
+    topEvents: (projectId: string, q: RangeQuery, limit = 10, filter: string[] = []) =>
       unwrap<TopEvents>(
         client.GET("/api/v1/analytics/{project_id}/top-events", {
-          params: { path: path(projectId), query: clean({ ...q, limit }) },
+          params: { path: path(projectId), query: clean({ ...q, limit, filter }) },
         }),
       ),
-    breakdown: (projectId: string, kind: BreakdownKind, q: RangeQuery, limit = 10) => {
-      const options = { params: { path: path(projectId), query: clean({ ...q, limit }) } };
-      const request =
-        kind === "pages"
-          ? client.GET("/api/v1/analytics/{project_id}/pages", options)
-          : kind === "referrers"
-            ? client.GET("/api/v1/analytics/{project_id}/referrers", options)
-            : client.GET("/api/v1/analytics/{project_id}/utm-sources", options);
-      return unwrap<Breakdown>(request);
-    },
-    sessions: (projectId: string, q: RangeQuery, page: Page) =>
+    breakdown: (projectId: string, spec: BreakdownSpec, q: RangeQuery, limit = 10, filter: string[] = []) =>
+      unwrap<Breakdown>(
+        client.GET("/api/v1/analytics/{project_id}/breakdown", {
+          params: { path: path(projectId), query: clean({ ...q, ...spec, limit, filter }) },
+        }),
+      ),
+    sessions: (projectId: string, q: RangeQuery, page: Page, filter: string[] = []) =>
       unwrap<Sessions>(
         client.GET("/api/v1/analytics/{project_id}/sessions", {
-          params: { path: path(projectId), query: clean({ ...q, ...page }) },
+          params: { path: path(projectId), query: clean({ ...q, ...page, filter }) },
         }),
       ),
-    users: (projectId: string, q: RangeQuery, page: Page) =>
+    users: (projectId: string, q: RangeQuery, page: Page, filter: string[] = []) =>
       unwrap<Users>(
         client.GET("/api/v1/analytics/{project_id}/users", {
-          params: { path: path(projectId), query: clean({ ...q, ...page }) },
+          params: { path: path(projectId), query: clean({ ...q, ...page, filter }) },
         }),
       ),
     user: (projectId: string, distinctId: string, q: RangeQuery, page: Page) =>
@@ -170,9 +167,9 @@ export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: type
       ),
 
     /** One report as a CSV file, saved by the browser. */
-    exportReport: async (projectId: string, report: CsvReport, q: RangeQuery): Promise<void> => {
+    exportReport: async (projectId: string, report: CsvReport, q: RangeQuery, filter: string[] = []): Promise<void> => {
       const result = await client.GET("/api/v1/analytics/{project_id}/export/{report}", {
-        params: { path: { project_id: projectId, report }, query: clean({ ...q }) },
+        params: { path: { project_id: projectId, report }, query: clean({ ...q, filter }) },
         parseAs: "blob",
       });
       const blob = await unwrap<Blob>(Promise.resolve(result));
@@ -199,10 +196,10 @@ export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: type
       return parts.length;
     },
 
-    events: (projectId: string, q: RangeQuery, filters: EventFilters, page: Page) =>
+    events: (projectId: string, q: RangeQuery, filters: EventFilters, page: Page, filter: string[] = []) =>
       unwrap<Events>(
         client.GET("/api/v1/analytics/{project_id}/events", {
-          params: { path: path(projectId), query: clean({ ...q, ...filters, ...page }) },
+          params: { path: path(projectId), query: clean({ ...q, ...filters, ...page, filter }) },
         }),
       ),
   };

@@ -76,7 +76,7 @@ def table(report: str, data: dict[str, Any]) -> tuple[list[str], list[list[Any]]
         cols = ["name", "count", "unique_users"]
         return cols, [[e[c] for c in cols] for e in data["events"]]
     if report in ("pages", "referrers", "utm-sources"):
-        cols = ["value", "count", "unique_sessions"]
+        cols = ["value", "count", "unique_sessions", "unique_users"]
         return cols, [[i[c] for c in cols] for i in data["items"]]
     if report == "sessions":
         cols = ["session_id", "started_at", "ended_at", "duration_s", "events", "page_views"]

@@ -188,3 +188,8 @@ def _joined(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, 
         else:
             out.append((a, b))
     return out
+
+
+def raw_split(start: datetime, end: datetime) -> Split:
+    """A bucket read wholly from raw events (a filtered report: rollups hold no filters)."""
+    return Split(start, end, start, start, (), ((start, end),))

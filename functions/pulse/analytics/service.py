@@ -16,6 +16,7 @@ from pulse.analytics.periods import Period, Split
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
+from pulse.data.dimensions import DIMENSIONS, EVERY_EVENT, PROPERTY, Match
 from pulse.db.connection import snapshot
 from pulse.exceptions import InvalidInputError, NotFoundError
 from pulse.realtime import visitors
@@ -46,7 +47,14 @@ def _one_snapshot(report: Callable[P, R]) -> Callable[P, R]:
     return read
 
 
-def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datetime) -> list[Split]:
+def _splits(
+    project_id: UUID,
+    spans: list[tuple[datetime, datetime]],
+    now: datetime,
+    match: Match = EVERY_EVENT,
+) -> list[Split]:
+    if match.filtered:
+        return [periods.raw_split(s, e) for s, e in spans]
     lo = min(s for s, _ in spans)
     hi = max(e for _, e in spans)
     rebuild = sql.rebuild_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
@@ -55,18 +63,28 @@ def _splits(project_id: UUID, spans: list[tuple[datetime, datetime]], now: datet
 
 
 @_one_snapshot
-def overview(project_id: UUID, period: Period, event: str | None, now: datetime) -> dict[str, Any]:
+def overview(
+    project_id: UUID,
+    period: Period,
+    event: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
+) -> dict[str, Any]:
     prev = period.previous()
     cur_split, prev_split = _splits(
-        project_id, [(period.start, period.end), (prev.start, prev.end)], now
+        project_id, [(period.start, period.end), (prev.start, prev.end)], now, match
     )
-    stats = sql.bucket_stats(project_id=project_id, splits=[cur_split, prev_split], event=event)
+    stats = sql.bucket_stats(
+        project_id=project_id, splits=[cur_split, prev_split], event=event, match=match
+    )
 
     def block(st: dict[str, int], split: Split) -> dict[str, Any]:
         if event is not None:
             top = {"name": event, "count": st["count"]} if st["count"] else None
         else:
-            first = sql.top_events(project_id=project_id, split=split, limit=1, with_users=False)
+            first = sql.top_events(
+                project_id=project_id, split=split, limit=1, with_users=False, match=match
+            )
             top = {"name": first[0]["name"], "count": first[0]["count"]} if first else None
         return {
             "total_events": st["count"],
@@ -85,11 +103,16 @@ def overview(project_id: UUID, period: Period, event: str | None, now: datetime)
 
 @_one_snapshot
 def timeseries(
-    project_id: UUID, period: Period, interval: periods.Interval, event: str | None, now: datetime
+    project_id: UUID,
+    period: Period,
+    interval: periods.Interval,
+    event: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     bks = periods.buckets(period, interval)
-    splits = _splits(project_id, [(b.start, b.end) for b in bks], now)
-    stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event)
+    splits = _splits(project_id, [(b.start, b.end) for b in bks], now, match)
+    stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event, match=match)
     return {
         "interval": interval,
         "points": [
@@ -100,9 +123,11 @@ def timeseries(
 
 
 @_one_snapshot
-def top_events(project_id: UUID, period: Period, limit: int, now: datetime) -> dict[str, Any]:
-    [split] = _splits(project_id, [(period.start, period.end)], now)
-    return {"events": sql.top_events(project_id=project_id, split=split, limit=limit)}
+def top_events(
+    project_id: UUID, period: Period, limit: int, now: datetime, match: Match = EVERY_EVENT
+) -> dict[str, Any]:
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    return {"events": sql.top_events(project_id=project_id, split=split, limit=limit, match=match)}
 
 
 def encode_cursor(at: datetime, key: str) -> str:
@@ -149,25 +174,37 @@ def _page(rows: list[dict[str, Any]], limit: int, at: str, key: str) -> str | No
 
 @_one_snapshot
 def sessions(
-    project_id: UUID, period: Period, limit: int, cursor: str | None, now: datetime
+    project_id: UUID,
+    period: Period,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor)
-    [split] = _splits(project_id, [(period.start, period.end)], now)
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
     summary, rows = sessions_sql.session_report(
-        project_id=project_id, split=split, limit_pages=10, limit=limit, after=after
+        project_id=project_id, split=split, limit_pages=10, limit=limit, after=after, match=match
     )
     for r in rows:
         r["duration_s"] = (r["ended_at"] - r["started_at"]).total_seconds()
     return {**summary, "list": rows, "next_cursor": _page(rows, limit, "started_at", "session_id")}
 
 
-def users(project_id: UUID, period: Period, limit: int, cursor: str | None) -> dict[str, Any]:
+def users(
+    project_id: UUID,
+    period: Period,
+    limit: int,
+    cursor: str | None,
+    match: Match = EVERY_EVENT,
+) -> dict[str, Any]:
     rows = sql.recent_users(
         project_id=project_id,
         start=period.start,
         end=period.end,
         limit=limit,
         after=decode_cursor(cursor),
+        match=match,
     )
     return {"users": rows, "next_cursor": _page(rows, limit, "last_seen", "distinct_id")}
 
@@ -201,6 +238,7 @@ def events(
     event: str | None,
     distinct_id: str | None,
     session_id: str | None,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     rows = sql.event_list(
         project_id=project_id,
@@ -211,17 +249,50 @@ def events(
         event=event,
         distinct_id=distinct_id,
         session_id=session_id,
+        match=match,
     )
     return {"events": rows, "next_cursor": _page(rows, limit, "timestamp", "uuid")}
 
 
+def _bad_dimension(message: str, field: str = "dimension") -> InvalidInputError:
+    return InvalidInputError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
 @_one_snapshot
 def breakdown(
-    project_id: UUID, period: Period, dimension: str, limit: int, now: datetime
+    project_id: UUID,
+    period: Period,
+    dimension: str | None,
+    limit: int,
+    now: datetime,
+    match: Match = EVERY_EVENT,
+    prop: str | None = None,
 ) -> dict[str, Any]:
-    [split] = _splits(project_id, [(period.start, period.end)], now)
-    rows = sql.breakdown(project_id=project_id, split=split, dimension=dimension, limit=limit)
-    return {"dimension": dimension, "items": rows}
+    """The top values of a dimension (or of the event property ``prop``), each with its count,
+    unique sessions and unique users; a bad dimension or property name is a 422."""
+    names = ", ".join([*DIMENSIONS, PROPERTY])
+    if prop is not None:
+        if dimension not in (None, PROPERTY):
+            raise _bad_dimension("give dimension=property (or no dimension) with property")
+        if not prop or len(prop) > 255 or "\x00" in prop:
+            raise _bad_dimension("a property name is 1 to 255 characters", "property")
+    elif dimension is None:
+        raise _bad_dimension(f"required: one of {names}")
+    elif dimension == PROPERTY:
+        raise _bad_dimension("dimension=property needs property=<name>", "property")
+    elif dimension not in DIMENSIONS:
+        raise _bad_dimension(f"unknown dimension {dimension[:80]!r}; one of {names}")
+    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    if prop is not None:
+        rows = sql.property_breakdown(
+            project_id=project_id, split=split, key=prop, limit=limit, match=match
+        )
+        return {"dimension": PROPERTY, "property": prop, "counted": "events", "items": rows}
+    dim = DIMENSIONS[str(dimension)]
+    rows = sql.breakdown(
+        project_id=project_id, split=split, dimension=dim, limit=limit, match=match
+    )
+    return {"dimension": dim.name, "property": None, "counted": dim.counted, "items": rows}
 
 
 def visitors_now(project_id: UUID, now: datetime | None = None) -> dict[str, Any]:
@@ -238,7 +309,7 @@ def visitors_now(project_id: UUID, now: datetime | None = None) -> dict[str, Any
 # Each list's page size when an export does not give one: the JSON routes' defaults.
 DEFAULT_LIMITS = {"top-events": 10, "pages": 10, "referrers": 10, "utm-sources": 10}
 DEFAULT_LIST_LIMIT = 50
-BREAKDOWN_OF = {"pages": "path", "referrers": "referrer", "utm-sources": "utm_source"}
+BREAKDOWN_OF = {"pages": "page", "referrers": "referrer", "utm-sources": "utm_source"}
 
 
 def report(
@@ -253,22 +324,23 @@ def report(
     cursor: str | None = None,
     distinct_id: str | None = None,
     session_id: str | None = None,
+    match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     """One report by its name (``pulse.analytics.csv_export.REPORTS``), as its JSON route
-    answers it for the same parameters."""
+    answers it for the same parameters and filters (``match``)."""
     size = limit or DEFAULT_LIMITS.get(name, DEFAULT_LIST_LIMIT)
     if name == "overview":
-        return overview(project_id, period, event, now)
+        return overview(project_id, period, event, now, match)
     if name == "timeseries":
-        return timeseries(project_id, period, interval, event, now)
+        return timeseries(project_id, period, interval, event, now, match)
     if name == "top-events":
-        return top_events(project_id, period, size, now)
+        return top_events(project_id, period, size, now, match)
     if name in BREAKDOWN_OF:
-        return breakdown(project_id, period, BREAKDOWN_OF[name], size, now)
+        return breakdown(project_id, period, BREAKDOWN_OF[name], size, now, match)
     if name == "sessions":
-        return sessions(project_id, period, size, cursor, now)
+        return sessions(project_id, period, size, cursor, now, match)
     if name == "users":
-        return users(project_id, period, size, cursor)
+        return users(project_id, period, size, cursor, match)
     if name == "events":
         return events(
             project_id,
@@ -278,6 +350,7 @@ def report(
             event=event,
             distinct_id=distinct_id,
             session_id=session_id,
+            match=match,
         )
     if name == "visitors-now":
         return visitors_now(project_id)

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from pulse.analytics.periods import Split
-from pulse.data.dimensions import DIMENSIONS
+from pulse.data.dimensions import EVERY_EVENT, QUEUE_COLUMNS, Dimension, Match
 from pulse.db.connection import connection, fetch_all
 
 ANY_EVENT = ""
@@ -71,18 +71,34 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
 _BUCKETS = "unnest(%(idx)s::int[], %(h1)s::timestamptz[], %(h2)s::timestamptz[]) AS b(idx, h1, h2)"
 
 
+_RAW_INTERVALS = (
+    "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
+    "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
+)
+
+
+def _events_in(columns: str, where: str) -> str:
+    """The ``columns`` (over an event ``e``) and the interval's ``idx`` of the events of the raw
+    intervals ``iv`` that match ``where``."""
+    return (
+        f"SELECT iv.idx, {columns} FROM iv CROSS JOIN LATERAL (SELECT * FROM events e "
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
+        f"AND {where} OFFSET 0) e"
+    )
+
+
+def _raw_events(columns: str, where: str) -> str:
+    """``WITH iv …, raw …``: the events of the raw intervals alone (a split read wholly raw)."""
+    return _RAW_INTERVALS + f"raw AS MATERIALIZED ({_events_in(columns, where)}) "
+
+
 def _raw(columns: str, where: str, queued: str | None = None) -> str:
     """``WITH iv …, raw …``: the ``columns`` (over an event ``e``) and the bucket's ``idx`` of
     the events that match ``where``: those of the split's raw intervals, and the queued events
     of its closed hours that are not to be rebuilt (``queued``: the columns over a queued event
-    ``e``, where they differ)."""
+    ``e``, where they differ; ``where`` must name only what the queue holds)."""
     return (
-        "WITH iv AS (SELECT * FROM unnest(%(iv_idx)s::int[], %(iv_a)s::timestamptz[], "
-        "%(iv_b)s::timestamptz[]) AS iv(idx, a, b)), "
-        f"raw AS MATERIALIZED (SELECT iv.idx, {columns} FROM iv "
-        "CROSS JOIN LATERAL (SELECT * FROM events e "
-        'WHERE e.project_id = %(p)s AND e."timestamp" >= iv.a AND e."timestamp" < iv.b '
-        f"AND {where} OFFSET 0) e "
+        _RAW_INTERVALS + f"raw AS MATERIALIZED ({_events_in(columns, where)} "
         f"UNION ALL SELECT b.idx, {queued or columns} FROM {_BUCKETS} "
         "CROSS JOIN LATERAL (SELECT * FROM rollup_queue e "
         'WHERE e.project_id = %(p)s AND e."timestamp" >= b.h1 AND e."timestamp" < b.h2 '
@@ -91,14 +107,28 @@ def _raw(columns: str, where: str, queued: str | None = None) -> str:
     )
 
 
-_RAW = _raw("e.event, e.session_id, e.distinct_id", "(%(e)s::text IS NULL OR e.event = %(e)s)")
+def _events_raw(match: Match) -> str:
+    """The events (of the event ``%(e)s``, if any) that ``match``: of a filtered report, whose
+    splits are wholly raw, from the raw intervals alone (the queue holds no properties to
+    match); otherwise the raw intervals' and the queued ones."""
+    columns = "e.event, e.session_id, e.distinct_id"
+    if match.filtered:
+        return _raw_events(columns, f"(%(e)s::text IS NULL OR e.event = %(e)s) AND {match.sql}")
+    return _raw(columns, "(%(e)s::text IS NULL OR e.event = %(e)s)")
 
 
 def bucket_stats(
-    *, project_id: UUID, splits: Sequence[Split], event: str | None
+    *, project_id: UUID, splits: Sequence[Split], event: str | None, match: Match = EVERY_EVENT
 ) -> list[dict[str, int]]:
-    """Per bucket: events, unique sessions and unique users, all exact."""
-    args = {"p": project_id, "e": event, "ek": event or ANY_EVENT, **_bucket_arrays(splits)}
+    """Per bucket: events, unique sessions and unique users, all exact. A filtered report's
+    splits are all raw (``match`` is read from raw events only)."""
+    args = {
+        "p": project_id,
+        "e": event,
+        "ek": event or ANY_EVENT,
+        **_bucket_arrays(splits),
+        **match.args(),
+    }
     out = [{"count": 0, "s": 0, "u": 0} for _ in splits]
     with connection() as conn:
         for row in conn.execute(
@@ -113,6 +143,7 @@ def bucket_stats(
         for row in conn.execute(
             f"SELECT b.idx, c.kind, sum(c.n) AS n FROM {_BUCKETS} "
             "JOIN presence_counts c ON c.project_id = %(p)s AND c.event = %(ek)s "
+            "AND c.kind IN ('s', 'u') "
             "AND c.hour >= b.h1 AND c.hour < b.h2 AND c.hour >= %(lo)s AND c.hour < %(hi)s "
             "AND (c.prev_hour IS NULL OR c.prev_hour < b.h1) GROUP BY b.idx, c.kind",
             args,
@@ -123,7 +154,7 @@ def bucket_stats(
         args["probe_s"] = [i for i, o in enumerate(out) if o["s"]]
         args["probe_u"] = [i for i, o in enumerate(out) if o["u"]]
         for row in conn.execute(
-            _RAW + ", "
+            _events_raw(match) + ", "
             "hs AS (SELECT DISTINCT idx, 's'::\"char\" AS kind, "
             "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
             "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
@@ -194,10 +225,16 @@ def _exact_uniques(
 
 
 def top_events(
-    *, project_id: UUID, split: Split, limit: int, with_users: bool = True
+    *,
+    project_id: UUID,
+    split: Split,
+    limit: int,
+    with_users: bool = True,
+    match: Match = EVERY_EVENT,
 ) -> list[dict[str, Any]]:
     """Events by count (desc, then name), with their exact unique users (0 when not asked)."""
-    args = {"p": project_id, "e": None, **_bucket_arrays([split])}
+    args = {"p": project_id, "e": None, **_bucket_arrays([split]), **match.args()}
+    raw = _events_raw(match)
     with connection() as conn:
         top = _top(
             conn,
@@ -206,13 +243,13 @@ def top_events(
             rolled="SELECT event AS name, sum(count) AS n FROM event_rollups_hourly "
             "WHERE project_id = %(p)s AND hour >= %(h1)s[1] AND hour < %(h2)s[1] "
             "AND NOT (hour = ANY(%(rebuild)s::timestamptz[])) GROUP BY event",
-            raw=_RAW + "SELECT event AS name, count(*) AS n FROM raw GROUP BY event",
+            raw=raw + "SELECT event AS name, count(*) AS n FROM raw GROUP BY event",
         )
         names = [name for name, _ in top]
         users: dict[str, int] = defaultdict(int)
         if names and with_users:
             users = _exact_uniques(
-                conn, args, kind="u", names=names, raw=_RAW, key="event", member="distinct_id"
+                conn, args, kind="u", names=names, raw=raw, key="event", member="distinct_id"
             )
     return [{"name": n, "count": c, "unique_users": users[n]} for n, c in top]
 
@@ -277,6 +314,7 @@ def recent_users(
     end: datetime,
     limit: int,
     after: tuple[datetime, str] | None,
+    match: Match = EVERY_EVENT,
 ) -> list[dict[str, Any]]:
     """One page of the users seen in [start, end), latest ``last_seen`` first (then distinct id,
     descending), each with its first and last time and events in the range.
@@ -284,7 +322,8 @@ def recent_users(
     Walks the range's identified events from the newest (the events' primary key, backwards)
     and stops as soon as the page is certain: a user not met yet has no event after the walk's
     position, so once ``limit`` users were last seen after it, none can come before them. The
-    work is that of the few thousand latest events, not of every event of the range."""
+    work is that of the few thousand latest events, not of every event of the range. With
+    ``match``, only the events that match count (a user with none is not listed)."""
     found: dict[str, datetime] = {}
     position: tuple[datetime, str] | None = None
     top = end
@@ -293,12 +332,14 @@ def recent_users(
     with connection() as conn:
         while True:
             rows = conn.execute(
-                'SELECT "timestamp" AS ts, id::text AS id, distinct_id FROM events '
-                'WHERE project_id = %(p)s AND "timestamp" >= %(s)s AND "timestamp" < %(top)s '
-                "AND distinct_id IS NOT NULL AND (%(pt)s::timestamptz IS NULL "
-                'OR ("timestamp", id) < (%(pt)s, %(pi)s::uuid)) '
-                'ORDER BY "timestamp" DESC, id DESC LIMIT %(n)s',
+                'SELECT e."timestamp" AS ts, e.id::text AS id, e.distinct_id FROM events e '
+                'WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s '
+                'AND e."timestamp" < %(top)s AND e.distinct_id IS NOT NULL '
+                f"AND {match.sql} AND (%(pt)s::timestamptz IS NULL "
+                'OR (e."timestamp", e.id) < (%(pt)s, %(pi)s::uuid)) '
+                'ORDER BY e."timestamp" DESC, e.id DESC LIMIT %(n)s',
                 {
+                    **match.args(),
                     "p": project_id,
                     "s": start,
                     "top": top,
@@ -313,8 +354,8 @@ def recent_users(
                     "SELECT d.id AS distinct_id, x.last_seen FROM unnest(%(ids)s::text[]) AS d(id) "
                     'CROSS JOIN LATERAL (SELECT max(e."timestamp") AS last_seen FROM events e '
                     "WHERE e.project_id = %(p)s AND e.distinct_id = d.id "
-                    'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s) x',
-                    {"p": project_id, "ids": fresh, "s": start, "e": end},
+                    f'AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s AND {match.sql}) x',
+                    {"p": project_id, "ids": fresh, "s": start, "e": end, **match.args()},
                 ):
                     found[str(r["distinct_id"])] = r["last_seen"]  # type: ignore[assignment]
             page = sorted(
@@ -341,9 +382,15 @@ def recent_users(
             "FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS d(id, n) CROSS JOIN LATERAL ("
             'SELECT min(e."timestamp") AS first_seen, max(e."timestamp") AS last_seen, '
             "count(*) AS event_count FROM events e WHERE e.project_id = %(p)s "
-            'AND e.distinct_id = d.id AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s) x '
-            "ORDER BY d.n",
-            {"p": project_id, "ids": [user for _, user in page], "s": start, "e": end},
+            'AND e.distinct_id = d.id AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s '
+            f"AND {match.sql}) x ORDER BY d.n",
+            {
+                "p": project_id,
+                "ids": [user for _, user in page],
+                "s": start,
+                "e": end,
+                **match.args(),
+            },
         ).fetchall()
     return [dict(r) for r in listed]
 
@@ -358,36 +405,78 @@ def event_list(
     event: str | None,
     distinct_id: str | None,
     session_id: str | None,
+    match: Match = EVERY_EVENT,
 ) -> list[dict[str, Any]]:
-    args = _page_args(project_id, start, end, limit, after, ev=event, d=distinct_id, sid=session_id)
+    args = _page_args(
+        project_id,
+        start,
+        end,
+        limit,
+        after,
+        ev=event,
+        d=distinct_id,
+        sid=session_id,
+        **match.args(),
+    )
     return fetch_all(
-        "SELECT id::text AS uuid, event, distinct_id, session_id, properties, page_url, "
-        'referrer, "timestamp", received_at FROM events WHERE project_id = %(p)s '
-        'AND "timestamp" >= %(s)s AND "timestamp" < %(e)s '
-        "AND (%(ev)s::text IS NULL OR event = %(ev)s) "
-        "AND (%(d)s::text IS NULL OR distinct_id = %(d)s) "
-        "AND (%(sid)s::text IS NULL OR session_id = %(sid)s) "
-        'AND (%(cs)s::timestamptz IS NULL OR ("timestamp", id) < (%(cs)s, %(ci)s::uuid)) '
-        'ORDER BY "timestamp" DESC, id DESC LIMIT %(lim)s',
+        "SELECT e.id::text AS uuid, e.event, e.distinct_id, e.session_id, e.properties, "
+        'e.page_url, e.referrer, e."timestamp", e.received_at FROM events e '
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= %(s)s AND e."timestamp" < %(e)s '
+        "AND (%(ev)s::text IS NULL OR e.event = %(ev)s) "
+        "AND (%(d)s::text IS NULL OR e.distinct_id = %(d)s) "
+        "AND (%(sid)s::text IS NULL OR e.session_id = %(sid)s) "
+        f"AND {match.sql} "
+        'AND (%(cs)s::timestamptz IS NULL OR (e."timestamp", e.id) < (%(cs)s, %(ci)s::uuid)) '
+        'ORDER BY e."timestamp" DESC, e.id DESC LIMIT %(lim)s',
         args,
     )
 
 
 def breakdown(
-    *, project_id: UUID, split: Split, dimension: str, limit: int
+    *,
+    project_id: UUID,
+    split: Split,
+    dimension: Dimension,
+    limit: int,
+    match: Match = EVERY_EVENT,
 ) -> list[dict[str, Any]]:
-    """page_view counts and exact unique sessions by page path, referrer domain or UTM source:
-    closed hours from ``breakdown_hourly`` and the presence rows of the dimension's kind, plus
-    their queued events; the rest from raw events (sessions already present in the range's
-    closed hours not counted twice), as ``bucket_stats`` does for events."""
-    kind, expr, queued = DIMENSIONS[dimension]
-    args = {"p": project_id, "k": kind, **_bucket_arrays([split])}
-    raw = _raw(
-        f"{expr} AS value, e.session_id",
-        "e.event = 'page_view'",
-        queued=f"{queued} AS value, e.session_id",
+    """The ``limit`` values of a dimension counted most (then by value), each with its count
+    (page views, events or sessions: ``dimension.counted``), exact unique sessions and exact
+    unique users. A rolled-up dimension of an unfiltered report reads its split's closed clean
+    hours from rollups; everything else is read from raw events."""
+    if dimension.kinds is not None and not match.filtered:
+        return _rolled_breakdown(project_id, split, dimension, limit)
+    if dimension.counted == "sessions":
+        return _session_pages(project_id, split, dimension, limit, match)
+    return _raw_breakdown(project_id, split, dimension.expr, dimension.counted, limit, match)
+
+
+def property_breakdown(
+    *, project_id: UUID, split: Split, key: str, limit: int, match: Match = EVERY_EVENT
+) -> list[dict[str, Any]]:
+    """Events by the value (as text) of their property ``key``; events without it are left
+    out. Read from raw events."""
+    return _raw_breakdown(
+        project_id, split, "e.properties->>%(prop)s", "events", limit, match, prop=key
     )
-    sessions: dict[str, int] = defaultdict(int)
+
+
+def _rolled_breakdown(
+    project_id: UUID, split: Split, dimension: Dimension, limit: int
+) -> list[dict[str, Any]]:
+    """Page views by a rolled-up dimension: closed clean hours from ``breakdown_hourly`` and
+    the presence rows of the dimension's kinds, the rest from raw events (sessions and users
+    already present in the range's closed hours not counted twice), as ``bucket_stats`` does
+    for events."""
+    assert dimension.kinds is not None
+    s_kind, u_kind = dimension.kinds
+    args = {"p": project_id, "k": s_kind, **_bucket_arrays([split])}
+    raw = _raw(
+        f"{dimension.expr} AS value, e.session_id, e.distinct_id",
+        "e.event = 'page_view'",
+        queued=f"e.{QUEUE_COLUMNS[dimension.name]} AS value, e.session_id, e.distinct_id",
+    )
+    uniques: dict[str, dict[str, int]] = {}
     with connection() as conn:
         top = _top(
             conn,
@@ -399,17 +488,77 @@ def breakdown(
             raw=raw + "SELECT value AS name, count(*) AS n FROM raw WHERE value IS NOT NULL "
             "GROUP BY 1",
         )
-        if top:
-            sessions = _exact_uniques(
-                conn,
-                args,
-                kind=kind,
-                names=[name for name, _ in top],
-                raw=raw,
-                key="value",
-                member="session_id",
+        names = [name for name, _ in top]
+        for kind, member in ((s_kind, "session_id"), (u_kind, "distinct_id")):
+            uniques[member] = (
+                _exact_uniques(
+                    conn, args, kind=kind, names=names, raw=raw, key="value", member=member
+                )
+                if names
+                else {}
             )
-    return [{"value": v, "count": c, "unique_sessions": sessions[v]} for v, c in top]
+    return [
+        {
+            "value": v,
+            "count": c,
+            "unique_sessions": uniques["session_id"].get(v, 0),
+            "unique_users": uniques["distinct_id"].get(v, 0),
+        }
+        for v, c in top
+    ]
+
+
+def _raw_breakdown(
+    project_id: UUID,
+    split: Split,
+    expr: str,
+    counted: str,
+    limit: int,
+    match: Match,
+    **more: Any,
+) -> list[dict[str, Any]]:
+    """A breakdown over the raw events of the whole split (its ``raw`` intervals must cover
+    it, or it is unfiltered and ``counted`` says which events the rollups would count)."""
+    # Ties are ordered by code point (COLLATE "C"), as _top orders the rolled-up breakdowns,
+    # whatever the database's collation.
+    only = "e.event = 'page_view'" if counted == "page_views" else "true"
+    args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), **more}
+    return fetch_all(
+        _raw_events(f"{expr} AS value, e.session_id, e.distinct_id", f"{only} AND {match.sql}")
+        + "SELECT value, count(*) AS count, count(DISTINCT session_id) AS unique_sessions, "
+        "count(DISTINCT distinct_id) AS unique_users FROM raw WHERE value IS NOT NULL "
+        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
+        args,
+    )
+
+
+def _session_pages(
+    project_id: UUID, split: Split, dimension: Dimension, limit: int, match: Match
+) -> list[dict[str, Any]]:
+    """Sessions by their entry (exit) page: the page of their first (last) page view in the
+    range, by time then event id, among the page views that match. Unique users are those of
+    these page views."""
+    order = (
+        'e."timestamp" DESC, e.id DESC' if dimension.name == "exit_page" else 'e."timestamp", e.id'
+    )
+    args = {"p": project_id, "lim": limit, **_whole(split), **match.args()}
+    return fetch_all(
+        _raw_events(
+            f'{dimension.expr} AS value, e.session_id, e.distinct_id, e."timestamp", e.id',
+            f"e.event = 'page_view' AND e.session_id IS NOT NULL AND {match.sql}",
+        )
+        + ", firsts AS (SELECT DISTINCT ON (session_id) value, session_id, distinct_id "
+        f"FROM raw e ORDER BY session_id, {order}) "
+        "SELECT value, count(*) AS count, count(*) AS unique_sessions, "
+        "count(DISTINCT distinct_id) AS unique_users FROM firsts WHERE value IS NOT NULL "
+        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
+        args,
+    )
+
+
+def _whole(split: Split) -> dict[str, Any]:
+    """The one raw interval [start, end) of a split read from raw events as a whole."""
+    return {"iv_idx": [0], "iv_a": [split.start], "iv_b": [split.end]}
 
 
 # How many rows a server-side cursor fetches at a time (an export's memory is about this many).

@@ -22,7 +22,7 @@ from uuid import UUID
 import psycopg
 
 from pulse.data import sessions
-from pulse.data.dimensions import REFERRER, UTM_SOURCE
+from pulse.data.dimensions import QUEUE_COLUMNS, ROLLED
 from pulse.db.connection import connection
 
 
@@ -76,16 +76,27 @@ def mark_range_dirty(*, start: datetime, end: datetime, project_id: UUID | None)
         return cur.rowcount
 
 
+# The queue's columns of the page-view dimensions, in the dimensions' order.
+_DIMENSION_COLUMNS = [QUEUE_COLUMNS[d.name] for d in ROLLED]
+
 # The presence values of an event: its session and user, for any event and for its name; and
-# for a page_view, its session under its page path, referrer domain and UTM source.
-_VALUES = """CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, q.session_id),
+# for a page_view, its session and its user under each of its dimensions' values (the page
+# path, referrer domain, UTM source, browser, ...; kinds in pulse.data.dimensions).
+_VALUES = (
+    """CROSS JOIN LATERAL (VALUES ('s'::"char", ''::text, q.session_id),
                                ('s'::"char", q.event, q.session_id),
                                ('u'::"char", ''::text, q.distinct_id),
-                               ('u'::"char", q.event, q.distinct_id),
-                               ('p'::"char", q.path, q.session_id),
-                               ('r'::"char", q.referrer, q.session_id),
-                               ('m'::"char", q.utm_source, q.session_id)) AS k(kind, event, value)
+                               ('u'::"char", q.event, q.distinct_id)"""
+    + "".join(
+        f""",
+                               ('{d.kinds[0]}'::"char", q.{QUEUE_COLUMNS[d.name]}, q.session_id),
+                               ('{d.kinds[1]}'::"char", q.{QUEUE_COLUMNS[d.name]}, q.distinct_id)"""
+        for d in ROLLED
+        if d.kinds
+    )
+    + """) AS k(kind, event, value)
     WHERE k.value IS NOT NULL AND k.event IS NOT NULL"""
+)
 
 # The rows of one value's presence chain that a change between its hours lo and hi can touch:
 # the row before lo, the rows from lo to hi, and the row after hi (index probes and a range on
@@ -161,7 +172,7 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     presence rows go to ``removed``."""
     conn.execute(
         'CREATE TEMP TABLE q ("timestamp" timestamptz, event text, session_id text, '
-        "distinct_id text, path text, referrer text, utm_source text) ON COMMIT DROP"
+        f"distinct_id text, {', '.join(f'{c} text' for c in _DIMENSION_COLUMNS)}) ON COMMIT DROP"
     )
     conn.execute(
         'CREATE TEMP TABLE removed (kind "char", event text, hour timestamptz, h bigint, '
@@ -171,7 +182,8 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         "WITH taken AS (DELETE FROM rollup_queue WHERE project_id = %(p)s "
         'AND "timestamp" >= %(lo)s AND "timestamp" < %(hi)s '
         "AND date_trunc('hour', \"timestamp\") = ANY(%(hours)s) "
-        'RETURNING "timestamp", event, session_id, distinct_id, path, referrer, utm_source) '
+        'RETURNING "timestamp", event, session_id, distinct_id, '
+        f"{', '.join(_DIMENSION_COLUMNS)}) "
         "INSERT INTO q SELECT * FROM taken "
         "WHERE NOT (date_trunc('hour', \"timestamp\") = ANY(%(rebuild)s::timestamptz[]))",
         args,
@@ -193,7 +205,7 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
             'INSERT INTO q SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
             + ", ".join(
                 f"CASE WHEN e.event = 'page_view' THEN {expr} END"
-                for expr in (sessions.PATH, REFERRER, UTM_SOURCE)
+                for expr in (d.expr for d in ROLLED)
             )
             + " FROM events e "
             'WHERE e.project_id = %(p)s AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s '
@@ -217,8 +229,11 @@ def _add_counts(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO breakdown_hourly AS b (project_id, kind, hour, value, count) "
         "SELECT %(p)s, k.kind, date_trunc('hour', q.\"timestamp\"), k.value, count(*) FROM q "
-        "CROSS JOIN LATERAL (VALUES ('p'::\"char\", q.path), ('r'::\"char\", q.referrer), "
-        "  ('m'::\"char\", q.utm_source)) AS k(kind, value) "
+        "CROSS JOIN LATERAL (VALUES "
+        + ", ".join(
+            f"('{d.kinds[0]}'::\"char\", q.{QUEUE_COLUMNS[d.name]})" for d in ROLLED if d.kinds
+        )
+        + ") AS k(kind, value) "
         "WHERE q.event = 'page_view' AND k.value IS NOT NULL GROUP BY 2, 3, 4 "
         "ON CONFLICT (project_id, kind, hour, value) DO UPDATE "
         "SET count = b.count + excluded.count",

@@ -11,13 +11,16 @@ earliest ``entry_at``. Every figure is what one pass over the range's raw events
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import psycopg
 
 from pulse.analytics.periods import Split
 from pulse.db.connection import fetch_all
+
+if TYPE_CHECKING:
+    from pulse.data.dimensions import Match
 
 # The page path of an event: its "path" property, else the path of its URL.
 PATH = "coalesce(e.properties->>'path', substring(e.page_url from '^[a-z]+://[^/]+(/[^?#]*)'))"
@@ -154,7 +157,7 @@ def _merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     )
 
 
-def _sessions(split: Split) -> str:
+def _sessions(split: Split, where: str, *, filtered: bool) -> str:
     """``WITH …``: the range's sessions as ``session_totals`` and the day sums hold them, with
     the sessions they cannot answer for folded exactly from their parts (``folded``):
 
@@ -167,7 +170,8 @@ def _sessions(split: Split) -> str:
     the part-days at the edges row by row) − ``z`` (those of them in ``x``) + ``folded`` are the
     range's sessions, and the work is the edges', not the range's. The raw intervals go in as
     plain bounds, one ``OR`` term each, so that the planner prunes partitions and reads only
-    their time ranges."""
+    their time ranges. ``where`` (a condition on the event ``e``) keeps the raw events that
+    match the report's filters (a filtered report's split is all raw)."""
     raw = " OR ".join(
         f'(e."timestamp" >= %(a{i})s AND e."timestamp" < %(b{i})s)' for i in range(len(split.raw))
     )
@@ -185,17 +189,25 @@ def _sessions(split: Split) -> str:
     events = (
         [
             f'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, {PATH} AS path '
-            f"FROM events e WHERE e.project_id = %(p)s AND ({raw}) AND e.session_id IS NOT NULL"
+            f"FROM events e WHERE e.project_id = %(p)s AND ({raw}) AND e.session_id IS NOT NULL "
+            f"AND {where}"
         ]
         if raw
         else []
     )
-    events.append(
-        'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, e.path FROM rollup_queue e '
-        'WHERE e.project_id = %(p)s AND e."timestamp" >= %(h1)s AND e."timestamp" < %(h2)s '
-        "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
-        "AND e.session_id IS NOT NULL"
-    )
+    if not filtered:  # a filtered split is all raw: it has no closed hours to queue
+        events.append(
+            'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, e.path '
+            'FROM rollup_queue e WHERE e.project_id = %(p)s AND e."timestamp" >= %(h1)s '
+            'AND e."timestamp" < %(h2)s '
+            "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
+            "AND e.session_id IS NOT NULL"
+        )
+    if not events:  # no raw interval, nothing queued to read: no session
+        events.append(
+            'SELECT NULL::timestamptz AS "timestamp", NULL::text AS event, '
+            "NULL::text AS session_id, NULL::text AS distinct_id, NULL::text AS path WHERE false"
+        )
     return (
         f"WITH rawp AS (SELECT e.session_id, {_part('e.path')} FROM ("
         + " UNION ALL ".join(events)
@@ -276,11 +288,14 @@ def session_report(
     limit_pages: int,
     limit: int,
     after: tuple[datetime, str] | None,
+    match: Match | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The range's sessions in one pass: their count, average duration, bounce rate, pages per
-    session and top entry pages, and one page of the list (latest start first)."""
+    session and top entry pages, and one page of the list (latest start first). With
+    ``match`` (whose split must be all raw), the sessions folded from the matching events."""
     rows = fetch_all(
-        _sessions(split) + ", entries AS (SELECT entry_page AS path, sum(n)::bigint AS sessions "
+        _sessions(split, match.sql if match else "true", filtered=bool(match and match.filtered))
+        + ", entries AS (SELECT entry_page AS path, sum(n)::bigint AS sessions "
         "  FROM (SELECT entry_page, sessions AS n FROM session_entry_daily "
         "  WHERE project_id = %(p)s AND day >= %(day1)s AND day < %(day2)s "
         "  UNION ALL SELECT entry_page, w FROM signed WHERE entry_page IS NOT NULL) e "
@@ -317,6 +332,7 @@ def session_report(
             cs=after[0] if after else None,
             ci=after[1] if after else None,
             **_day_bounds(split),
+            **(match.args() if match else {}),
         ),
     )
     summary = {key: rows[0][key] for key in _SUMMARY}

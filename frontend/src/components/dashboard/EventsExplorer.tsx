@@ -11,11 +11,11 @@ import type { DateRange } from "@/lib/range";
 
 import { EventsTable } from "./EventsTable";
 
-export function EventsExplorer({ projectId, range, tz }: { projectId: string; range: DateRange; tz: string }) {
+export function EventsExplorer({ projectId, range, tz, filter = [] }: { projectId: string; range: DateRange; tz: string; filter?: string[] }) {
   const [draft, setDraft] = useState<Required<EventFilters>>({ event: "", distinct_id: "", session_id: "" });
   const [filters, setFilters] = useState<EventFilters>({});
-  const pager = useCursorPager(JSON.stringify([projectId, range, tz, filters]));
-  const events = useEvents(projectId, range, tz, filters, pager.cursor);
+  const pager = useCursorPager(JSON.stringify([projectId, range, tz, filters, filter]));
+  const events = useEvents(projectId, range, tz, filters, pager.cursor, filter);
 
   function apply(event: FormEvent) {
     event.preventDefault();

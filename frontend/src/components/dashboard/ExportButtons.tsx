@@ -18,12 +18,24 @@ const REPORTS: { value: CsvReport; label: string; raw?: boolean }[] = [
   { value: "users", label: "Users (latest 50)", raw: true },
 ];
 
-/** Download the period's reports as CSV, and every raw event of the period (`raw`: whether the
- *  viewer may read raw data). */
-export function ExportButtons({ projectId, range, tz, raw = true }: { projectId: string; range: DateRange; tz: string; raw?: boolean }) {
+/** Download the period's reports as CSV, with the dashboard's `filters`, and every raw event of
+ *  the period (`raw`: whether the viewer may read raw data). */
+export function ExportButtons({
+  projectId,
+  range,
+  tz,
+  raw = true,
+  filters = [],
+}: {
+  projectId: string;
+  range: DateRange;
+  tz: string;
+  raw?: boolean;
+  filters?: string[];
+}) {
   const id = useId();
   const [report, setReport] = useState<CsvReport>("overview");
-  const exporter = useCsvExport(projectId, range, tz);
+  const exporter = useCsvExport(projectId, range, tz, filters);
   return (
     <section className="card space-y-2" aria-labelledby={`${id}-title`} data-testid="export">
       <h2 id={`${id}-title`} className="font-semibold">

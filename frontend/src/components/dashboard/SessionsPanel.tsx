@@ -18,9 +18,9 @@ function Stat({ label, value, testId }: { label: string; value: string; testId: 
   );
 }
 
-export function SessionsPanel({ projectId, range, tz }: { projectId: string; range: DateRange; tz: string }) {
-  const pager = useCursorPager(JSON.stringify([projectId, range, tz]));
-  const sessions = useSessions(projectId, range, tz, pager.cursor);
+export function SessionsPanel({ projectId, range, tz, filters = [] }: { projectId: string; range: DateRange; tz: string; filters?: string[] }) {
+  const pager = useCursorPager(JSON.stringify([projectId, range, tz, filters]));
+  const sessions = useSessions(projectId, range, tz, pager.cursor, filters);
   return (
     <section className="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title" className="font-semibold">

@@ -9,9 +9,9 @@ import type { DateRange } from "@/lib/range";
 
 import { dateTime } from "./format";
 
-export function UsersTable({ projectId, range, tz }: { projectId: string; range: DateRange; tz: string }) {
-  const pager = useCursorPager(JSON.stringify([projectId, range, tz]));
-  const users = useUsers(projectId, range, tz, pager.cursor);
+export function UsersTable({ projectId, range, tz, filters = [] }: { projectId: string; range: DateRange; tz: string; filters?: string[] }) {
+  const pager = useCursorPager(JSON.stringify([projectId, range, tz, filters]));
+  const users = useUsers(projectId, range, tz, pager.cursor, filters);
   return (
     <section className="card" aria-labelledby="users-title">
       <h2 id="users-title" className="font-semibold">

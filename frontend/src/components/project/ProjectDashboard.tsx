@@ -2,11 +2,12 @@
 
 import { useState } from "react";
 
-import { BreakdownTable } from "@/components/dashboard/Breakdown";
+import { BreakdownCard } from "@/components/dashboard/BreakdownCard";
 import { EventFeed } from "@/components/dashboard/EventFeed";
 import { EventsChart } from "@/components/dashboard/EventsChart";
 import { EventsExplorer } from "@/components/dashboard/EventsExplorer";
 import { ExportButtons } from "@/components/dashboard/ExportButtons";
+import { FilterChips } from "@/components/dashboard/FilterChips";
 import { LiveIndicator } from "@/components/dashboard/LiveIndicator";
 import { MetricCards } from "@/components/dashboard/MetricCards";
 import { SessionsPanel } from "@/components/dashboard/SessionsPanel";
@@ -15,36 +16,24 @@ import { UsersTable } from "@/components/dashboard/UsersTable";
 import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { Snippet } from "@/components/Snippet";
 import { ErrorState, Loading, QueryState } from "@/components/ui/states";
-import { useBreakdown, useOverview, useProject, useTimeseries, useTopEvents } from "@/hooks/queries";
+import { useOverview, useProject, useTimeseries, useTopEvents } from "@/hooks/queries";
 import { useLiveProject } from "@/hooks/useLiveProject";
-import type { BreakdownKind, Interval } from "@/lib/analytics-types";
+import type { Interval } from "@/lib/analytics-types";
+import { withFilter, withoutFilter } from "@/lib/filters";
 import { browserTimeZone, type DateRange, defaultInterval, todayIn } from "@/lib/range";
 
 import { ProjectTopBar } from "./ProjectTopBar";
 import { useProjectParams } from "./useProjectParams";
 
-function Breakdown({ projectId, kind, title, range, tz }: { projectId: string; kind: BreakdownKind; title: string; range: DateRange; tz: string }) {
-  const query = useBreakdown(projectId, kind, range, tz);
-  const heading = `Top ${kind === "utm-sources" ? "UTM sources" : title.toLowerCase()}`;
-  return (
-    <section className="card" aria-label={heading}>
-      <h2 className="font-semibold">{heading}</h2>
-      <QueryState query={query} label={heading.toLowerCase()} isEmpty={(d) => d.items.length === 0} empty="No page views in this period.">
-        {(data) => <BreakdownTable title={title} data={data} testId={`breakdown-${kind}`} />}
-      </QueryState>
-    </section>
-  );
-}
-
 export function ProjectDashboard() {
-  const { projectId, range, event, update } = useProjectParams();
+  const { projectId, range, event, filters, update } = useProjectParams();
   const [tz] = useState(browserTimeZone);
   const [chosenInterval, setInterval] = useState<{ range: DateRange; interval: Interval } | null>(null);
   const interval = chosenInterval?.range === range ? chosenInterval.interval : defaultInterval(range);
   const project = useProject(projectId);
-  const overview = useOverview(projectId, range, tz, event);
-  const series = useTimeseries(projectId, range, tz, interval, event);
-  const top = useTopEvents(projectId, range, tz);
+  const overview = useOverview(projectId, range, tz, event, filters);
+  const series = useTimeseries(projectId, range, tz, interval, event, filters);
+  const top = useTopEvents(projectId, range, tz, filters);
   const live = useLiveProject(projectId);
   const today = todayIn(tz);
 
@@ -52,7 +41,7 @@ export function ProjectDashboard() {
   if (project.error) return <ErrorState title="This project could not be loaded" error={project.error} onRetry={() => void project.refetch()} />;
   if (!project.data) return <Loading label="Loading the project" />;
 
-  const noEventsEver = overview.data && overview.data.total_events === 0 && overview.data.previous.total_events === 0 && !event;
+  const noEventsEver = overview.data && overview.data.total_events === 0 && overview.data.previous.total_events === 0 && !event && filters.length === 0;
   return (
     <>
       <ProjectTopBar
@@ -78,6 +67,11 @@ export function ProjectDashboard() {
             </button>
           </p>
         )}
+        <FilterChips
+          filters={filters}
+          onRemove={(filter) => update({ filters: withoutFilter(filters, filter) })}
+          onClear={() => update({ filters: [] })}
+        />
         {noEventsEver && (
           <section className="card space-y-2" aria-labelledby="empty-title">
             <h2 id="empty-title" className="font-semibold">
@@ -113,14 +107,23 @@ export function ProjectDashboard() {
         {overview.isPending ? null : (
           <>
             <div className="grid grid-cols-1 gap-6 md:grid-cols-3">
-              <Breakdown projectId={projectId} kind="pages" title="Pages" range={range} tz={tz} />
-              <Breakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
-              <Breakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
+              {(["page", "referrer", "country"] as const).map((initial) => (
+                <BreakdownCard
+                  key={initial}
+                  projectId={projectId}
+                  range={range}
+                  tz={tz}
+                  filters={filters}
+                  initial={initial}
+                  onFilter={(filter) => update({ filters: withFilter(filters, filter) })}
+                  testId={`breakdown-${initial}`}
+                />
+              ))}
             </div>
-            <SessionsPanel projectId={projectId} range={range} tz={tz} />
-            <UsersTable projectId={projectId} range={range} tz={tz} />
-            <EventsExplorer projectId={projectId} range={range} tz={tz} />
-            <ExportButtons projectId={projectId} range={range} tz={tz} />
+            <SessionsPanel projectId={projectId} range={range} tz={tz} filters={filters} />
+            <UsersTable projectId={projectId} range={range} tz={tz} filters={filters} />
+            <EventsExplorer projectId={projectId} range={range} tz={tz} filter={filters} />
+            <ExportButtons projectId={projectId} range={range} tz={tz} filters={filters} />
           </>
         )}
         </div>

@@ -13,7 +13,8 @@ import { TopEvents } from "@/components/dashboard/TopEvents";
 import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { QueryState } from "@/components/ui/states";
 import { useBreakdown, useOverview, useTimeseries, useTopEvents } from "@/hooks/queries";
-import type { BreakdownKind, Interval } from "@/lib/analytics-types";
+import type { Interval } from "@/lib/analytics-types";
+import type { Dimension } from "@/lib/filters";
 import { browserTimeZone, DEFAULT_RANGE, type DateRange, defaultInterval, todayIn } from "@/lib/range";
 import type { ShareOpened } from "@/lib/share";
 
@@ -21,8 +22,15 @@ import type { ShareOpened } from "@/lib/share";
 // now is asked for every 15 s instead.
 const VISITORS_POLL_MS = 15_000;
 
-function SharedBreakdown({ projectId, kind, title, range, tz }: { projectId: string; kind: BreakdownKind; title: string; range: DateRange; tz: string }) {
-  const query = useBreakdown(projectId, kind, range, tz);
+// The breakdowns a share view shows, by their test id (the dashboard's first three reports).
+const SHARED_BREAKDOWNS: { kind: string; dimension: Dimension; title: string }[] = [
+  { kind: "pages", dimension: "page", title: "Pages" },
+  { kind: "referrers", dimension: "referrer", title: "Referrers" },
+  { kind: "utm-sources", dimension: "utm_source", title: "UTM sources" },
+];
+
+function SharedBreakdown({ projectId, kind, dimension, title, range, tz }: { projectId: string; kind: string; dimension: Dimension; title: string; range: DateRange; tz: string }) {
+  const query = useBreakdown(projectId, { dimension }, range, tz);
   const heading = `Top ${kind === "utm-sources" ? "UTM sources" : title.toLowerCase()}`;
   return (
     <section className="card" aria-label={heading}>
@@ -93,9 +101,9 @@ export function SharedDashboard({ opened }: { opened: ShareOpened }) {
           </section>
         </div>
         <div className="grid grid-cols-1 gap-6 md:grid-cols-3">
-          <SharedBreakdown projectId={projectId} kind="pages" title="Pages" range={range} tz={tz} />
-          <SharedBreakdown projectId={projectId} kind="referrers" title="Referrers" range={range} tz={tz} />
-          <SharedBreakdown projectId={projectId} kind="utm-sources" title="UTM sources" range={range} tz={tz} />
+          {SHARED_BREAKDOWNS.map((b) => (
+            <SharedBreakdown key={b.kind} projectId={projectId} kind={b.kind} dimension={b.dimension} title={b.title} range={range} tz={tz} />
+          ))}
         </div>
         {opened.allow_raw && (
           <>

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from pulse.analytics import csv_export, periods, service
+from pulse.analytics import csv_export, filters, periods, service
 from pulse.api.deps import ViewerDep
+from pulse.data.dimensions import DIMENSIONS, PROPERTY, Match
 from pulse.models.inputs import NO_NUL
 from pulse.models.outputs import ErrorOut, VisitorsNowOut
 
@@ -56,8 +57,29 @@ class RawRange(Range):
     NEEDS_RAW = True
 
 
+def _filters(
+    project_id: UUID,
+    viewer: ViewerDep,
+    filter_: Annotated[
+        list[str] | None,
+        Query(
+            alias="filter",
+            description="field:value, repeatable (AND): a dimension of an event ("
+            + ", ".join(filters.FILTERABLE)
+            + ") or prop.<name> for an event property, e.g. country:DE, page:/pricing, "
+            "prop.plan:pro. The report is computed over the matching events only.",
+        ),
+    ] = None,
+) -> Match:
+    match = filters.parse(filter_)
+    if match.on_properties:  # event properties are raw data to a share link
+        viewer.authorize(project_id, needs_raw=True)
+    return match
+
+
 Common = Annotated[Range, Depends()]
 RawCommon = Annotated[RawRange, Depends()]
+Filters = Annotated[Match, Depends(_filters)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 EventFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
 Cursor = Annotated[str | None, Query(description="next_cursor of a page")]
@@ -65,30 +87,30 @@ IdFilter = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 
 @router.get("/overview")
-def overview(q: Common, event: EventFilter = None) -> dict[str, Any]:
-    return service.overview(q.project_id, q.period, event, q.now)
+def overview(q: Common, f: Filters, event: EventFilter = None) -> dict[str, Any]:
+    return service.overview(q.project_id, q.period, event, q.now, f)
 
 
 @router.get("/timeseries")
 def timeseries(
-    q: Common, interval: Literal["hour", "day"] = "day", event: EventFilter = None
+    q: Common, f: Filters, interval: Literal["hour", "day"] = "day", event: EventFilter = None
 ) -> dict[str, Any]:
-    return service.timeseries(q.project_id, q.period, interval, event, q.now)
+    return service.timeseries(q.project_id, q.period, interval, event, q.now, f)
 
 
 @router.get("/top-events")
-def top_events(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.top_events(q.project_id, q.period, limit, q.now)
+def top_events(q: Common, f: Filters, limit: Limit = 10) -> dict[str, Any]:
+    return service.top_events(q.project_id, q.period, limit, q.now, f)
 
 
 @router.get("/sessions")
-def sessions(q: RawCommon, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    return service.sessions(q.project_id, q.period, limit, cursor, q.now)
+def sessions(q: RawCommon, f: Filters, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    return service.sessions(q.project_id, q.period, limit, cursor, q.now, f)
 
 
 @router.get("/users")
-def users(q: RawCommon, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    return service.users(q.project_id, q.period, limit, cursor)
+def users(q: RawCommon, f: Filters, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    return service.users(q.project_id, q.period, limit, cursor, f)
 
 
 @router.get("/users/{distinct_id:path}")
@@ -105,6 +127,7 @@ def user(
 @router.get("/events")
 def events(
     q: RawCommon,
+    f: Filters,
     limit: Limit = 50,
     cursor: Cursor = None,
     event: EventFilter = None,
@@ -119,22 +142,51 @@ def events(
         event=event,
         distinct_id=distinct_id,
         session_id=session_id,
+        match=f,
     )
 
 
+@router.get("/breakdown")
+def breakdown(
+    q: Common,
+    f: Filters,
+    viewer: ViewerDep,
+    dimension: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="One of "
+            + ", ".join([*DIMENSIONS, PROPERTY])
+            + " (property: give property=<name>; may be left out then)",
+        ),
+    ] = None,
+    property_: Annotated[
+        str | None,
+        Query(alias="property", max_length=255, description="An event property's name"),
+    ] = None,
+    limit: Limit = 10,
+) -> dict[str, Any]:
+    if property_ is not None:  # an event property's values are raw data to a share link
+        viewer.authorize(q.project_id, needs_raw=True)
+    return service.breakdown(q.project_id, q.period, dimension, limit, q.now, f, property_)
+
+
 @router.get("/pages")
-def pages(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "path", limit, q.now)
+def pages(q: Common, f: Filters, limit: Limit = 10) -> dict[str, Any]:
+    """The same as ``breakdown?dimension=page``."""
+    return service.breakdown(q.project_id, q.period, "page", limit, q.now, f)
 
 
 @router.get("/referrers")
-def referrers(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "referrer", limit, q.now)
+def referrers(q: Common, f: Filters, limit: Limit = 10) -> dict[str, Any]:
+    """The same as ``breakdown?dimension=referrer``."""
+    return service.breakdown(q.project_id, q.period, "referrer", limit, q.now, f)
 
 
 @router.get("/utm-sources")
-def utm_sources(q: Common, limit: Limit = 10) -> dict[str, Any]:
-    return service.breakdown(q.project_id, q.period, "utm_source", limit, q.now)
+def utm_sources(q: Common, f: Filters, limit: Limit = 10) -> dict[str, Any]:
+    """The same as ``breakdown?dimension=utm_source``."""
+    return service.breakdown(q.project_id, q.period, "utm_source", limit, q.now, f)
 
 
 @router.get("/visitors-now")
@@ -177,6 +229,7 @@ class ExportRange(Range):
 )
 def export(
     q: Annotated[ExportRange, Depends()],
+    f: Filters,
     event: EventFilter = None,
     interval: Literal["hour", "day"] = "day",
     limit: Annotated[int | None, Query(ge=1, le=100, description="default: the report's")] = None,
@@ -196,6 +249,7 @@ def export(
         cursor=cursor,
         distinct_id=distinct_id,
         session_id=session_id,
+        match=f,
     )
     name = f"pulse-{q.report}-{q.now:%Y%m%dT%H%M%SZ}.csv"
     return Response(
