@@ -43,6 +43,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from pulse.edge import CLIENT_IP_HEADER, EDGE_SECRET_HEADER
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BATCH = 100  # the ingest API's limit per request
 MAX_DAYS = 30  # the ingest API refuses timestamps more than 31 days old
@@ -255,6 +257,35 @@ LANGUAGES: tuple[tuple[str, float], ...] = (
     ("pl-PL", 3),
 )
 
+
+# Where visitors connect from: a country, a few public addresses registered there (the regional
+# registries' delegations that ingest's country lookup reads; tests/integration/test_seed_events
+# checks each), and its share of visitors. The stack sees a visitor's address as CloudFront would
+# give it (``true-client-ip``, believed with the edge secret), hashes it and keeps the country.
+NETWORKS: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("US", ("8.8.8.8", "8.8.4.4", "8.34.208.1", "8.35.192.1"), 30),
+    ("DE", ("85.214.132.117", "85.214.0.1", "85.214.200.9", "78.46.0.1"), 12),
+    ("GB", ("81.2.69.142", "81.2.69.160", "81.2.69.192", "86.0.0.1"), 10),
+    ("FR", ("90.84.0.1", "62.210.0.1", "80.78.0.1", "5.39.0.1"), 8),
+    ("IN", ("49.44.0.1", "117.192.0.1", "49.32.0.1", "106.192.0.1"), 8),
+    ("CA", ("24.48.0.1", "99.224.0.1", "142.112.0.1", "174.88.0.1"), 6),
+    ("NL", ("193.0.6.139", "193.0.0.1", "145.0.0.1", "84.80.0.1"), 5),
+    ("BR", ("200.147.67.142", "177.71.207.1", "200.147.0.1", "177.0.0.1"), 5),
+    ("JP", ("133.242.0.3", "210.140.10.1", "133.0.0.1", "126.0.0.1"), 5),
+    ("AU", ("101.0.86.43", "1.1.1.1", "1.0.0.1", "101.160.0.1"), 4),
+    ("SE", ("2.0.0.1", "89.160.0.1", "78.64.0.1", "81.224.0.1"), 3),
+    ("IE", ("185.60.216.35", "87.32.0.1", "86.40.0.1", "89.100.0.1"), 2),
+)
+
+
+def visitor_address(anonymous_id: str) -> str:
+    """A visitor's address: a country by the countries' shares, then one of its addresses. Drawn
+    from the visitor's own id, so the rest of the traffic is what it was without addresses."""
+    rng = random.Random(anonymous_id)
+    _, addresses, _ = rng.choices(NETWORKS, [w for _, _, w in NETWORKS])[0]
+    return rng.choice(addresses)
+
+
 # Relative traffic by hour of the day (UTC) and by day of the week (Monday first).
 DAILY = (
     0.22, 0.16, 0.12, 0.10, 0.10, 0.13, 0.22, 0.38, 0.58, 0.74, 0.84, 0.90,
@@ -281,11 +312,12 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class SeedEvent:
-    """One event as the ingest API takes it, and the User-Agent of the browser that sent it
-    (the API reads it from the request's header, so it is sent per batch)."""
+    """One event as the ingest API takes it, and the User-Agent and address of the browser that
+    sent it (the API reads them from the request, so they are sent per batch)."""
 
     user_agent: str
     payload: dict[str, Any]
+    client_ip: str = ""
 
     @property
     def timestamp(self) -> str:
@@ -306,6 +338,7 @@ class Traffic:
 class Batch:
     user_agent: str
     events: list[dict[str, Any]]
+    client_ip: str = ""
 
 
 @dataclass
@@ -315,6 +348,7 @@ class _Visitor:
     screen: str
     language: str
     has_account: bool
+    client_ip: str = ""
     user_id: str | None = None  # once identified (localStorage keeps it), the distinct id
     signed_up: bool = False
     free_at: datetime | None = None  # the end of their last session
@@ -400,6 +434,7 @@ def build_session(
                     "timestamp": iso(at),
                     "uuid": random_uuid(rng),
                 },
+                visitor.client_ip,
             )
         )
 
@@ -518,6 +553,7 @@ def _generate(
                 language=_pick(rng, LANGUAGES),
                 has_account=rng.random() < behaviour.account_share,
             )
+            visitor.client_ip = visitor_address(visitor.anonymous_id)
             visitors.append(visitor)
         source = rng.choices(SOURCES, source_weights)[0]
         events = build_session(rng, visitor, source, session_start, now, behaviour)
@@ -582,16 +618,16 @@ def generate_traffic(
 
 
 def make_batches(events: Iterable[SeedEvent], size: int = MAX_BATCH) -> list[Batch]:
-    """Batches of at most ``size`` events that share a User-Agent (it is a request header),
-    each in time order, the batches ordered by their first event."""
+    """Batches of at most ``size`` events that share a User-Agent and an address (both are read
+    from the request), each in time order, the batches ordered by their first event."""
     if not 1 <= size <= MAX_BATCH:
         raise ValueError(f"batch size must be in [1, {MAX_BATCH}]")
-    by_agent: dict[str, list[dict[str, Any]]] = {}
+    by_client: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for event in events:
-        by_agent.setdefault(event.user_agent, []).append(event.payload)
+        by_client.setdefault((event.user_agent, event.client_ip), []).append(event.payload)
     batches = [
-        Batch(agent, payloads[i : i + size])
-        for agent, payloads in by_agent.items()
+        Batch(agent, payloads[i : i + size], ip)
+        for (agent, ip), payloads in by_client.items()
         for i in range(0, len(payloads), size)
     ]
     return sorted(batches, key=lambda b: str(b.events[0]["timestamp"]))
@@ -657,9 +693,14 @@ async def send_batch(
     max_attempts: int = 6,
     max_rate_limited: int = 30,
     rng: random.Random | None = None,
+    edge_secret: str | None = None,
 ) -> None:
-    """POST one batch until it is accepted, refused, or the retries are spent."""
+    """POST one batch until it is accepted, refused, or the retries are spent. With the stack's
+    ``edge_secret``, the batch's address goes as CloudFront would forward it."""
     rng = rng or random.Random()
+    headers = {"content-type": "application/json", "user-agent": batch.user_agent}
+    if edge_secret and batch.client_ip:
+        headers |= {EDGE_SECRET_HEADER: edge_secret, CLIENT_IP_HEADER: batch.client_ip}
     attempts = throttled = 0
     while True:
         error = ""
@@ -671,7 +712,7 @@ async def send_batch(
             response = await client.post(
                 url,
                 content=json.dumps(body, separators=(",", ":")).encode(),
-                headers={"content-type": "application/json", "user-agent": batch.user_agent},
+                headers=headers,
             )
             status = response.status_code
         except httpx.TransportError as exc:
@@ -737,6 +778,7 @@ async def send_batches(
     on_progress: Callable[[SendStats], None] | None = None,
     max_attempts: int = 6,
     stats: SendStats | None = None,
+    edge_secret: str | None = None,
 ) -> SendStats:
     """Send every batch, ``concurrency`` requests at a time; counts go into ``stats`` (also
     readable when the sending is interrupted)."""
@@ -759,7 +801,15 @@ async def send_batches(
             except asyncio.QueueEmpty:
                 return
             await send_batch(
-                http, url, api_key, batch, stats, sleep=sleep, max_attempts=max_attempts, rng=rng
+                http,
+                url,
+                api_key,
+                batch,
+                stats,
+                sleep=sleep,
+                max_attempts=max_attempts,
+                rng=rng,
+                edge_secret=edge_secret,
             )
             if on_progress:
                 on_progress(stats)
@@ -946,6 +996,17 @@ def default_api_key(data_dir: Path | None = None) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def default_edge_secret(data_dir: Path | None = None) -> str | None:
+    """The local runtime's edge secret (``<data dir>/edge-secret.txt``, made by ``make up``): the
+    stack then believes the visitors' addresses the seed sends, as it believes CloudFront's."""
+    folder = data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+    try:
+        secret = (folder / "edge-secret.txt").read_text().strip()
+    except OSError:
+        return None
+    return secret or None
+
+
 def default_url() -> str:
     port = os.environ.get("LOCAL_HTTP_PORT") or "8000"
     return f"http://127.0.0.1:{port}/api/v1/events/ingest"
@@ -992,6 +1053,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--batch-size", type=int, default=MAX_BATCH, help=f"events a request (max {MAX_BATCH})"
     )
+    parser.add_argument(
+        "--edge-secret-file",
+        type=Path,
+        default=None,
+        help="the stack's edge secret, to send each visitor's address as CloudFront would "
+        "(default: .local/edge-secret.txt when there is one; without it the stack sees this "
+        "machine's address and no country)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="generate, print, send nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -1034,6 +1103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    edge_secret = (
+        args.edge_secret_file.read_text().strip()
+        if args.edge_secret_file
+        else default_edge_secret()
+    )
     progress = Progress(len(traffic.events), enabled=not args.quiet)
     stats = SendStats()
     started = time.monotonic()
@@ -1046,6 +1120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 concurrency=args.concurrency,
                 on_progress=progress.update,
                 stats=stats,
+                edge_secret=edge_secret,
             )
         )
     except (FatalSendError, httpx.HTTPError, KeyboardInterrupt) as exc:

@@ -42,6 +42,7 @@ class LocalStack:
     aws_url: str
     database_url: str
     redis_prefix: str
+    data_dir: Path | None = None  # the runtime's (.local under make up)
     output: list[str] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
@@ -126,6 +127,7 @@ def start_local_stack(
         aws_url=f"http://127.0.0.1:{ports['AWS']}",
         database_url=database_url,
         redis_prefix=prefix,
+        data_dir=tmp,
     )
     ready = threading.Event()
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from pulse.ingest import visit
-from scripts.seed_events import generate_traffic, iso
+from scripts.seed_events import NETWORKS, generate_traffic, iso
 from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +49,12 @@ def _seed(stack: LocalStack, api_key: str, now: datetime) -> subprocess.Complete
             "4",
             "--database-url",
             stack.database_url,
+            # as make seed does with make up's .local/edge-secret.txt: each visitor's address
+            *(
+                ["--edge-secret-file", str(stack.data_dir / "edge-secret.txt")]
+                if stack.data_dir
+                else []
+            ),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -61,7 +67,7 @@ def _rows(stack: LocalStack, project_id: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(stack.database_url) as conn:
         return conn.execute(
             "SELECT id::text, event, distinct_id, session_id, browser, ip_hash, timestamp,"
-            " user_agent"
+            " user_agent, country"
             " FROM events WHERE project_id = %s AND event <> 'seed_sentinel'",
             (project_id,),
         ).fetchall()
@@ -113,6 +119,11 @@ def test_seed_script_sends_every_event_once(local_stack: LocalStack, project: di
     assert all(r[4] == visit.of_user_agent(agents[r[0]]).browser for r in rows), "the browser"
     assert {visit.of_user_agent(a).browser for a in agents.values()} - {None}
     assert all(r[7] is None for r in rows), "the User-Agent itself is not kept"
+    # Each batch went with its visitor's address, as CloudFront forwards it: its country is kept
+    code_of = {a: code for code, addresses, _ in NETWORKS for a in addresses}
+    country_of = {e.payload["uuid"]: code_of[e.client_ip] for e in expected.events}
+    assert all(r[8] == country_of[r[0]] for r in rows), "the country"
+    assert len({r[8] for r in rows}) >= 5
     assert all(r[5] for r in rows), "ip_hash set by the ingest"
     assert all(
         now - timedelta(days=7, seconds=5) <= r[6] <= now + timedelta(seconds=5) for r in rows

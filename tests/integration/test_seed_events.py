@@ -194,16 +194,36 @@ def test_bad_arguments() -> None:
 # --- batches -------------------------------------------------------------------------------
 
 
-def test_batches_share_a_user_agent_and_hold_at_most_100(traffic: seed.Traffic) -> None:
+def test_batches_share_a_user_agent_and_an_address_and_hold_at_most_100(
+    traffic: seed.Traffic,
+) -> None:
     batches = make_batches(traffic.events)
     assert all(1 <= len(b.events) <= 100 for b in batches)
     payloads = [p for b in batches for p in b.events]
     assert sorted(p["uuid"] for p in payloads) == sorted(e.payload["uuid"] for e in traffic.events)
     agent = {e.payload["uuid"]: e.user_agent for e in traffic.events}
+    address = {e.payload["uuid"]: e.client_ip for e in traffic.events}
     for b in batches:
         assert {agent[p["uuid"]] for p in b.events} == {b.user_agent}
+        assert {address[p["uuid"]] for p in b.events} == {b.client_ip}
         assert [p["timestamp"] for p in b.events] == sorted(p["timestamp"] for p in b.events)
     assert len(make_batches(traffic.events, size=10)) >= len(traffic.events) // 10
+
+
+def test_visitors_connect_from_addresses_of_their_networks_countries(
+    traffic: seed.Traffic,
+) -> None:
+    from pulse.ingest.visit import country
+
+    code_of = {a: code for code, addresses, _ in seed.NETWORKS for a in addresses}
+    for address, code in code_of.items():  # every address the generator can give
+        assert country(address) == code, address
+    assert {e.client_ip for e in traffic.events} <= code_of.keys()
+    countries = {code_of[e.client_ip] for e in traffic.events}
+    assert len(countries) >= 10  # 20,000 events: nearly every country
+    # the same traffic for the same seed, addresses included
+    again = generate_traffic(20_000, days=7, now=NOW, seed=42)
+    assert [e.client_ip for e in again.events] == [e.client_ip for e in traffic.events]
 
 
 def test_the_ingest_validation_accepts_every_batch() -> None:
@@ -273,8 +293,19 @@ def test_every_request_carries_sent_at_the_key_and_the_batch_user_agent() -> Non
         request = sent[tuple(p["uuid"] for p in batch.events)]
         assert request["body"]["api_key"] == "proj_k"
         assert request["headers"]["user-agent"] == batch.user_agent
+        assert "true-client-ip" not in request["headers"]  # no edge secret: no address claimed
         sent_at = datetime.fromisoformat(request["body"]["sent_at"].replace("Z", "+00:00"))
         assert abs(sent_at - datetime.now(UTC)) < timedelta(seconds=30)
+
+
+def test_with_the_edge_secret_each_request_carries_its_visitors_address() -> None:
+    fake = FakeIngest()
+    batches = make_batches(generate_traffic(300, days=1, now=datetime.now(UTC), seed=1).events)
+    fake.send(batches, concurrency=4, edge_secret="s3cret")
+    sent = {tuple(p["uuid"] for p in r["body"]["events"]): r for r in fake.requests}
+    for batch in batches:
+        headers = sent[tuple(p["uuid"] for p in batch.events)]["headers"]
+        assert (headers["x-pulse-edge"], headers["true-client-ip"]) == ("s3cret", batch.client_ip)
 
 
 def test_429_waits_for_retry_after_then_resends() -> None:
