@@ -406,7 +406,7 @@ describe("the demo user watches the demo shop live (the README's walk-through)",
     // a week of traffic for the demo project, through the ingest API (scripts/seed_events.py)
     await promisify(execFile)(
       join(REPO_ROOT, ".venv", "bin", "python"),
-      ["scripts/seed_events.py", "--events", "3000", "--seed", "7", "--quiet", "--api-key", stack.demo.api_key, "--url", stack.ingestUrl, "--database-url", stack.databaseUrl],
+      ["scripts/seed_events.py", "--events", "3000", "--seed", "7", "--quiet", "--api-key", stack.demo.api_key, "--url", stack.ingestUrl, "--database-url", stack.databaseUrl, "--edge-secret-file", join(stack.dataDir, "edge-secret.txt")],
       { cwd: REPO_ROOT },
     );
     const demo = await stack.browser.newContext({ timezoneId: TZ, viewport: { width: 1280, height: 900 } });
@@ -434,6 +434,10 @@ describe("the demo user watches the demo shop live (the README's walk-through)",
       await dashboard.reload();
       await waitInPage(dashboard, (n) => document.querySelector('[data-testid="card-events-value"]')?.textContent === n, fmt(seeded.total_events));
       await dashboard.waitForSelector('[data-testid="live-status"][data-status="live"]');
+      // the seeded visitors' countries (make seed sends their addresses as CloudFront would)
+      const countries = (await api(`/api/v1/analytics/${stack.demo.project_id}/breakdown?dimension=country&range=7d&tz=${encodeURIComponent(TZ)}`, { headers: { authorization: `Bearer ${demoToken}` } })).body.items;
+      assert.ok(countries.length >= 5 && countries[0].value === "US", JSON.stringify(countries));
+      await dashboard.locator('[data-testid="breakdown-country"] tr[data-value="US"]').waitFor();
 
       const shop = await demo.newPage();
       await shop.goto(stack.siteUrl + "/demo/");

@@ -193,6 +193,9 @@ export async function startStack() {
       siteUrl: platform.siteUrl,
       httpUrl: platform.httpUrl,
       databaseUrl,
+      /** The runtime's data folder (make up's .local): its edge-secret.txt lets the seed send
+       *  visitors' addresses as CloudFront forwards them. */
+      dataDir,
       ingestUrl: platform.siteUrl + INGEST_PATH,
       output: platform.output,
       /** Stop everything; resolves with the platform's exit ({code, signal}). */
