@@ -31,6 +31,8 @@ REFERRERS = [
     "http://news.ycombinator.com/item?id=1",
     "https://duckduckgo.com",
     "android-app://com.slack/",
+    "https://www.shop.test/pricing",  # a link inside the site: no referrer
+    "https://SHOP.test/",
 ]
 RANGES = [
     (datetime(2026, 2, 26, tzinfo=UTC), NOW),
@@ -122,6 +124,9 @@ def value_of(row: tuple[Any, ...], field: str) -> str | None:
         return m.group(1) if m else None
     if field == "referrer":
         m = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", row[7] or "")
+        page = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", row[6] or "")
+        if m and page and m.group(1).lower() == page.group(1).lower():
+            return None  # a link inside the site is no referrer
         return m.group(1).lower() if m else "(direct)"
     if field.startswith("utm_"):
         return _text(props.get(field, "(none)"))

@@ -17,8 +17,12 @@ from typing import Literal
 
 from pulse.data.sessions import PATH
 
+_DOMAIN = "lower(substring({} from '^[a-z]+://(?:www\\.)?([^/:?#]+)'))"
+# The referrer's domain, "(direct)" when none; none at all (left out) for a link inside the site:
+# a referrer on the page's own domain is navigation, not a source (as Umami and Plausible count).
 REFERRER = (
-    "coalesce(lower(substring(e.referrer from '^[a-z]+://(?:www\\.)?([^/:?#]+)')), '(direct)')"
+    f"CASE WHEN {_DOMAIN.format('e.referrer')} = {_DOMAIN.format('e.page_url')} THEN NULL "
+    f"ELSE coalesce({_DOMAIN.format('e.referrer')}, '(direct)') END"
 )
 UTM_SOURCE = "coalesce(e.properties->>'utm_source', '(none)')"
 UNKNOWN = "(unknown)"

@@ -24,9 +24,14 @@ BEGIN
     SELECT n.project_id, n.id, n."timestamp", n.event, n.session_id, n.distinct_id,
            CASE WHEN pv THEN coalesce(n.properties->>'path',
                                       substring(n.page_url from '^[a-z]+://[^/]+(/[^?#]*)')) END,
+           -- the referrer's domain; none for a link inside the site (the page's own domain)
            CASE WHEN pv THEN
-               coalesce(lower(substring(n.referrer from '^[a-z]+://(?:www\.)?([^/:?#]+)')),
-                        '(direct)') END,
+               CASE WHEN lower(substring(n.referrer from '^[a-z]+://(?:www\.)?([^/:?#]+)'))
+                         = lower(substring(n.page_url from '^[a-z]+://(?:www\.)?([^/:?#]+)'))
+                    THEN NULL
+                    ELSE coalesce(lower(substring(n.referrer
+                                                  from '^[a-z]+://(?:www\.)?([^/:?#]+)')),
+                                  '(direct)') END END,
            CASE WHEN pv THEN coalesce(n.properties->>'utm_source', '(none)') END,
            CASE WHEN pv THEN coalesce(n.properties->>'utm_medium', '(none)') END,
            CASE WHEN pv THEN coalesce(n.properties->>'utm_campaign', '(none)') END,
