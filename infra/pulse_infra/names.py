@@ -33,12 +33,12 @@ DATABASE_NAME = "pulse"
 DATABASE_USER = "pulse"
 DATABASE_PORT = 5432
 DATABASE_INSTANCE_TYPE = "t4g.micro"
-# Storage autoscaling's ceiling: events are never deleted, and each occupies ~1,850 bytes with its
-# indexes and what the rollup derives from it (measured: scripts/bench/storage.py, docs/cost.md),
-# so 100M events a month fill ~175 GB a month, ~2.1 TB a year. Only allocated storage is billed;
-# the ceiling only stops a runaway. (It was 1 TB, from an assumed 350 bytes an event: full after
-# ~6 months at 100M events a month.)
-DATABASE_MAX_STORAGE_GB = 3000
+# Storage autoscaling's ceiling: events are never deleted, and each occupies ~3,660 bytes with
+# its indexes and what the rollup derives from it (measured: scripts/bench/storage.py,
+# docs/cost.md; ~1,850 before the breakdowns' presence rows per dimension), so 100M events a month
+# fill ~370 GB a month, ~4.4 TB a year. Only allocated storage is billed; the ceiling only stops a
+# runaway. (It was 1 TB, from an assumed 350 bytes an event, then 3 TB.)
+DATABASE_MAX_STORAGE_GB = 5000
 REDIS_NODE_TYPE = "cache.t4g.micro"
 REDIS_ENGINE_VERSION = "7.1"
 REDIS_PORT = 6379
