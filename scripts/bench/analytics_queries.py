@@ -34,8 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from scripts.bench.common import (
     BENCH_DB,
+    EVENT_NAMES,
+    PAGE_PATHS,
     PG_SERVER,
     configure_environment,
+    copy_events,
     pct,
     session_rows,
     use_database,
@@ -45,18 +48,6 @@ DB = f"{BENCH_DB}_analytics"
 URL = f"{PG_SERVER}/{DB}"
 configure_environment()
 os.environ["PULSE_DATABASE_URL"] = URL
-
-NAMES = (
-    ["page_view"] * 60
-    + ["click"] * 15
-    + ["scroll"] * 10
-    + ["signup"] * 4
-    + ["purchase"] * 2
-    + ["add_to_cart"] * 4
-    + ["$identify"] * 2
-    + [f"custom_{i}" for i in range(3)]
-)
-PATHS = ["/", "/pricing", "/blog", "/docs", "/signup", "/checkout"] + [f"/p/{i}" for i in range(50)]
 
 
 # What a visit is, per session: (value, weight) choices, skewed like real traffic.
@@ -103,6 +94,28 @@ def with_visit(rng: random.Random, rows: list[tuple]) -> list[tuple]:
     return out
 
 
+def _visit_rows(
+    rng: random.Random, project_id: str, *, users: int, start: datetime, end: datetime, most: int
+) -> list[tuple]:
+    """One session's events with its visit's attributes: by one of ``users`` users (the low
+    numbers far more often) in 4 sessions of 10, anonymous in the others."""
+    user = f"user_{int(users * rng.random() ** 2)}" if rng.random() < 0.4 else None
+    return with_visit(
+        rng,
+        session_rows(
+            rng,
+            project_id,
+            session=uuid.uuid4().hex[:16],
+            user=user,
+            start=start,
+            end=end,
+            names=EVENT_NAMES,
+            paths=PAGE_PATHS,
+            most=most,
+        ),
+    )
+
+
 def _hour_weight(t: datetime) -> float:
     daily = 0.35 + 0.65 * math.sin(math.pi * ((t.hour - 6) % 24) / 24) ** 2
     weekly = 0.7 if t.weekday() >= 5 else 1.0
@@ -110,8 +123,6 @@ def _hour_weight(t: datetime) -> float:
 
 
 def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> None:
-    from pulse.data.events import _COLUMN_LIST, copy_text
-
     rng = random.Random(2026)
     start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     hours = [
@@ -128,27 +139,16 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
     for hour, w in zip(hours, weights, strict=True):
         sessions_here = max(0, round(n_sessions * w / total_w))
         for _ in range(sessions_here):
-            sid = uuid.uuid4().hex[:16]
-            user = f"user_{int(n_users * rng.random() ** 2)}" if rng.random() < 0.4 else None
-            rows += with_visit(
+            rows += _visit_rows(
                 rng,
-                session_rows(
-                    rng,
-                    project_id,
-                    session=sid,
-                    user=user,
-                    start=hour + timedelta(seconds=rng.random() * 3600),
-                    end=now,
-                    names=NAMES,
-                    paths=PATHS,
-                    most=10**9,
-                ),
+                project_id,
+                users=n_users,
+                start=hour + timedelta(seconds=rng.random() * 3600),
+                end=now,
+                most=10**9,
             )
         if len(rows) >= 50_000:
-            with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
-                cp.write(copy_text(rows))
-            conn.commit()
-            written += len(rows)
+            written += copy_events(conn, rows)
             rows = []
             print(
                 f"\r  generated {written:,} events ({written / (time.monotonic() - t0):,.0f}/s)",
@@ -156,10 +156,7 @@ def generate(conn, project_id: str, n_events: int, days: int, now: datetime) -> 
                 file=sys.stderr,
             )
     if rows:
-        with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
-            cp.write(copy_text(rows))
-        conn.commit()
-        written += len(rows)
+        written += copy_events(conn, rows)
     print(f"\r  generated {written:,} events in {time.monotonic() - t0:.0f} s", file=sys.stderr)
     conn.execute("ANALYZE events")
     conn.commit()
@@ -225,21 +222,13 @@ def _write_dirty(project_id: str, n: int, *, seed: int = 7) -> None:
     now = datetime.now(UTC)
     rows: list[tuple] = []
     while len(rows) < n:
-        sid = uuid.uuid4().hex[:16]
-        user = f"user_{int(10_000 * rng.random() ** 2)}" if rng.random() < 0.4 else None
-        rows += with_visit(
+        rows += _visit_rows(
             rng,
-            session_rows(
-                rng,
-                project_id,
-                session=sid,
-                user=user,
-                start=now - timedelta(seconds=rng.random() * 86_400),
-                end=now,
-                names=NAMES,
-                paths=PATHS,
-                most=n - len(rows),
-            ),
+            project_id,
+            users=10_000,
+            start=now - timedelta(seconds=rng.random() * 86_400),
+            end=now,
+            most=n - len(rows),
         )
     for i in range(0, len(rows), 5000):
         stream_events([(rows[i : i + 5000], [])])

@@ -14,6 +14,21 @@ PG_SERVER = os.environ.get("PULSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.
 BENCH_URL = f"{PG_SERVER}/{BENCH_DB}"
 PREFIX = f"bench:{uuid.uuid4().hex[:8]}:"
 
+# The generated traffic's event names (weighted by repetition) and page paths.
+EVENT_NAMES = (
+    ["page_view"] * 60
+    + ["click"] * 15
+    + ["scroll"] * 10
+    + ["signup"] * 4
+    + ["purchase"] * 2
+    + ["add_to_cart"] * 4
+    + ["$identify"] * 2
+    + [f"custom_{i}" for i in range(3)]
+)
+PAGE_PATHS = ["/", "/pricing", "/blog", "/docs", "/signup", "/checkout"] + [
+    f"/p/{i}" for i in range(50)
+]
+
 
 def configure_environment(jwt_secret: str = "bench-secret-" + "x" * 40) -> None:
     """Point the functions at the benchmark database before anything reads settings."""
@@ -87,6 +102,17 @@ def cleanup_redis() -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def copy_events(conn: Any, rows: list[tuple[Any, ...]]) -> int:
+    """COPY ``rows`` (in ``pulse.data.events.COLUMNS`` order) into ``events`` on ``conn`` and
+    commit; returns how many."""
+    from pulse.data.events import _COLUMN_LIST, copy_text
+
+    with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
+        cp.write(copy_text(rows))
+    conn.commit()
+    return len(rows)
 
 
 def session_rows(

@@ -26,24 +26,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from scripts.bench.common import PG_SERVER, configure_environment, pct, session_rows, use_database
+from scripts.bench.common import (
+    EVENT_NAMES,
+    PAGE_PATHS,
+    PG_SERVER,
+    configure_environment,
+    copy_events,
+    pct,
+    session_rows,
+    use_database,
+)
 
 DB = os.environ.get("PULSE_BENCH_DATABASE", "pulse_bench_funnels")
 URL = f"{PG_SERVER}/{DB}"
 configure_environment()
 os.environ["PULSE_DATABASE_URL"] = URL
 
-NAMES = (
-    ["page_view"] * 60
-    + ["click"] * 15
-    + ["scroll"] * 10
-    + ["signup"] * 4
-    + ["purchase"] * 2
-    + ["add_to_cart"] * 4
-    + ["$identify"] * 2
-    + [f"custom_{i}" for i in range(3)]
-)
-PATHS = ["/", "/pricing", "/blog", "/docs", "/signup", "/checkout"] + [f"/p/{i}" for i in range(50)]
 FUNNEL = [
     {"event": "page_view", "page": "/pricing"},
     {"event": "signup"},
@@ -53,8 +51,6 @@ FUNNEL = [
 
 def generate(project_id: str, n_events: int, days: int, now: datetime) -> int:
     import psycopg
-
-    from pulse.data.events import _COLUMN_LIST, copy_text
 
     rng = random.Random(2026)
     start = now - timedelta(days=days)
@@ -75,25 +71,16 @@ def generate(project_id: str, n_events: int, days: int, now: datetime) -> int:
                 user=user,
                 start=start + timedelta(seconds=rng.random() * days * 86_400),
                 end=now,
-                names=NAMES,
-                paths=PATHS,
+                names=EVENT_NAMES,
+                paths=PAGE_PATHS,
                 most=10**9,
             )
             if len(rows) >= 50_000:
-                with (
-                    conn.cursor() as cur,
-                    cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp,
-                ):
-                    cp.write(copy_text(rows))
-                conn.commit()
-                written += len(rows)
+                written += copy_events(conn, rows)
                 rows = []
                 print(f"\r  generated {written:,} events", end="", file=sys.stderr)
         if rows:
-            with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMN_LIST}) FROM STDIN") as cp:
-                cp.write(copy_text(rows))
-            written += len(rows)
-        conn.commit()
+            written += copy_events(conn, rows)
         conn.execute("ANALYZE events")
         conn.commit()
     print(f"\r  generated {written:,} events", file=sys.stderr)
