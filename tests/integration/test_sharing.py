@@ -132,6 +132,10 @@ def test_a_share_session_reaches_nothing_else(api, owner, new_user) -> None:
         ("DELETE", f"/api/v1/projects/{pid}"),
         ("GET", "/api/v1/auth/me"),
         ("POST", "/api/v1/auth/logout"),
+        # funnels and retention are the owner's (docs/api.md), saved or not
+        ("GET", f"/api/v1/analytics/{pid}/retention"),
+        ("POST", f"/api/v1/analytics/{pid}/funnels/query"),
+        ("GET", f"/api/v1/projects/{pid}/funnels"),
     ):
         r = api(method, path, token=share, body={} if method in ("PATCH", "POST") else None)
         assert r.status == 401, (method, path, r.status)

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from pulse.analytics import csv_export, filters, periods, service
-from pulse.api.deps import ViewerDep
+from pulse.api.deps import Claims, Viewer, ViewerDep
 from pulse.data.dimensions import DIMENSIONS, PROPERTY, Match
 from pulse.models.inputs import NO_NUL
 from pulse.models.outputs import ErrorOut, VisitorsNowOut
@@ -27,6 +27,12 @@ router = APIRouter(
 )
 
 
+From = Annotated[str | None, Query(alias="from", description="ISO 8601 start")]
+To = Annotated[str | None, Query(description="ISO 8601 end (exclusive)")]
+RangeName = Annotated[str | None, Query(alias="range", description="24h, 7d (default), 30d or 90d")]
+TimeZone = Annotated[str | None, Query(description="IANA time zone, default UTC")]
+
+
 class Range:
     """The common query: ``from``/``to`` (ISO 8601, half-open) or ``range``, and ``tz``; the
     caller may read the project's reports."""
@@ -37,12 +43,10 @@ class Range:
         self,
         project_id: UUID,
         viewer: ViewerDep,
-        from_: Annotated[str | None, Query(alias="from", description="ISO 8601 start")] = None,
-        to: Annotated[str | None, Query(description="ISO 8601 end (exclusive)")] = None,
-        range_: Annotated[
-            str | None, Query(alias="range", description="24h, 7d (default), 30d or 90d")
-        ] = None,
-        tz: Annotated[str | None, Query(description="IANA time zone, default UTC")] = None,
+        from_: From = None,
+        to: To = None,
+        range_: RangeName = None,
+        tz: TimeZone = None,
     ) -> None:
         viewer.authorize(project_id, needs_raw=self.NEEDS_RAW)
         self.project_id = project_id
@@ -55,6 +59,22 @@ class RawRange(Range):
     sessions list): a share session reads it only when its link allows it."""
 
     NEEDS_RAW = True
+
+
+class OwnerRange(Range):
+    """The common query of a report only the project's owner reads (funnels, retention): a
+    share session's token is refused (401), as on every route that takes an account's token."""
+
+    def __init__(
+        self,
+        project_id: UUID,
+        claims: Claims,
+        from_: From = None,
+        to: To = None,
+        range_: RangeName = None,
+        tz: TimeZone = None,
+    ) -> None:
+        super().__init__(project_id, Viewer(user_id=claims.user_id), from_, to, range_, tz)
 
 
 def _filters(
@@ -79,6 +99,7 @@ def _filters(
 
 Common = Annotated[Range, Depends()]
 RawCommon = Annotated[RawRange, Depends()]
+OwnerCommon = Annotated[OwnerRange, Depends()]
 Filters = Annotated[Match, Depends(_filters)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 EventFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
@@ -205,12 +226,10 @@ class ExportRange(Range):
         project_id: UUID,
         report: Annotated[csv_export.Report, Path(description="The report to export")],
         viewer: ViewerDep,
-        from_: Annotated[str | None, Query(alias="from", description="ISO 8601 start")] = None,
-        to: Annotated[str | None, Query(description="ISO 8601 end (exclusive)")] = None,
-        range_: Annotated[
-            str | None, Query(alias="range", description="24h, 7d (default), 30d or 90d")
-        ] = None,
-        tz: Annotated[str | None, Query(description="IANA time zone, default UTC")] = None,
+        from_: From = None,
+        to: To = None,
+        range_: RangeName = None,
+        tz: TimeZone = None,
     ) -> None:
         self.NEEDS_RAW = report in csv_export.RAW_REPORTS
         self.report = report

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from pulse.analytics import funnels
 from pulse.analytics.service import owned_project
 from pulse.api.deps import Claims
-from pulse.api.routes.analytics import Common
+from pulse.api.routes.analytics import OwnerCommon
 from pulse.models.funnels import (
     FunnelCreateIn,
     FunnelListOut,
@@ -73,12 +73,12 @@ def delete_funnel(project_id: OwnedProject, funnel_id: UUID, claims: Claims) -> 
 
 
 @computed.post("/query")
-def query_funnel(q: Common, body: FunnelQueryIn) -> FunnelResultOut:
+def query_funnel(q: OwnerCommon, body: FunnelQueryIn) -> FunnelResultOut:
     """An ad-hoc funnel over the range: computed, not saved."""
     return funnels.compute_adhoc(q.project_id, q.period, body)
 
 
 @computed.get("/{funnel_id}")
-def saved_funnel_result(q: Common, funnel_id: UUID, claims: Claims) -> FunnelResultOut:
+def saved_funnel_result(q: OwnerCommon, funnel_id: UUID, claims: Claims) -> FunnelResultOut:
     """A saved funnel over the range."""
     return funnels.compute_saved(claims.user_id, q.project_id, funnel_id, q.period)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from pulse.analytics import retention
-from pulse.api.routes.analytics import Common, EventFilter
+from pulse.api.routes.analytics import EventFilter, OwnerCommon
 from pulse.models.outputs import ErrorOut
 from pulse.models.retention import RetentionOut, RetentionPeriod
 
@@ -24,7 +24,7 @@ router = APIRouter(
 
 @router.get("/retention")
 def retention_triangle(
-    q: Common,
+    q: OwnerCommon,
     period: Annotated[RetentionPeriod, Query(description="Cohort and return period")] = "day",
     return_event: EventFilter = None,
 ) -> RetentionOut:
