@@ -175,10 +175,10 @@ def split(
     raw.extend((h, h + HOUR) for h in rebuild)
     if h2 < end:
         raw.append((h2, end))
-    return Split(start, end, h1, h2, rebuild, tuple(_joined(raw)))
+    return Split(start, end, h1, h2, rebuild, tuple(joined(raw)))
 
 
-def _joined(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def joined(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     """Sorted intervals with the touching ones joined: a week of dirty hours is one range scan
     of the raw events, not 168 (which the planner could not estimate, and read slowly)."""
     out: list[tuple[datetime, datetime]] = []

@@ -55,13 +55,7 @@ def _raw_before(
     spans = [(h, h + HOUR) for h in hours]
     if rolled_before < start:
         spans.append((rolled_before, start))
-    out: list[tuple[datetime, datetime]] = []
-    for a, b in spans:
-        if out and out[-1][1] >= a:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
+    return periods.joined(spans)
 
 
 def retention(
