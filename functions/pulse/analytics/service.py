@@ -57,7 +57,9 @@ def _splits(
         return [periods.raw_split(s, e) for s, e in spans]
     lo = min(s for s, _ in spans)
     hi = max(e for _, e in spans)
-    rebuild = sql.rebuild_hours(project_id=project_id, start=periods.floor_hour(lo), end=hi)
+    rebuild = sql.dirty_hours(
+        project_id=project_id, start=periods.floor_hour(lo), end=hi, rebuild_only=True
+    )
     open_hour = periods.floor_hour(now)
     return [periods.split(s, e, open_hour=open_hour, rebuild_hours=rebuild) for s, e in spans]
 

@@ -21,24 +21,17 @@ from pulse.db.connection import connection, fetch_all
 ANY_EVENT = ""
 
 
-def dirty_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
-    """Every hour with events the rollup has not added yet, or marked for a rebuild."""
+def dirty_hours(
+    *, project_id: UUID, start: datetime, end: datetime, rebuild_only: bool = False
+) -> set[datetime]:
+    """Every hour with events the rollup has not added yet, or marked for a rebuild; with
+    ``rebuild_only``, the hours marked for a rebuild alone (their rollups are stale until it
+    runs)."""
     with connection() as conn:
         rows = conn.execute(
             "SELECT hour FROM rollup_dirty_hours WHERE project_id = %s AND hour >= %s "
-            "AND hour < %s",
-            (project_id, start, end),
-        ).fetchall()
-    return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
-
-
-def rebuild_hours(*, project_id: UUID, start: datetime, end: datetime) -> set[datetime]:
-    """The hours marked for a rebuild: their rollups are stale until it runs."""
-    with connection() as conn:
-        rows = conn.execute(
-            "SELECT hour FROM rollup_dirty_hours WHERE project_id = %s AND hour >= %s "
-            "AND hour < %s AND rebuild",
-            (project_id, start, end),
+            "AND hour < %s AND (rebuild OR NOT %s)",
+            (project_id, start, end, rebuild_only),
         ).fetchall()
     return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
 
