@@ -10,15 +10,12 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 
-import { REPO_ROOT, startStack, waitInPage } from "./harness.mjs";
+import { assertAccessible, REPO_ROOT, startStack, waitInPage } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE_PATH = require.resolve("axe-core/axe.min.js");
 const SCREENSHOTS = join(REPO_ROOT, "docs", "screenshots");
 const TZ = "Europe/Paris";
 const EMAIL = `owner-${randomUUID().slice(0, 8)}@example.com`;
@@ -49,15 +46,7 @@ after(async () => {
 });
 
 /** Inject axe-core and fail on serious or critical violations. */
-async function axe(label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(serious, [], `${label}: serious accessibility violations`);
-}
+const axe = (label) => assertAccessible(page, label);
 
 async function api(path, { method = "GET", body, headers = {} } = {}) {
   const response = await fetch(stack.siteUrl + path, {

@@ -6,14 +6,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { BROWSER_USER_AGENT, REPO_ROOT, startStack } from "./harness.mjs";
+import { assertAccessible, BROWSER_USER_AGENT, REPO_ROOT, startStack } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE_PATH = require.resolve("axe-core/axe.min.js");
 const SCREENSHOTS = join(REPO_ROOT, "docs", "screenshots");
 const TZ = "Europe/Paris";
 const EMAIL = `funnels-${randomUUID().slice(0, 8)}@example.com`;
@@ -42,15 +39,8 @@ after(async () => {
   assert.deepEqual(exit, { code: 0, signal: null }, "the platform stops cleanly on SIGINT");
 });
 
-async function axe(label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(serious, [], `${label}: serious accessibility violations`);
-}
+/** Inject axe-core and fail on serious or critical violations. */
+const axe = (label) => assertAccessible(page, label);
 
 async function api(path, { method = "GET", body } = {}) {
   const response = await fetch(stack.siteUrl + path, {

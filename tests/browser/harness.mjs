@@ -9,10 +9,12 @@
 //   CHROMIUM_PATH             browser binary, default /usr/bin/chromium
 //   PULSE_BROWSER_DEBUG=1     print the platform's output as it comes
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -321,4 +323,17 @@ export async function logBeacons(context) {
       return ok;
     };
   });
+}
+
+const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** Inject axe-core into `target` (a page or frame) and fail on serious or critical violations. */
+export async function assertAccessible(target, label) {
+  await target.addScriptTag({ path: AXE_PATH });
+  const violations = await target.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `${label}: serious accessibility violations`);
 }

@@ -8,13 +8,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
 
-import { BROWSER_USER_AGENT, startStack, waitInPage } from "./harness.mjs";
+import { assertAccessible, BROWSER_USER_AGENT, startStack, waitInPage } from "./harness.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE_PATH = require.resolve("axe-core/axe.min.js");
 const EMAIL = `sharer-${randomUUID().slice(0, 8)}@example.com`;
 const PASSWORD = "correct-horse-9";
 const LINK_PASSWORD = "open-sesame-42";
@@ -40,15 +37,7 @@ after(async () => {
   assert.deepEqual(exit, { code: 0, signal: null }, "the platform stops cleanly on SIGINT");
 });
 
-async function axe(target, label) {
-  await target.addScriptTag({ path: AXE_PATH });
-  const violations = await target.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-  });
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(serious, [], `${label}: serious accessibility violations`);
-}
+const axe = assertAccessible;
 
 async function api(path, { method = "GET", body, bearer = token } = {}) {
   const response = await fetch(stack.siteUrl + path, {
