@@ -360,9 +360,11 @@ def markdown(prices: dict[str, Any], volumes: list[float]) -> str:
         out.append("")
         even = break_even(prices, scenario)
         out.append(
-            "Under $1 per million events from "
-            + (f"**{volume_label(even)} events a month**" if even else "**no volume up to 10B**")
-            + " (1-2-5 steps).\n"
+            f"Under $1 per million events from **{volume_label(even)} events a month** "
+            "(1-2-5 steps).\n"
+            if even
+            else "**Not under $1 per million events at any volume** from 1M to 10B a month "
+            "(1-2-5 steps).\n"
         )
         details = "; ".join(f"{line.item}: {line.detail}" for line in tables[volumes[-1]])
         out.append(f"At {volume_label(volumes[-1])}: {details}.\n")

@@ -240,7 +240,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--raw-reps", type=int, default=3)
+    parser.add_argument("--raw-reps", type=int, default=3, help="0 leaves the raw answers out")
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument(
         "--dirty-events",
@@ -362,7 +362,7 @@ def main() -> int:
                 times.append((time.perf_counter() - t) * 1000)
                 assert res["statusCode"] == 200, res
             raw_line = ""
-            if endpoint in RAW_CALLS and label == endpoint:
+            if args.raw_reps and endpoint in RAW_CALLS and label == endpoint:
                 end = datetime.now(UTC)
                 raw_times = []
                 for _ in range(args.raw_reps):
@@ -371,7 +371,7 @@ def main() -> int:
                     raw_times.append((time.perf_counter() - t) * 1000)
                 raw_p50 = statistics.median(raw_times)
                 raw_line = f"{raw_p50:>10.0f}{raw_p50 / statistics.median(times):>9.0f}x"
-            if endpoint in RAW_SQL and label == endpoint:
+            if args.raw_reps and endpoint in RAW_SQL and label == endpoint:
                 raw_times = []
                 end = datetime.now(UTC)
                 with psycopg.connect(URL) as conn:

@@ -347,6 +347,16 @@ def test_every_price_was_read_with_its_url_or_is_marked_not_read(
     assert prices["read_on"]
 
 
+def test_the_tables_say_plainly_when_no_volume_is_under_the_target(
+    prices: dict[str, Any],
+) -> None:
+    # It once read "Under $1 per million events from no volume up to 10B" under a $5.53 total
+    text = cost_model.markdown(prices, [1e6, 1e8])
+    default = text.split("### Scenario `default`")[1].split("### ")[0]
+    assert "**Not under $1 per million events at any volume** from 1M to 10B" in default
+    assert "Under $1 per million events from" not in default
+
+
 def test_the_script_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert cost_model.main([]) == 0
     out = capsys.readouterr().out

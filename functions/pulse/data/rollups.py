@@ -15,7 +15,7 @@ and its raw events go through the same path, as if they had all just arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -142,6 +142,8 @@ def apply(*, project_id: UUID, dirty: list[DirtyHour]) -> bool:
         "p": project_id,
         "hours": hours,
         "rebuild": rebuild,
+        # presence_hourly's hour index is on the hour as UTC time (migration 0012).
+        "rebuild_utc": [h.astimezone(UTC).replace(tzinfo=None) for h in rebuild],
         "lo": hours[0],
         "hi": hours[-1] + timedelta(hours=1),
     }
@@ -197,7 +199,7 @@ def _take_events(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
             )
         conn.execute(
             "WITH gone AS (DELETE FROM presence_hourly WHERE project_id = %(p)s "
-            "AND hour = ANY(%(rebuild)s::timestamptz[]) "
+            "AND (hour AT TIME ZONE 'UTC') = ANY(%(rebuild_utc)s::timestamp[]) "
             "RETURNING kind, event, hour, h, prev_hour) INSERT INTO removed SELECT * FROM gone",
             args,
         )
