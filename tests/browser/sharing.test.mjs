@@ -110,6 +110,14 @@ describe("visitors now and share links, through the running platform", () => {
     const lines = (await readFile(await download.path(), "utf8")).trim().split("\r\n");
     assert.equal(lines[0], "uuid,timestamp,event,distinct_id,session_id,page_url,referrer,received_at,properties");
     assert.equal(lines.length - 1, 6, "the six events ingested");
+
+    // the sessions of the period, every one of them (asked 1,000 a page), as one CSV file
+    await page.getByTestId("export").getByLabel("Report").selectOption("sessions");
+    const [sessions] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+    assert.match(sessions.suggestedFilename(), /^pulse-sessions-.*\.csv$/);
+    const rows = (await readFile(await sessions.path(), "utf8")).trim().split("\r\n");
+    assert.match(rows[0], /^session_id,/);
+    assert.deepEqual(rows.slice(1).map((r) => r.split(",")[0]).sort(), ["a", "b", "c", "leaving", "old"]);
   });
 
   test("the owner makes a share link with a password in the settings", async () => {

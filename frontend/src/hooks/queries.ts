@@ -218,6 +218,6 @@ export function useCsvExport(projectId: string, range: DateRange, tz: string, fi
     mutationFn: (report: CsvReport | "raw-events") =>
       report === "raw-events"
         ? api.exportRawEvents(projectId, rangeQuery(range, tz)).then(() => undefined)
-        : api.exportReport(projectId, report, rangeQuery(range, tz), filters),
+        : api.exportReport(projectId, report, rangeQuery(range, tz), filters).then(() => undefined),
   });
 }

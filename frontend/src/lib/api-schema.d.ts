@@ -69,7 +69,10 @@ export interface paths {
         };
         /**
          * Export
-         * @description One report as CSV, with the parameters of its JSON route (and the same answer).
+         * @description One report as CSV, with the parameters of its JSON route (and the same answer). The
+         *     paged reports (`sessions`, `users`, `events`) name their next page in `x-next-cursor`: ask
+         *     again with `cursor` = that value until an answer has none; a page asked with a cursor has
+         *     no header row, so the pages joined in order are one CSV file.
          */
         get: operations["export_api_v1_analytics__project_id__export__report__get"];
         put?: never;
@@ -1372,7 +1375,7 @@ export interface operations {
             query?: {
                 event?: string | null;
                 interval?: "hour" | "day";
-                /** @description default: the report's */
+                /** @description default: the report's; up to 1,000 rows a page */
                 limit?: number | null;
                 /** @description next_cursor of a page */
                 cursor?: string | null;
@@ -1399,9 +1402,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report as CSV (the rows of its JSON answer; docs/api.md) */
+            /** @description The report as CSV (the rows of its JSON answer; docs/api.md); a paged report's `x-next-cursor` names its next page */
             200: {
                 headers: {
+                    "x-next-cursor"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -86,6 +86,34 @@ export function clean<T extends object>(query: T): T {
 }
 
 /** The file name a response's Content-Disposition gives, else `fallback`. */
+/** Reports the API answers in pages (a next cursor), and the rows an export asks for a page. */
+const PAGED_REPORTS: ReadonlySet<CsvReport> = new Set<CsvReport>(["sessions", "users", "events"]);
+const EXPORT_PAGE_ROWS = 1000;
+
+type CsvPage = { data?: ArrayBuffer; error?: unknown; response: Response };
+
+/** Fetch a CSV's pages, each asked with the `x-next-cursor` of the one before, until an answer
+ *  has none; save them joined as one file (named by the first answer). Returns the pages. */
+async function saveCsvPages(
+  fallbackName: string,
+  fetchPage: (cursor: string | null) => Promise<CsvPage>,
+  onPage?: (pages: number) => void,
+): Promise<number> {
+  const parts: Blob[] = [];
+  let cursor: string | null = null;
+  let name = fallbackName;
+  do {
+    const result: CsvPage = await fetchPage(cursor);
+    // each page its own Blob at once (a browser may keep it on disk), joined at the end
+    parts.push(new Blob([await unwrap<ArrayBuffer>(Promise.resolve(result))], { type: "text/csv" }));
+    if (parts.length === 1) name = fileName(result.response, name);
+    cursor = result.response.headers.get("x-next-cursor");
+    onPage?.(parts.length);
+  } while (cursor);
+  saveBlob(new Blob(parts, { type: "text/csv" }), name);
+  return parts.length;
+}
+
 function fileName(response: Response, fallback: string): string {
   const match = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
   return match?.[1] ?? fallback;
@@ -166,35 +194,30 @@ export function createApi(apiUrl: string, session: TokenSource, fetchImpl?: type
         }),
       ),
 
-    /** One report as a CSV file, saved by the browser. */
-    exportReport: async (projectId: string, report: CsvReport, q: RangeQuery, filter: string[] = []): Promise<void> => {
-      const result = await client.GET("/api/v1/analytics/{project_id}/export/{report}", {
-        params: { path: { project_id: projectId, report }, query: clean({ ...q, filter }) },
-        parseAs: "blob",
-      });
-      const blob = await unwrap<Blob>(Promise.resolve(result));
-      saveBlob(blob, fileName(result.response, `pulse-${report}.csv`));
+    /** One report as a CSV file, saved by the browser. A paged report (sessions, users,
+     *  events) is fetched 1,000 rows a page, each asked with the `x-next-cursor` of the one
+     *  before, and its pages (only the first has the header row) joined into one file. */
+    exportReport: async (projectId: string, report: CsvReport, q: RangeQuery, filter: string[] = []): Promise<number> => {
+      const limit = PAGED_REPORTS.has(report) ? EXPORT_PAGE_ROWS : undefined;
+      return saveCsvPages(`pulse-${report}.csv`, (cursor) =>
+        client.GET("/api/v1/analytics/{project_id}/export/{report}", {
+          params: { path: { project_id: projectId, report }, query: clean({ ...q, filter, limit, cursor }) },
+          parseAs: "arrayBuffer",
+        }),
+      );
     },
     /** Every raw event of the range as one CSV file: the API's pages (each under its 6 MB
      *  response limit) fetched one after the other and joined into one Blob. */
-    exportRawEvents: async (projectId: string, q: RangeQuery, onPage?: (pages: number) => void): Promise<number> => {
-      const parts: Blob[] = [];
-      let cursor: string | null = null;
-      let name = "pulse-events.csv";
-      do {
-        const result: { data?: ArrayBuffer; error?: unknown; response: Response } = await client.GET("/api/v1/analytics/{project_id}/events.csv", {
-          params: { path: path(projectId), query: clean({ ...q, cursor }) },
-          parseAs: "arrayBuffer",
-        });
-        // each page its own Blob at once (a browser may keep it on disk), joined at the end
-        parts.push(new Blob([await unwrap<ArrayBuffer>(Promise.resolve(result))], { type: "text/csv" }));
-        if (parts.length === 1) name = fileName(result.response, name);
-        cursor = result.response.headers.get("x-next-cursor");
-        onPage?.(parts.length);
-      } while (cursor);
-      saveBlob(new Blob(parts, { type: "text/csv" }), name);
-      return parts.length;
-    },
+    exportRawEvents: async (projectId: string, q: RangeQuery, onPage?: (pages: number) => void): Promise<number> =>
+      saveCsvPages(
+        "pulse-events.csv",
+        (cursor) =>
+          client.GET("/api/v1/analytics/{project_id}/events.csv", {
+            params: { path: path(projectId), query: clean({ ...q, cursor }) },
+            parseAs: "arrayBuffer",
+          }),
+        onPage,
+      ),
 
     events: (projectId: string, q: RangeQuery, filters: EventFilters, page: Page, filter: string[] = []) =>
       unwrap<Events>(

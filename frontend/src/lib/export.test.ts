@@ -40,6 +40,39 @@ describe("CSV export", () => {
     expect(names).toEqual(["pulse-events-1.csv"]);
   });
 
+  test("a paged report is asked 1,000 rows a page, by each page's next cursor, and saved as one file", async () => {
+    const saved: Blob[] = [];
+    URL.createObjectURL = vi.fn((blob: Blob) => {
+      saved.push(blob);
+      return "blob:x";
+    }) as typeof URL.createObjectURL;
+    URL.revokeObjectURL = vi.fn();
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
+    const pages = [
+      csv("session_id,events\r\ns1,3\r\n", { "x-next-cursor": "k1", "content-disposition": 'attachment; filename="pulse-sessions-1.csv"' }),
+      csv("s2,1\r\n"),
+    ];
+    const { fetch, calls } = fakeFetch(() => pages.shift() as Response);
+    const api = createApi(API, session, fetch);
+    expect(await api.exportReport("p-1", "sessions", { range: "7d", tz: "UTC" }, ["country:DE"])).toBe(2);
+    const asked = calls.map((r) => new URL(r.url));
+    expect(asked.map((u) => u.pathname)).toEqual(["/api/v1/analytics/p-1/export/sessions", "/api/v1/analytics/p-1/export/sessions"]);
+    expect(asked.map((u) => u.searchParams.get("cursor"))).toEqual([null, "k1"]);
+    expect(asked.every((u) => u.searchParams.get("limit") === "1000" && u.searchParams.get("filter") === "country:DE")).toBe(true);
+    expect(await saved[0].text()).toBe("session_id,events\r\ns1,3\r\ns2,1\r\n");
+  });
+
+  test("a report that is not paged is one request with the report's own limit", async () => {
+    URL.createObjectURL = vi.fn(() => "blob:x") as typeof URL.createObjectURL;
+    URL.revokeObjectURL = vi.fn();
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
+    const { fetch, calls } = fakeFetch(() => csv("name,count\r\nbuy,3\r\n"));
+    const api = createApi(API, session, fetch);
+    expect(await api.exportReport("p-1", "top-events", { range: "7d", tz: "UTC" })).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(new URL(calls[0].url).searchParams.get("limit")).toBeNull();
+  });
+
   test("a refused export is the API's error", async () => {
     const { fetch } = fakeFetch(
       () => new Response(JSON.stringify({ error: { code: "forbidden", message: "this share link does not include the raw events and users", details: [] } }), { status: 403, headers: { "content-type": "application/json" } }),

@@ -138,9 +138,14 @@ def lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str
         yield rest
 
 
-def render(report: str, data: dict[str, Any]) -> str:
+def render(report: str, data: dict[str, Any], *, header: bool = True) -> str:
+    """The report's CSV; without the header row for a page after the first (the pages of a
+    paged report then join into one file)."""
     columns, rows = table(report, data)
-    return "".join(lines(columns, rows))
+    text = lines(columns, rows)
+    if not header:
+        next(text)
+    return "".join(text)
 
 
 # A page of the raw-events export stays under API Gateway's and Lambda's 6 MB response limit

@@ -14,8 +14,8 @@ const REPORTS: { value: CsvReport; label: string; raw?: boolean }[] = [
   { value: "pages", label: "Top pages" },
   { value: "referrers", label: "Top referrers" },
   { value: "utm-sources", label: "Top UTM sources" },
-  { value: "sessions", label: "Sessions (latest 50)", raw: true },
-  { value: "users", label: "Users (latest 50)", raw: true },
+  { value: "sessions", label: "Sessions (all of the period)", raw: true },
+  { value: "users", label: "Users (all of the period)", raw: true },
 ];
 
 /** Download the period's reports as CSV, with the dashboard's `filters`, and every raw event of

@@ -242,7 +242,9 @@ class ExportRange(Range):
     responses={
         200: {
             "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "The report as CSV (the rows of its JSON answer; docs/api.md)",
+            "description": "The report as CSV (the rows of its JSON answer; docs/api.md); "
+            "a paged report's `x-next-cursor` names its next page",
+            "headers": {"x-next-cursor": {"schema": {"type": "string"}}},
         }
     },
 )
@@ -251,12 +253,18 @@ def export(
     f: Filters,
     event: EventFilter = None,
     interval: Literal["hour", "day"] = "day",
-    limit: Annotated[int | None, Query(ge=1, le=100, description="default: the report's")] = None,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="default: the report's; up to 1,000 rows a page"),
+    ] = None,
     cursor: Cursor = None,
     distinct_id: IdFilter = None,
     session_id: IdFilter = None,
 ) -> Response:
-    """One report as CSV, with the parameters of its JSON route (and the same answer)."""
+    """One report as CSV, with the parameters of its JSON route (and the same answer). The
+    paged reports (`sessions`, `users`, `events`) name their next page in `x-next-cursor`: ask
+    again with `cursor` = that value until an answer has none; a page asked with a cursor has
+    no header row, so the pages joined in order are one CSV file."""
     data = service.report(
         q.report,
         q.project_id,
@@ -271,10 +279,13 @@ def export(
         match=f,
     )
     name = f"pulse-{q.report}-{q.now:%Y%m%dT%H%M%SZ}.csv"
+    headers = {"content-disposition": f'attachment; filename="{name}"'}
+    if data.get("next_cursor"):
+        headers["x-next-cursor"] = data["next_cursor"]
     return Response(
-        csv_export.render(q.report, data),
+        csv_export.render(q.report, data, header=cursor is None),
         media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{name}"'},
+        headers=headers,
     )
 
 
