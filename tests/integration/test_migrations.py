@@ -138,3 +138,43 @@ def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, m
         ]
         assert conn.execute("SELECT keep_bots FROM projects").fetchone()[0] is False
         assert conn.execute("SELECT count(*) FROM bot_tallies").fetchone()[0] == 0
+
+
+def test_the_presence_key_migration_keeps_every_presence_row(scratch_db: str, monkeypatch) -> None:
+    # Given a database from before 0012, with presence rows and their chains
+    everything = available_migrations()
+    monkeypatch.setattr(
+        migrate, "available_migrations", lambda: [m for m in everything if m.version < 12]
+    )
+    apply_migrations(scratch_db)
+    query = (
+        "SELECT project_id, kind, event, hour, h, prev_hour FROM presence_hourly "
+        "ORDER BY 1, 2, 3, 4, 5"
+    )
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO presence_hourly (project_id, kind, event, hour, h, prev_hour) "
+            "SELECT %s::uuid, k, e, timestamptz '2026-03-01' + make_interval(hours => n), v, "
+            "CASE WHEN n > 0 THEN timestamptz '2026-03-01' + make_interval(hours => n - 1) END "
+            "FROM unnest(ARRAY['s', 'u']::\"char\"[]) k, unnest(ARRAY['', 'buy']) e, "
+            "generate_series(0, 5) n, generate_series(1, 4) v",
+            (PROJECT,),
+        )
+        before = conn.execute(query).fetchall()
+    # When 0012 is applied
+    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
+    assert "0012_presence_value_key" in apply_migrations(scratch_db)
+    # Then every row is there, the key is in value order and still refuses a second copy
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        assert conn.execute(query).fetchall() == before and len(before) == 96
+        key = conn.execute(
+            "SELECT pg_get_indexdef(conindid) FROM pg_constraint "
+            "WHERE conname = 'presence_hourly_pkey'"
+        ).fetchone()[0]
+        assert key.endswith("(project_id, kind, event, h, hour)")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "INSERT INTO presence_hourly (project_id, kind, event, hour, h) "
+                "VALUES (%s, 's', '', timestamptz '2026-03-01', 1)",
+                (PROJECT,),
+            )
