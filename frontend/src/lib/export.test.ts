@@ -13,18 +13,24 @@ function csv(body: string, headers: Record<string, string> = {}) {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** What the browser would save: each file's Blob and name. */
+function captureDownloads() {
+  const saved: Blob[] = [];
+  const names: string[] = [];
+  URL.createObjectURL = vi.fn((blob: Blob) => {
+    saved.push(blob);
+    return "blob:x";
+  }) as typeof URL.createObjectURL;
+  URL.revokeObjectURL = vi.fn();
+  vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+    names.push(this.download);
+  });
+  return { saved, names };
+}
+
 describe("CSV export", () => {
   test("every page of the raw events, asked with the cursor of the one before, saved as one file", async () => {
-    const saved: Blob[] = [];
-    const names: string[] = [];
-    URL.createObjectURL = vi.fn((blob: Blob) => {
-      saved.push(blob);
-      return "blob:x";
-    }) as typeof URL.createObjectURL;
-    URL.revokeObjectURL = vi.fn();
-    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
-      names.push(this.download);
-    });
+    const { saved, names } = captureDownloads();
     const pages = [
       csv("uuid,timestamp\r\na,1\r\n", { "x-next-cursor": "c1", "content-disposition": 'attachment; filename="pulse-events-1.csv"' }),
       csv("b,2\r\n", { "x-next-cursor": "c2" }),
@@ -41,13 +47,7 @@ describe("CSV export", () => {
   });
 
   test("a paged report is asked 1,000 rows a page, by each page's next cursor, and saved as one file", async () => {
-    const saved: Blob[] = [];
-    URL.createObjectURL = vi.fn((blob: Blob) => {
-      saved.push(blob);
-      return "blob:x";
-    }) as typeof URL.createObjectURL;
-    URL.revokeObjectURL = vi.fn();
-    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
+    const { saved } = captureDownloads();
     const pages = [
       csv("session_id,events\r\ns1,3\r\n", { "x-next-cursor": "k1", "content-disposition": 'attachment; filename="pulse-sessions-1.csv"' }),
       csv("s2,1\r\n"),
@@ -63,9 +63,7 @@ describe("CSV export", () => {
   });
 
   test("a report that is not paged is one request with the report's own limit", async () => {
-    URL.createObjectURL = vi.fn(() => "blob:x") as typeof URL.createObjectURL;
-    URL.revokeObjectURL = vi.fn();
-    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
+    captureDownloads();
     const { fetch, calls } = fakeFetch(() => csv("name,count\r\nbuy,3\r\n"));
     const api = createApi(API, session, fetch);
     expect(await api.exportReport("p-1", "top-events", { range: "7d", tz: "UTC" })).toBe(1);
