@@ -178,3 +178,20 @@ def test_the_presence_key_migration_keeps_every_presence_row(scratch_db: str, mo
                 "VALUES (%s, 's', '', timestamptz '2026-03-01', 1)",
                 (PROJECT,),
             )
+
+
+def test_autovacuum_comes_early_on_every_table_the_reports_read(database: str) -> None:
+    # Index-only scans need the visibility map that only a VACUUM sets (migration 0013)
+    from pulse.data.rollups import ROLLUP_TABLES
+
+    with psycopg.connect(database) as conn:
+        options = dict(
+            conn.execute(
+                "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+                (list(ROLLUP_TABLES),),
+            ).fetchall()
+        )
+    assert set(options) == set(ROLLUP_TABLES)
+    for table, opts in options.items():
+        assert "autovacuum_vacuum_insert_scale_factor=0.01" in (opts or []), table
+        assert "autovacuum_vacuum_scale_factor=0.01" in (opts or []), table

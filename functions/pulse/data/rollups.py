@@ -334,16 +334,42 @@ def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     )
 
 
-def vacuum_queue() -> None:
-    """VACUUM the queue and the dirty marks, which a rollup deletes from: every report reads the
-    queue of its range, and until its dead rows are gone that read visits them all."""
+# What the rollup writes and the reports read (most by index-only scans).
+ROLLUP_TABLES = (
+    "event_rollups_hourly",
+    "presence_hourly",
+    "presence_counts",
+    "session_hourly",
+    "session_totals",
+    "session_daily",
+    "session_entry_daily",
+    "breakdown_hourly",
+)
+
+
+def _vacuum(tables: tuple[str, ...]) -> None:
     with connection() as conn:
         conn.commit()
         conn.autocommit = True
         try:
-            conn.execute("VACUUM (ANALYZE) rollup_queue, rollup_dirty_hours")
+            conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
         finally:
             conn.autocommit = False
+
+
+def vacuum_queue() -> None:
+    """VACUUM the queue and the dirty marks, which a rollup deletes from: every report reads the
+    queue of its range, and until its dead rows are gone that read visits them all."""
+    _vacuum(("rollup_queue", "rollup_dirty_hours"))
+
+
+def vacuum_rollups() -> None:
+    """VACUUM (and ANALYZE) the rollup tables after a large run. The reports read them by
+    index-only scans, which visit the table for every row on a page the visibility map does not
+    mark all-visible, as every page a run wrote is until a VACUUM: on 10M events rolled up in
+    one run, the sessions report took 400 ms before and 50 ms after. The statistics keep the
+    queries on their indexes."""
+    _vacuum(ROLLUP_TABLES)
 
 
 def ensure_partitions_ahead(*, months: int) -> int:
@@ -354,11 +380,3 @@ def ensure_partitions_ahead(*, months: int) -> int:
             (months,),
         ).fetchone()
     return int(row["n"]) if row else 0  # type: ignore[call-overload]
-
-
-def refresh_statistics() -> None:
-    with connection() as conn:
-        conn.execute(
-            "ANALYZE event_rollups_hourly, presence_hourly, presence_counts, session_hourly, "
-            "session_totals, session_daily, session_entry_daily, breakdown_hourly"
-        )

@@ -26,8 +26,8 @@ from pulse.processor import live
 # hour to rebuild brings all its events (a backfill of busy hours is then a few large steps).
 HOURS_PER_TRANSACTION = 168
 MAX_DIRTY_PER_READ = 5000
-# After this many recomputed hours (a backfill), refresh the planner's statistics of the tables
-# the queries read, so that they keep using their indexes.
+# After this many hours (a backfill, a day of late events), VACUUM and ANALYZE the tables the
+# reports read: the visibility map for their index-only scans, the statistics for their plans.
 ANALYZE_AFTER_HOURS = 48
 # A chunk is not started with less than this (plus twice the slowest chunk so far) left.
 SAFETY_MS = 10_000
@@ -90,18 +90,18 @@ def run(
         if len(dirty) < MAX_DIRTY_PER_READ and not busy:
             break
     if hours_done >= ANALYZE_AFTER_HOURS:
-        rollups.refresh_statistics()
+        _vacuum(rollups.vacuum_rollups, "the rollup tables")
     if hours_done:
-        _vacuum_queue()
+        _vacuum(rollups.vacuum_queue, "the rollup queue")
     logger.debug("rollup loop", extra={"seconds": round(time.monotonic() - started, 3)})
     return _done(hours_done, projects, remaining)
 
 
-def _vacuum_queue() -> None:
+def _vacuum(vacuum: Callable[[], None], what: str) -> None:
     try:
-        rollups.vacuum_queue()
-    except Exception:  # autovacuum comes anyway (migration 0011); the rollup itself is done
-        logger.warning("could not vacuum the rollup queue", exc_info=True)
+        vacuum()
+    except Exception:  # autovacuum comes anyway (migrations 0011, 0013); the rollup is done
+        logger.warning(f"could not vacuum {what}", exc_info=True)
 
 
 def _done(hours_done: int, projects: set[UUID], remaining: int) -> dict[str, int]:
