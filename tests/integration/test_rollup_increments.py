@@ -319,24 +319,31 @@ def test_a_run_out_of_time_starts_nothing_and_says_what_is_left(project, db) -> 
     check(db, project, rows)
 
 
-def test_a_run_vacuums_the_queue_it_emptied(project, db) -> None:
-    rows = _rows(project, random.Random(11), datetime(2026, 2, 28, tzinfo=UTC), OPEN_HOUR, 200)
-    write_events(rows)
-    before = db.execute("SELECT now()").fetchone()[0]
-    assert rollup.run(now=NOW)["hours"] > 0
-    vacuumed = {}
-    for _ in range(20):  # the statistics reach pg_stat_user_tables within a moment
+def _vacuumed_since(db, before: datetime, tables: tuple[str, ...]) -> dict[str, bool]:
+    """Whether each table was VACUUMed since ``before`` (the statistics reach
+    pg_stat_user_tables within a moment, so they are read until all are or 2 s pass)."""
+    vacuumed: dict[str, bool] = {}
+    for _ in range(20):
         vacuumed = dict(
             db.execute(
                 "SELECT relname, last_vacuum >= %s FROM pg_stat_user_tables "
-                "WHERE relname IN ('rollup_queue', 'rollup_dirty_hours')",
-                (before,),
+                "WHERE relname = ANY(%s)",
+                (before, list(tables)),
             ).fetchall()
         )
         if all(vacuumed.values()):
             break
         time.sleep(0.1)
-    assert vacuumed == {"rollup_queue": True, "rollup_dirty_hours": True}
+    return vacuumed
+
+
+def test_a_run_vacuums_the_queue_it_emptied(project, db) -> None:
+    rows = _rows(project, random.Random(11), datetime(2026, 2, 28, tzinfo=UTC), OPEN_HOUR, 200)
+    write_events(rows)
+    before = db.execute("SELECT now()").fetchone()[0]
+    assert rollup.run(now=NOW)["hours"] > 0
+    tables = ("rollup_queue", "rollup_dirty_hours")
+    assert _vacuumed_since(db, before, tables) == dict.fromkeys(tables, True)
     # The pooled connection is a transaction's again: writes and a rollup still work.
     late = _rows(project, random.Random(12), datetime(2026, 2, 28, 3, tzinfo=UTC), OPEN_HOUR, 30)
     write_events(late)
@@ -368,19 +375,7 @@ def test_a_run_of_many_hours_leaves_the_rollups_vacuumed(project, db) -> None:
     before = db.execute("SELECT now()").fetchone()[0]
     assert rollup.run(now=NOW)["hours"] >= rollup.ANALYZE_AFTER_HOURS
     tables = ("presence_counts", "event_rollups_hourly", "breakdown_hourly", "session_totals")
-    vacuumed = {}
-    for _ in range(20):  # the statistics reach pg_stat_user_tables within a moment
-        vacuumed = dict(
-            db.execute(
-                "SELECT relname, last_vacuum >= %s FROM pg_stat_user_tables "
-                "WHERE relname = ANY(%s)",
-                (before, list(tables)),
-            ).fetchall()
-        )
-        if all(vacuumed.values()):
-            break
-        time.sleep(0.1)
-    assert vacuumed == dict.fromkeys(tables, True)
+    assert _vacuumed_since(db, before, tables) == dict.fromkeys(tables, True)
     check(db, project, rows)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pulse.data.rollups import ROLLUP_TABLES
 from pulse.db.connection import connection
 from pulse.exceptions import ConflictError
 from pulse.models.stored import ProjectRow
@@ -102,15 +103,8 @@ def delete_project(*, project_id: UUID, owner_id: UUID) -> ProjectRow | None:
             for table in (
                 "events",
                 "rollup_queue",
-                "event_rollups_hourly",
                 "rollup_dirty_hours",
-                "presence_hourly",
-                "presence_counts",
-                "session_hourly",
-                "session_totals",
-                "session_daily",
-                "session_entry_daily",
-                "breakdown_hourly",
+                *ROLLUP_TABLES,
                 "bot_tallies",
                 "bot_counts_hourly",
                 "share_links",

@@ -5,19 +5,14 @@
 -- every report over them pays for it (on 10M events rolled up and not vacuumed: the sessions
 -- report 400 ms, 50 ms after a VACUUM). A large run vacuums them itself
 -- (pulse.data.rollups.vacuum_rollups); these make autovacuum come after 1% instead.
-ALTER TABLE event_rollups_hourly SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE presence_hourly SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE presence_counts SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE session_hourly SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE session_totals SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE session_daily SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE session_entry_daily SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
-ALTER TABLE breakdown_hourly SET (
-    autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['event_rollups_hourly', 'presence_hourly', 'presence_counts',
+                             'session_hourly', 'session_totals', 'session_daily',
+                             'session_entry_daily', 'breakdown_hourly'] LOOP
+        EXECUTE format('ALTER TABLE %I SET (autovacuum_vacuum_scale_factor = 0.01, '
+                       'autovacuum_vacuum_insert_scale_factor = 0.01)', t);
+    END LOOP;
+END $$;
