@@ -172,8 +172,9 @@ def test_a_raw_report_export_walks_every_page_by_its_next_cursor(
     every, cursor, pages = [], None, 0
     while True:
         query = f"range=24h&limit=100{f'&cursor={cursor}' if cursor else ''}"
-        every += _json(api, shop, report, query)[key]
-        cursor = _json(api, shop, report, query)["next_cursor"]
+        page = _json(api, shop, report, query)
+        every += page[key]
+        cursor = page["next_cursor"]
         if not cursor:
             break
     joined, cursor = "", None

@@ -373,7 +373,7 @@ def test_a_run_of_many_hours_leaves_the_rollups_vacuumed(project, db) -> None:
     rows = _rows(project, random.Random(13), datetime(2026, 2, 25, tzinfo=UTC), OPEN_HOUR, 300)
     write_events(rows)
     before = db.execute("SELECT now()").fetchone()[0]
-    assert rollup.run(now=NOW)["hours"] >= rollup.ANALYZE_AFTER_HOURS
+    assert rollup.run(now=NOW)["hours"] >= rollup.VACUUM_AFTER_HOURS
     tables = ("presence_counts", "event_rollups_hourly", "breakdown_hourly", "session_totals")
     assert _vacuumed_since(db, before, tables) == dict.fromkeys(tables, True)
     check(db, project, rows)

@@ -85,7 +85,6 @@ export function clean<T extends object>(query: T): T {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => present(v))) as T;
 }
 
-/** The file name a response's Content-Disposition gives, else `fallback`. */
 /** Reports the API answers in pages (a next cursor), and the rows an export asks for a page. */
 const PAGED_REPORTS: ReadonlySet<CsvReport> = new Set<CsvReport>(["sessions", "users", "events"]);
 const EXPORT_PAGE_ROWS = 1000;
@@ -114,6 +113,7 @@ async function saveCsvPages(
   return parts.length;
 }
 
+/** The file name a response's Content-Disposition gives, else `fallback`. */
 function fileName(response: Response, fallback: string): string {
   const match = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
   return match?.[1] ?? fallback;

@@ -122,13 +122,16 @@ class _Line:
         return text
 
 
-def lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """The header and the rows as CSV text, a few hundred rows at a time (constant memory
-    whatever the number of rows)."""
+def lines(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, header: bool = True
+) -> Iterator[str]:
+    """The header (unless ``header`` is false) and the rows as CSV text, a few hundred rows at a
+    time (constant memory whatever the number of rows)."""
     sink = _Line()
     writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow(columns)
-    yield sink.take()
+    if header:
+        writer.writerow(columns)
+        yield sink.take()
     for n, row in enumerate(rows, 1):
         writer.writerow([cell(v) for v in row])
         if n % 500 == 0:
@@ -142,10 +145,7 @@ def render(report: str, data: dict[str, Any], *, header: bool = True) -> str:
     """The report's CSV; without the header row for a page after the first (the pages of a
     paged report then join into one file)."""
     columns, rows = table(report, data)
-    text = lines(columns, rows)
-    if not header:
-        next(text)
-    return "".join(text)
+    return "".join(lines(columns, rows, header=header))
 
 
 # A page of the raw-events export stays under API Gateway's and Lambda's 6 MB response limit

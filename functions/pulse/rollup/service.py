@@ -28,7 +28,7 @@ HOURS_PER_TRANSACTION = 168
 MAX_DIRTY_PER_READ = 5000
 # After this many hours (a backfill, a day of late events), VACUUM and ANALYZE the tables the
 # reports read: the visibility map for their index-only scans, the statistics for their plans.
-ANALYZE_AFTER_HOURS = 48
+VACUUM_AFTER_HOURS = 48
 # A chunk is not started with less than this (plus twice the slowest chunk so far) left.
 SAFETY_MS = 10_000
 
@@ -89,7 +89,7 @@ def run(
                 projects.add(project_id)
         if len(dirty) < MAX_DIRTY_PER_READ and not busy:
             break
-    if hours_done >= ANALYZE_AFTER_HOURS:
+    if hours_done >= VACUUM_AFTER_HOURS:
         _vacuum(rollups.vacuum_rollups, "the rollup tables")
     if hours_done:
         _vacuum(rollups.vacuum_queue, "the rollup queue")
