@@ -71,6 +71,9 @@ def project(api, new_user) -> str:
 RANGES = [
     ("2026-01-30T00:00:00+00:00", "2026-02-01T10:37:00+00:00"),  # to now
     ("2026-01-31T13:20:00+00:00", "2026-02-01T02:05:00+00:00"),  # unaligned, month boundary
+    # unaligned around a whole UTC day: its uniques read by day, with values last seen that
+    # first morning before the start (presence_days, presence_next)
+    ("2026-01-30T05:20:00+00:00", "2026-02-01T10:37:00+00:00"),
     ("2026-01-31T00:00:00+00:00", "2026-02-01T00:00:00+00:00"),  # exactly one UTC day
     ("2026-01-31T23:10:00+00:00", "2026-01-31T23:50:00+00:00"),  # inside one hour
     ("2026-02-01T09:00:00+00:00", "2026-02-01T11:00:00+00:00"),  # includes the open hour

@@ -180,6 +180,51 @@ def test_the_presence_key_migration_keeps_every_presence_row(scratch_db: str, mo
             )
 
 
+def test_the_presence_days_migration_regroups_every_presence_count(
+    scratch_db: str, monkeypatch
+) -> None:
+    # Given a database from before 0014, with presence counts across UTC days
+    everything = available_migrations()
+    monkeypatch.setattr(
+        migrate, "available_migrations", lambda: [m for m in everything if m.version < 14]
+    )
+    apply_migrations(scratch_db)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO presence_counts (project_id, kind, event, hour, prev_hour, n) "
+            "SELECT %s::uuid, k, e, timestamptz '2026-03-01 20:00Z' + make_interval(hours => h), "
+            "CASE WHEN p > 0 THEN timestamptz '2026-03-01 20:00Z' + make_interval(hours => h - p) "
+            "END, h + p + 1 "
+            "FROM unnest(ARRAY['s', 'U']::\"char\"[]) k, unnest(ARRAY['', 'buy']) e, "
+            "generate_series(0, 40, 3) h, generate_series(0, 30, 7) p",
+            (PROJECT,),
+        )
+        counts = conn.execute(
+            "SELECT kind, event, hour, prev_hour, n FROM presence_counts"
+        ).fetchall()
+    # When 0014 is applied
+    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
+    assert "0014_presence_days" in apply_migrations(scratch_db)
+    # Then the two tables hold presence_counts summed by UTC day, and by the earlier end's hour
+    days: dict[tuple, int] = {}
+    nexts: dict[tuple, int] = {}
+
+    def day(t: datetime) -> datetime:
+        return t.astimezone(UTC).replace(hour=0)
+
+    for kind, event, hour, prev, n in counts:
+        key = (kind, event, day(hour), prev and day(prev))
+        days[key] = days.get(key, 0) + n
+        if prev is not None:
+            nexts[(kind, event, prev, day(hour))] = nexts.get((kind, event, prev, day(hour)), 0) + n
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        got_days = conn.execute("SELECT kind, event, day, prev_day, n FROM presence_days")
+        assert {tuple(r[:4]): r[4] for r in got_days.fetchall()} == days
+        got_next = conn.execute("SELECT kind, event, hour, next_day, n FROM presence_next")
+        assert {tuple(r[:4]): r[4] for r in got_next.fetchall()} == nexts
+    assert len(days) > 4 and len(nexts) > 4
+
+
 def test_autovacuum_comes_early_on_every_table_the_reports_read(database: str) -> None:
     # Index-only scans need the visibility map that only a VACUUM sets (migration 0013)
     from pulse.data.rollups import ROLLUP_TABLES

@@ -88,6 +88,23 @@ def brute_presence_counts(rows: list, before: datetime) -> Counter:
     return counts
 
 
+def _utc_day(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(UTC).replace(hour=0)
+
+
+def regrouped(counts: Counter) -> tuple[Counter, Counter]:
+    """presence_counts summed by (kind, event, UTC day, UTC day of prev_hour), as presence_days
+    keeps them, and by (kind, event, prev_hour, UTC day of the hour), as presence_next keeps them
+    (first sightings left out)."""
+    days: Counter = Counter()
+    nexts: Counter = Counter()
+    for (kind, event, hour, prev), n in counts.items():
+        days[(kind, event, _utc_day(hour), _utc_day(prev))] += n
+        if prev is not None:
+            nexts[(kind, event, prev, _utc_day(hour))] += n
+    return +days, +nexts
+
+
 def _breakdown_keys(r: tuple[Any, ...]) -> list[tuple[str, str]]:
     """A page_view's dimensions (kind, value), as these rows carry them: page path, referrer
     domain, UTM source, medium and campaign, browser, OS, device, country, screen, language."""
@@ -212,6 +229,20 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
         }
     ) == brute_breakdowns(rows, OPEN_HOUR)
     assert counts == brute_presence_counts(rows, OPEN_HOUR)
+    by_day, by_next = regrouped(counts)
+    for table, want in (
+        ("SELECT kind, event, day, prev_day, n FROM presence_days", by_day),
+        ("SELECT kind, event, hour, next_day, n FROM presence_next", by_next),
+    ):
+        assert (
+            Counter(
+                {
+                    tuple(r[:4]): r[4]
+                    for r in db.execute(f"{table} WHERE project_id = %s", (project,)).fetchall()
+                }
+            )
+            == want
+        ), table
     assert rolled == brute_rollups(rows, OPEN_HOUR)
     assert parts == brute_session_parts(rows, OPEN_HOUR)
     days, entries = brute_session_days(rows, OPEN_HOUR)
@@ -236,9 +267,10 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
         )
         == entries
     )
-    assert not db.execute(
-        "SELECT 1 FROM presence_counts WHERE project_id = %s AND n = 0", (project,)
-    ).fetchone()
+    for table in ("presence_counts", "presence_days", "presence_next"):
+        assert not db.execute(
+            f"SELECT 1 FROM {table} WHERE project_id = %s AND n = 0", (project,)
+        ).fetchone(), table
 
 
 def test_increments_late_events_and_partial_backfills_equal_brute_force(project, db) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Generator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -47,10 +47,74 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
         "hi": max(s.h2 for s in splits),
         "h1": [s.h1 for s in splits],
         "h2": [s.h2 for s in splits],
+        **_whole_days(splits),
         "rebuild": sorted({h for s in splits for h in s.rebuild}),
         "iv_idx": [i for i, _, _ in ivs],
         "iv_a": [a for _, a, _ in ivs],
         "iv_b": [b for _, _, b in ivs],
+    }
+
+
+DAY = timedelta(days=1)
+
+
+def _utc_midnight(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _whole_days(splits: Sequence[Split]) -> dict[str, list[datetime]]:
+    """For each split's closed hours [h1, h2): ``d0``, the UTC midnight at or before h1; ``d1``
+    and ``dk``, the first and last UTC midnights inside it, whose whole days [d1, dk) the unique
+    counts read by day (``presence_sums``); both h2 when no whole day lies inside."""
+    d0, d1, dk = [], [], []
+    for s in splits:
+        first = _utc_midnight(s.h1)
+        start = first if first == s.h1 else first + DAY
+        end = _utc_midnight(s.h2)
+        d0.append(first)
+        d1.append(start if start < end else s.h2)
+        dk.append(end if start < end else s.h2)
+    return {"d0": d0, "d1": d1, "dk": dk}
+
+
+# The distinct values of each bucket's closed hours [h1, h2), per kind and event (of the arrays
+# ``pk`` and ``pe``): the presence rows there first seen, or last seen before h1. The hours before
+# its first whole UTC day and after its last are read by hour (presence_counts); its whole days by
+# day: rows last seen before the day of h1 (presence_days), and rows last seen in that day before
+# h1, counted from that end (presence_next; migration 0014 says why this is exact). Over 30 days
+# that is a few hundred rows a day instead of one a prev-hour for each hour.
+_DAY_BUCKETS = (
+    "unnest(%(idx)s::int[], %(h1)s::timestamptz[], %(h2)s::timestamptz[], "
+    "%(d0)s::timestamptz[], %(d1)s::timestamptz[], %(dk)s::timestamptz[]) "
+    "AS b(idx, h1, h2, d0, d1, dk)"
+)
+_PRESENCE_SUMS = (
+    f"SELECT b.idx, x.kind, x.event, sum(x.n) AS n FROM {_DAY_BUCKETS} CROSS JOIN LATERAL ("
+    + " UNION ALL ".join(
+        f"SELECT c.kind, c.event, c.n FROM presence_counts c WHERE c.project_id = %(p)s "
+        'AND c.event = ANY(%(pe)s) AND c.kind = ANY(%(pk)s::"char"[]) '
+        f"AND c.hour >= {lo} AND c.hour < {hi} AND c.hour >= %(lo)s AND c.hour < %(hi)s "
+        "AND (c.prev_hour IS NULL OR c.prev_hour < b.h1)"
+        for lo, hi in (("b.h1", "b.d1"), ("b.dk", "b.h2"))
+    )
+    + " UNION ALL SELECT d.kind, d.event, d.n FROM presence_days d WHERE d.project_id = %(p)s "
+    'AND d.event = ANY(%(pe)s) AND d.kind = ANY(%(pk)s::"char"[]) AND d.day >= b.d1 '
+    "AND d.day < b.dk AND (d.prev_day IS NULL OR d.prev_day < b.d0) "
+    "UNION ALL SELECT x.kind, x.event, x.n FROM presence_next x WHERE x.project_id = %(p)s "
+    'AND x.event = ANY(%(pe)s) AND x.kind = ANY(%(pk)s::"char"[]) AND x.hour >= b.d0 '
+    "AND x.hour < b.h1 AND x.next_day >= b.d1 AND x.next_day < b.dk"
+    ") x GROUP BY 1, 2, 3"
+)
+
+
+def presence_sums(
+    conn: psycopg.Connection[Any], args: dict[str, Any], *, kinds: list[str], events: list[str]
+) -> dict[tuple[int, str, str], int]:
+    """(bucket index, kind, event) -> distinct values of the bucket's closed hours, for the
+    buckets of ``args`` (``_bucket_arrays``)."""
+    return {
+        (r["idx"], r["kind"], r["event"]): int(r["n"])
+        for r in conn.execute(_PRESENCE_SUMS, {**args, "pk": kinds, "pe": events})
     }
 
 
@@ -136,15 +200,9 @@ def bucket_stats(
             args,
         ):
             out[row["idx"]]["count"] += int(row["n"])  # type: ignore[call-overload]
-        for row in conn.execute(
-            f"SELECT b.idx, x.kind, x.n FROM {_BUCKETS} CROSS JOIN LATERAL ("
-            "  SELECT c.kind, sum(c.n) AS n FROM presence_counts c WHERE c.project_id = %(p)s "
-            "  AND c.event = %(ek)s AND c.kind IN ('s', 'u') AND c.hour >= b.h1 "
-            "  AND c.hour < b.h2 AND c.hour >= %(lo)s AND c.hour < %(hi)s "
-            "  AND (c.prev_hour IS NULL OR c.prev_hour < b.h1) GROUP BY c.kind) x",
-            args,
-        ):
-            out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+        sums = presence_sums(conn, args, kinds=["s", "u"], events=[args["ek"]])
+        for (idx, kind, _), n in sums.items():
+            out[idx][kind] += n
         # A value read raw is probed for in presence_hourly only where the bucket has presence
         # rows of its kind at all: hours not rolled up yet have none, and their values are new.
         args["probe_s"] = [i for i, o in enumerate(out) if o["s"]]
@@ -198,13 +256,8 @@ def _exact_uniques(
     presence_hourly only for names that have presence there at all."""
     found: dict[str, int] = defaultdict(int)
     args = {**args, "kind": kind, "names": names}
-    for row in conn.execute(
-        "SELECT event, sum(n) AS n FROM presence_counts WHERE project_id = %(p)s "
-        "AND event = ANY(%(names)s) AND kind = %(kind)s AND hour >= %(h1)s[1] "
-        "AND hour < %(h2)s[1] AND (prev_hour IS NULL OR prev_hour < %(h1)s[1]) GROUP BY event",
-        args,
-    ):
-        found[row["event"]] += int(row["n"])
+    for (_, _, name), n in presence_sums(conn, args, kinds=[kind], events=names).items():
+        found[name] += n
     args["probe"] = [name for name in names if found[name]]
     for row in conn.execute(
         raw + f", hs AS (SELECT DISTINCT {key} AS name, hashtextextended({member}, 0) AS h "

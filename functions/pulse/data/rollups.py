@@ -315,23 +315,53 @@ def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     # The counts move by: -1 for each removed row, +1 at (hour, NULL) for each new row (inserted
     # with no prev_hour), and -1 / +1 for each row whose prev_hour moved.
     conn.execute(
-        "INSERT INTO presence_counts AS c (project_id, kind, event, hour, prev_hour, n) "
-        "SELECT %(p)s, kind, event, hour, prev_hour, sum(d) FROM ("
+        "CREATE TEMP TABLE delta ON COMMIT DROP AS "
+        "SELECT kind, event, hour, prev_hour, sum(d) AS d FROM ("
         "  SELECT kind, event, hour, prev_hour, -1 AS d FROM removed "
         "  UNION ALL SELECT kind, event, hour, NULL, 1 FROM fresh "
         "  UNION ALL SELECT kind, event, hour, old, -1 FROM moved "
         "  UNION ALL SELECT kind, event, hour, want, 1 FROM moved) t "
-        "GROUP BY 2, 3, 4, 5 HAVING sum(d) <> 0 "
-        "ON CONFLICT (project_id, event, hour, kind, prev_hour) DO UPDATE SET n = c.n + excluded.n",
-        args,
+        "GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0"
     )
-    conn.execute(
-        "DELETE FROM presence_counts c USING (SELECT DISTINCT kind, event, hour FROM ("
-        "  SELECT kind, event, hour FROM removed UNION ALL SELECT kind, event, hour FROM moved"
-        ") u) t WHERE c.project_id = %(p)s AND c.event = t.event AND c.hour = t.hour "
-        "AND c.kind = t.kind AND c.n = 0",
-        args,
-    )
+    for c in _COUNTS:
+        conn.execute(
+            f"INSERT INTO {c.table} AS c (project_id, kind, event, {c.at}, {c.by}, n) "
+            f"SELECT %(p)s, kind, event, {c.at_of_delta}, {c.by_of_delta}, sum(d) FROM delta "
+            f"WHERE {c.at_of_delta} IS NOT NULL GROUP BY 2, 3, 4, 5 HAVING sum(d) <> 0 "
+            f"ON CONFLICT (project_id, event, {c.at}, kind, {c.by}) "
+            "DO UPDATE SET n = c.n + excluded.n",
+            args,
+        )
+        conn.execute(
+            f"DELETE FROM {c.table} c USING (SELECT DISTINCT kind, event, {c.at_of_delta} AS at "
+            f"FROM delta) t WHERE c.project_id = %(p)s AND c.event = t.event "
+            f"AND c.{c.at} = t.at AND c.kind = t.kind AND c.n = 0",
+            args,
+        )
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """A table of presence counts keyed (project, event, ``at``, kind, ``by``), and those two
+    columns over a row of ``delta`` (a change of n at (hour, prev_hour))."""
+
+    table: str
+    at: str
+    by: str
+    at_of_delta: str
+    by_of_delta: str
+
+
+_UTC_DAY = "date_trunc('day', {}, 'UTC')"
+# presence_counts and its two regroupings (migration 0014). presence_next counts each link from
+# its earlier end, so a first sighting (no prev_hour) has no row there.
+_COUNTS = (
+    _Counts("presence_counts", "hour", "prev_hour", "hour", "prev_hour"),
+    _Counts(
+        "presence_days", "day", "prev_day", _UTC_DAY.format("hour"), _UTC_DAY.format("prev_hour")
+    ),
+    _Counts("presence_next", "hour", "next_day", "prev_hour", _UTC_DAY.format("hour")),
+)
 
 
 # What the rollup writes and the reports read (most by index-only scans).
@@ -339,6 +369,8 @@ ROLLUP_TABLES = (
     "event_rollups_hourly",
     "presence_hourly",
     "presence_counts",
+    "presence_days",
+    "presence_next",
     "session_hourly",
     "session_totals",
     "session_daily",
