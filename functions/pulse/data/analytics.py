@@ -97,12 +97,13 @@ _PRESENCE_SUMS = (
         "AND (c.prev_hour IS NULL OR c.prev_hour < b.h1)"
         for lo, hi in (("b.h1", "b.d1"), ("b.dk", "b.h2"))
     )
-    + " UNION ALL SELECT d.kind, d.event, d.n FROM presence_days d WHERE d.project_id = %(p)s "
-    'AND d.event = ANY(%(pe)s) AND d.kind = ANY(%(pk)s::"char"[]) AND d.day >= b.d1 '
-    "AND d.day < b.dk AND (d.prev_day IS NULL OR d.prev_day < b.d0) "
-    "UNION ALL SELECT x.kind, x.event, x.n FROM presence_next x WHERE x.project_id = %(p)s "
-    'AND x.event = ANY(%(pe)s) AND x.kind = ANY(%(pk)s::"char"[]) AND x.hour >= b.d0 '
-    "AND x.hour < b.h1 AND x.next_day >= b.d1 AND x.next_day < b.dk"
+    # No whole day (d1 = dk): a one-time filter, so that an hourly bucket reads neither table.
+    + " UNION ALL SELECT d.kind, d.event, d.n FROM presence_days d WHERE b.d1 < b.dk "
+    'AND d.project_id = %(p)s AND d.event = ANY(%(pe)s) AND d.kind = ANY(%(pk)s::"char"[]) '
+    "AND d.day >= b.d1 AND d.day < b.dk AND (d.prev_day IS NULL OR d.prev_day < b.d0) "
+    "UNION ALL SELECT x.kind, x.event, x.n FROM presence_next x WHERE b.d1 < b.dk "
+    'AND x.project_id = %(p)s AND x.event = ANY(%(pe)s) AND x.kind = ANY(%(pk)s::"char"[]) '
+    "AND x.hour >= b.d0 AND x.hour < b.h1 AND x.next_day >= b.d1 AND x.next_day < b.dk"
     ") x GROUP BY 1, 2, 3"
 )
 
