@@ -19,6 +19,21 @@ def scratch_db() -> str:
     return f"{PG_SERVER_URL}/{SCRATCH}"
 
 
+# Every migration in the tree, read once (the tests below narrow what migrate sees).
+_ALL = available_migrations()
+
+
+def _migrate(database: str, monkeypatch, *, before: int | None = None) -> list[str]:
+    """Apply the migrations numbered below ``before`` (all of them when None); returns the names
+    applied."""
+    monkeypatch.setattr(
+        migrate,
+        "available_migrations",
+        lambda: [m for m in _ALL if before is None or m.version < before],
+    )
+    return apply_migrations(database)
+
+
 def test_migrations_apply_once_and_are_recorded(scratch_db: str) -> None:
     names = [f"{m.version:04d}_{m.name}" for m in available_migrations()]
     assert apply_migrations(scratch_db) == names
@@ -71,11 +86,7 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
 ) -> None:
     from pulse.data import sessions
 
-    everything = available_migrations()
-    monkeypatch.setattr(
-        migrate, "available_migrations", lambda: [m for m in everything if m.version < 4]
-    )
-    apply_migrations(scratch_db)
+    _migrate(scratch_db, monkeypatch, before=4)
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
@@ -86,12 +97,8 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
             "FROM generate_series(1, 300) AS i",
             (PROJECT,),
         )
-    monkeypatch.setattr(
-        migrate, "available_migrations", lambda: [m for m in everything if m.version < 5]
-    )
-    assert apply_migrations(scratch_db) == ["0004_session_hourly"]
-    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
-    apply_migrations(scratch_db)
+    assert _migrate(scratch_db, monkeypatch, before=5) == ["0004_session_hourly"]
+    _migrate(scratch_db, monkeypatch)
     query = "SELECT * FROM session_hourly ORDER BY project_id, hour, session_id"
     with psycopg.connect(scratch_db) as conn:
         migrated = conn.execute(query).fetchall()
@@ -109,11 +116,7 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
 
 def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, monkeypatch) -> None:
     # Given a database from before 0006, with a project and an event
-    everything = available_migrations()
-    monkeypatch.setattr(
-        migrate, "available_migrations", lambda: [m for m in everything if m.version < 6]
-    )
-    apply_migrations(scratch_db)
+    _migrate(scratch_db, monkeypatch, before=6)
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         user = conn.execute(
             "INSERT INTO users (email, password_hash) VALUES ('m@x.io', 'x') RETURNING id"
@@ -129,8 +132,7 @@ def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, m
             (project,),
         )
     # When 0006 is applied
-    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
-    assert "0006_visit_attributes" in apply_migrations(scratch_db)
+    assert "0006_visit_attributes" in _migrate(scratch_db, monkeypatch)
     # Then the event is there with nothing known of its visit, and the project drops bots
     with psycopg.connect(scratch_db) as conn:
         assert conn.execute("SELECT browser, os, device, country FROM events").fetchall() == [
@@ -142,11 +144,7 @@ def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, m
 
 def test_the_presence_key_migration_keeps_every_presence_row(scratch_db: str, monkeypatch) -> None:
     # Given a database from before 0012, with presence rows and their chains
-    everything = available_migrations()
-    monkeypatch.setattr(
-        migrate, "available_migrations", lambda: [m for m in everything if m.version < 12]
-    )
-    apply_migrations(scratch_db)
+    _migrate(scratch_db, monkeypatch, before=12)
     query = (
         "SELECT project_id, kind, event, hour, h, prev_hour FROM presence_hourly "
         "ORDER BY 1, 2, 3, 4, 5"
@@ -162,8 +160,7 @@ def test_the_presence_key_migration_keeps_every_presence_row(scratch_db: str, mo
         )
         before = conn.execute(query).fetchall()
     # When 0012 is applied
-    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
-    assert "0012_presence_value_key" in apply_migrations(scratch_db)
+    assert "0012_presence_value_key" in _migrate(scratch_db, monkeypatch)
     # Then every row is there, the key is in value order and still refuses a second copy
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         assert conn.execute(query).fetchall() == before and len(before) == 96
@@ -184,11 +181,7 @@ def test_the_presence_days_migration_regroups_every_presence_count(
     scratch_db: str, monkeypatch
 ) -> None:
     # Given a database from before 0014, with presence counts across UTC days
-    everything = available_migrations()
-    monkeypatch.setattr(
-        migrate, "available_migrations", lambda: [m for m in everything if m.version < 14]
-    )
-    apply_migrations(scratch_db)
+    _migrate(scratch_db, monkeypatch, before=14)
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO presence_counts (project_id, kind, event, hour, prev_hour, n) "
@@ -203,8 +196,7 @@ def test_the_presence_days_migration_regroups_every_presence_count(
             "SELECT kind, event, hour, prev_hour, n FROM presence_counts"
         ).fetchall()
     # When 0014 is applied
-    monkeypatch.setattr(migrate, "available_migrations", lambda: everything)
-    assert "0014_presence_days" in apply_migrations(scratch_db)
+    assert "0014_presence_days" in _migrate(scratch_db, monkeypatch)
     # Then the two tables hold presence_counts summed by UTC day, and by the earlier end's hour
     days: dict[tuple, int] = {}
     nexts: dict[tuple, int] = {}
