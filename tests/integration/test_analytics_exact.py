@@ -254,3 +254,26 @@ def test_figures_are_exact_through_rollups_late_events_and_backfill(project, db)
         if r[10] < datetime(2026, 2, 1, 10, tzinfo=UTC)
     )
     assert rolled == dict(want)
+
+
+def test_sessions_running_past_the_end_of_a_range_count_only_their_part_in_it(project) -> None:
+    # Given short sessions that cross midnight (23:40 to 00:10) and one inside the day, rolled
+    # up, with hours after midnight rolled up too
+    rng = random.Random(5)
+    rows = []
+    for i, (first, minutes) in enumerate(
+        [((23, 40), (0, 10, 30)), ((23, 55), (0, 20)), ((12, 0), (0, 5))]
+    ):
+        t0 = datetime(2026, 1, 31, *first, tzinfo=UTC)
+        for m in minutes:
+            row = list(_row(project, t0 + timedelta(minutes=m), rng))
+            row[5] = f"cross{i}"
+            rows.append(tuple(row))
+    write_events(rows)
+    rollup.run(now=NOW)
+    # When the sessions report reads the day that ends at that midnight
+    start, end = datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    # Then each session is its events of that day alone
+    want = brute_sessions(rows, start, end)
+    assert [w["events"] for w in want] == [1, 2, 2]
+    check_sessions(uuid.UUID(project), Period(start, end, ZoneInfo("UTC")), want)
