@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import psycopg
@@ -9,6 +10,7 @@ from pulse.db import migrate
 from pulse.db.migrate import Migration, apply_migrations, available_migrations
 from tests.conftest import PG_SERVER_URL
 from tests.integration.conftest import recreate_database
+from tests.integration.test_rollup_increments import regrouped
 
 SCRATCH = "pulse_test_migrations"
 
@@ -198,22 +200,12 @@ def test_the_presence_days_migration_regroups_every_presence_count(
     # When 0014 is applied
     assert "0014_presence_days" in _migrate(scratch_db, monkeypatch)
     # Then the two tables hold presence_counts summed by UTC day, and by the earlier end's hour
-    days: dict[tuple, int] = {}
-    nexts: dict[tuple, int] = {}
-
-    def day(t: datetime) -> datetime:
-        return t.astimezone(UTC).replace(hour=0)
-
-    for kind, event, hour, prev, n in counts:
-        key = (kind, event, day(hour), prev and day(prev))
-        days[key] = days.get(key, 0) + n
-        if prev is not None:
-            nexts[(kind, event, prev, day(hour))] = nexts.get((kind, event, prev, day(hour)), 0) + n
+    days, nexts = regrouped(Counter({tuple(r[:4]): r[4] for r in counts}))
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         got_days = conn.execute("SELECT kind, event, day, prev_day, n FROM presence_days")
-        assert {tuple(r[:4]): r[4] for r in got_days.fetchall()} == days
+        assert Counter({tuple(r[:4]): r[4] for r in got_days.fetchall()}) == days
         got_next = conn.execute("SELECT kind, event, hour, next_day, n FROM presence_next")
-        assert {tuple(r[:4]): r[4] for r in got_next.fetchall()} == nexts
+        assert Counter({tuple(r[:4]): r[4] for r in got_next.fetchall()}) == nexts
     assert len(days) > 4 and len(nexts) > 4
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pulse.exceptions import InvalidInputError
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 MAX_RANGE = timedelta(days=400)
 MAX_BUCKETS = 10_000
 # Instants a query may name (from, to, a cursor's time): far from the ends of datetime (years 1
@@ -161,6 +162,19 @@ class Split:
     h2: datetime
     rebuild: tuple[datetime, ...]
     raw: tuple[tuple[datetime, datetime], ...]
+
+    def whole_utc_days(self) -> tuple[datetime, datetime]:
+        """The first and the last UTC midnight inside the closed hours [h1, h2], whose whole UTC
+        days between them the day tables serve; (h2, h2) when no whole day lies inside."""
+        first = utc_midnight(self.h1)
+        d1 = first if first == self.h1 else first + DAY
+        d2 = utc_midnight(self.h2)
+        return (d1, d2) if d1 < d2 else (self.h2, self.h2)
+
+
+def utc_midnight(t: datetime) -> datetime:
+    """The UTC midnight at or before ``t``."""
+    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def split(

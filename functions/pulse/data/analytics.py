@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Generator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
-from pulse.analytics.periods import Split
+from pulse.analytics.periods import Split, utc_midnight
 from pulse.data.dimensions import EVERY_EVENT, QUEUE_COLUMNS, Dimension, Match
 from pulse.db.connection import connection, fetch_all
 
@@ -55,26 +55,16 @@ def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
     }
 
 
-DAY = timedelta(days=1)
-
-
-def _utc_midnight(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def _whole_days(splits: Sequence[Split]) -> dict[str, list[datetime]]:
     """For each split's closed hours [h1, h2): ``d0``, the UTC midnight at or before h1; ``d1``
-    and ``dk``, the first and last UTC midnights inside it, whose whole days [d1, dk) the unique
-    counts read by day (``presence_sums``); both h2 when no whole day lies inside."""
-    d0, d1, dk = [], [], []
-    for s in splits:
-        first = _utc_midnight(s.h1)
-        start = first if first == s.h1 else first + DAY
-        end = _utc_midnight(s.h2)
-        d0.append(first)
-        d1.append(start if start < end else s.h2)
-        dk.append(end if start < end else s.h2)
-    return {"d0": d0, "d1": d1, "dk": dk}
+    and ``dk``, its whole UTC days' bounds (``Split.whole_utc_days``), which the unique counts
+    read by day (``presence_sums``)."""
+    days = [s.whole_utc_days() for s in splits]
+    return {
+        "d0": [utc_midnight(s.h1) for s in splits],
+        "d1": [d1 for d1, _ in days],
+        "dk": [dk for _, dk in days],
+    }
 
 
 # The distinct values of each bucket's closed hours [h1, h2), per kind and event (of the arrays

@@ -10,7 +10,7 @@ earliest ``entry_at``. Every figure is what one pass over the range's raw events
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -255,12 +255,7 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
 def _day_bounds(split: Split) -> dict[str, Any]:
     """The whole UTC days inside [h1, h2) (``d1``..``d2``, as times and as dates), read from
     the day sums; without one, ``d1`` = ``d2`` = h2, and every session comes row by row."""
-    d1 = split.h1.replace(hour=0)
-    if d1 < split.h1:
-        d1 += timedelta(days=1)
-    d2 = split.h2.replace(hour=0)
-    if d1 >= d2:
-        d1 = d2 = split.h2
+    d1, d2 = split.whole_utc_days()
     return {"d1": d1, "d2": d2, "day1": d1.date(), "day2": d2.date()}
 
 
