@@ -253,7 +253,7 @@ def test_deleting_the_project_deletes_its_links(api, owner, db) -> None:
     assert _session(api, made["token"]).status == 404
 
 
-def test_a_share_session_cannot_open_the_live_feed(api, owner) -> None:
+def test_a_share_session_is_no_account_token_on_the_live_feed(api, owner) -> None:
     from pulse.handlers.ws import handler
     from tests.apigw import LambdaContextStub
     from tests.integration.test_realtime import connect_event

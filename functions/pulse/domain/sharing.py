@@ -21,6 +21,8 @@ from pulse.auth import passwords, share_limits, share_tokens
 from pulse.data import projects, share_links
 from pulse.exceptions import AuthenticationError, NotFoundError, PermissionDeniedError
 from pulse.models.stored import ShareLinkRow
+from pulse.observability import logger
+from pulse.realtime import registry
 
 TOKEN_PREFIX = "shr_"
 
@@ -63,8 +65,15 @@ def list_for(owner_id: UUID, project_id: UUID) -> list[ShareLinkRow]:
 
 
 def revoke(owner_id: UUID, project_id: UUID, link_id: UUID) -> None:
+    """Delete the link; its sessions' next request is refused, and its live connections are
+    forgotten now (a connection's every message looks its link up anyway, so a Redis failure
+    here leaves pushes of visitors now, nothing more, until that connection's next message)."""
     if not share_links.delete_link(link_id=link_id, project_id=project_id, owner_id=owner_id):
         raise NotFoundError("share link not found")
+    try:
+        registry.forget_link(str(link_id))
+    except Exception:  # the link is gone from Postgres: that is the revocation
+        logger.warning("could not forget the revoked link's live connections", exc_info=True)
 
 
 @dataclass(frozen=True)

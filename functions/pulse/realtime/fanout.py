@@ -4,7 +4,8 @@ connected clients through ``post_to_connection``.
 Bounded on every side, so that a slow or failing push never fails a batch nor holds it up for
 long:
 
-- one pipelined Redis read finds the listeners; with none, nothing else happens;
+- one pipelined Redis read finds the listeners, and the share links' listeners (which get
+  visitors now only); with none, nothing else happens;
 - pushes run on a process-wide pool of ``PULSE_WEBSOCKET_FANOUT_WORKERS`` threads (16), one task
   per connection sending its messages in order (events, then the counters, which go out at most
   once a second per project, then visitors now when its count changed);
@@ -92,21 +93,33 @@ def fan_out(items: Sequence[Written], *, deadline_s: float | None = None) -> Fan
     if not endpoint or not items:
         return FanoutReport()
     grouped = live.by_project(items)
-    listening = registry.listeners(grouped)
-    if not listening:
+    listening, shared = registry.every_listener(grouped)
+    if not listening and not shared:
         return FanoutReport(elapsed_ms=(time.monotonic() - started) * 1000)
     cards = feed.counters_messages(feed.counters_due(listening))
-    now = feed.visitors_changed(listening)
+    now = feed.visitors_changed([*listening, *shared])
     deadline = started + (
         deadline_s if deadline_s is not None else settings.websocket_fanout_deadline_s
     )
     pool = _executor()
     tasks: dict[Future[str], str] = {}
     sent = 0
-    for project_id, connection_ids in listening.items():
-        messages = project_messages(
-            project_id, grouped[project_id], cards.get(project_id), now.get(project_id)
+    outgoing = [
+        (
+            connection_ids,
+            project_messages(
+                project_id, grouped[project_id], cards.get(project_id), now.get(project_id)
+            ),
         )
+        for project_id, connection_ids in listening.items()
+    ]
+    # A share link's connections get visitors now, when it changed, and nothing else.
+    outgoing += [
+        (connection_ids, [now[project_id]])
+        for project_id, connection_ids in shared.items()
+        if project_id in now
+    ]
+    for connection_ids, messages in outgoing:
         for connection_id in connection_ids:
             tasks[pool.submit(_deliver, endpoint, connection_id, messages, deadline)] = (
                 connection_id
