@@ -11,11 +11,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pulse import settings as pulse_settings
 from pulse.cache import get_redis, reset_redis
 from pulse.db.connection import close_pool
 from pulse.db.migrate import apply_migrations
-from tests.apigw import Response, call, http_event
+from pulse.realtime import push
+from tests.apigw import LambdaContextStub, Response, call, http_event
 from tests.conftest import PG_SERVER_URL, TEST_DATABASE, TEST_DATABASE_URL, TEST_REDIS_PREFIX
+from tests.ws_support import RunningGateway, running_gateway
 
 _emails = itertools.count()
 
@@ -87,3 +90,37 @@ def new_user(api: ApiCall) -> Callable[..., dict[str, Any]]:
         return {"email": email, "password": password, "id": me["id"], **login.json()}
 
     return _make
+
+
+# The "ws" function and a local gateway for its replies (test_realtime*.py) ---------------------
+
+
+def configure_ws(monkeypatch: pytest.MonkeyPatch, management_url: str, **env: str) -> None:
+    monkeypatch.setenv("PULSE_WEBSOCKET_MANAGEMENT_URL", management_url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    pulse_settings.get_settings.cache_clear()
+    push.reset_clients()
+
+
+@pytest.fixture
+def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
+    """A local gateway with no routes: it holds client connections and serves @connections;
+    the tests call the ws function and the fan-out themselves."""
+    with running_gateway() as running:
+        configure_ws(monkeypatch, running.management_url)
+        yield running
+    pulse_settings.get_settings.cache_clear()
+    push.reset_clients()
+
+
+@pytest.fixture(scope="module")
+def ws_handler(database: str) -> Any:
+    from pulse.handlers.ws import handler
+
+    return handler
+
+
+@pytest.fixture
+def ws(ws_handler: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda event: ws_handler(event, LambdaContextStub(function_name="pulse-ws"))

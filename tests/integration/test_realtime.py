@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,40 +23,9 @@ from pulse.processor import live
 from pulse.realtime import fanout, push, registry
 from pulse.wiring import WebSocketRoute
 from tests.apigw import LambdaContextStub
-from tests.integration.conftest import ApiCall
+from tests.integration.conftest import ApiCall, configure_ws
 from tests.kinesis_events import stream_event
 from tests.ws_support import RunningGateway, running_gateway, wait_until, ws_event
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, management_url: str, **env: str) -> None:
-    monkeypatch.setenv("PULSE_WEBSOCKET_MANAGEMENT_URL", management_url)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    pulse_settings.get_settings.cache_clear()
-    push.reset_clients()
-
-
-@pytest.fixture
-def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningGateway]:
-    """A local gateway with no routes: it holds client connections and serves @connections;
-    the tests call the ws function and the fan-out themselves."""
-    with running_gateway() as running:
-        _configure(monkeypatch, running.management_url)
-        yield running
-    pulse_settings.get_settings.cache_clear()
-    push.reset_clients()
-
-
-@pytest.fixture(scope="module")
-def ws_handler(database: str) -> Any:
-    from pulse.handlers.ws import handler
-
-    return handler
-
-
-@pytest.fixture
-def ws(ws_handler: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    return lambda event: ws_handler(event, LambdaContextStub(function_name="pulse-ws"))
 
 
 @pytest.fixture
@@ -254,7 +223,7 @@ def test_without_a_setting_replies_go_to_the_events_domain_and_stage(
     monkeypatch, ws, gateway, owner
 ) -> None:
     # Given no management URL: the endpoint comes from the event (https://{domainName}/{stage})
-    _configure(monkeypatch, "")
+    configure_ws(monkeypatch, "")
     calls: list[tuple[str, str]] = []
     monkeypatch.setattr(push, "post", lambda e, c, d: calls.append((e, c)) or push.PushResult.OK)
     ws(message_event("BFaT_fALIAMCKug=", {"action": "ping"}))
@@ -284,7 +253,7 @@ def test_a_push_before_the_handshake_completes_does_not_forget_the_connection(
 
     routes = (WebSocketRoute("$connect", "ws"),)
     with running_gateway(routes, {"ws": ConnectThenFanOut()}) as running:  # type: ignore[dict-item]
-        _configure(monkeypatch, running.management_url)
+        configure_ws(monkeypatch, running.management_url)
         client, conn_id = running.connect_with_id(
             f"project_id={project_id}&token={owner['access_token']}"
         )
@@ -400,7 +369,7 @@ def black_hole() -> Iterator[str]:
 def test_a_hanging_endpoint_never_holds_the_fan_out_past_its_deadline(
     monkeypatch, black_hole
 ) -> None:
-    _configure(monkeypatch, black_hole, PULSE_WEBSOCKET_FANOUT_DEADLINE_S="0.3")
+    configure_ws(monkeypatch, black_hole, PULSE_WEBSOCKET_FANOUT_DEADLINE_S="0.3")
     project_id = str(uuid.uuid4())
     for n in range(40):
         _register(project_id, f"hanging{n:08d}=")
@@ -436,7 +405,7 @@ def test_the_processor_delivers_to_a_listener_and_a_dead_endpoint_never_fails_it
     assert message["events"][0]["event"] == "signup"
     assert orjson.loads(client.recv(timeout=2))["type"] == "counters"
     # With the management API hanging, the batch still succeeds and is written
-    _configure(monkeypatch, black_hole, PULSE_WEBSOCKET_FANOUT_DEADLINE_S="0.2")
+    configure_ws(monkeypatch, black_hole, PULSE_WEBSOCKET_FANOUT_DEADLINE_S="0.2")
     payload["events"] = [
         {"id": str(uuid.uuid4()), "event": "late", "timestamp": datetime.now(UTC).isoformat()}
     ]

@@ -16,15 +16,7 @@ from pulse.data.events import written_items
 from pulse.processor import live
 from pulse.realtime import fanout, registry
 from tests.integration.conftest import ApiCall
-from tests.integration.test_realtime import (  # noqa: F401 (fixtures)
-    _row,
-    connect_event,
-    gateway,
-    message_event,
-    recv,
-    ws,
-    ws_handler,
-)
+from tests.integration.test_realtime import _row, connect_event, message_event, recv
 from tests.integration.test_sharing import _link, _session
 from tests.ws_support import RunningGateway, ws_event
 
@@ -81,9 +73,7 @@ def test_a_share_session_connects_as_a_shared_listener_of_its_project(ws, api, o
     assert registry.every_listener([owner["pid"]]) == ({}, {})
 
 
-def test_a_share_connection_is_refused_for_anything_but_its_own_live_link(
-    ws, api, owner
-) -> None:
+def test_a_share_connection_is_refused_for_anything_but_its_own_live_link(ws, api, owner) -> None:
     link_id, share = _share_token(api, owner)
     assert ws(share_connect_event(owner["other"], share, "ShareRefused01="))["statusCode"] == 403
     assert ws(share_connect_event(str(uuid.uuid4()), share, "ShareRefused02="))["statusCode"] == 403
