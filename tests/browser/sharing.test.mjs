@@ -2,8 +2,8 @@
 // the owner's visitors-now card changes live as sessions arrive (pushed on the WebSocket), the
 // owner makes a share link with a password in the settings, and a visitor in another browser
 // context opens it: the password prompt (a wrong password refused), then the read-only
-// dashboard with exactly the API's numbers and nothing of the settings, key or raw data; a
-// revoked link opens no more. Every page gets an axe-core scan.
+// dashboard with exactly the API's numbers, visitors now pushed live on its own WebSocket, and
+// nothing of the settings, key or raw data; a revoked link opens no more. Every page gets an axe-core scan.
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -140,6 +140,12 @@ describe("visitors now and share links, through the running platform", () => {
       const shared = await visitor.newPage();
       const requests = [];
       shared.on("request", (r) => requests.push(r.url()));
+      const sockets = []; // the share view's WebSockets: their URL and the types of what came
+      shared.on("websocket", (socket) => {
+        const seen = { url: socket.url(), types: [] };
+        sockets.push(seen);
+        socket.on("framereceived", (frame) => seen.types.push(JSON.parse(frame.payload).type));
+      });
       await shared.goto(shareUrl);
       await shared.getByRole("heading", { name: "This shared dashboard needs a password" }).waitFor();
       await axe(shared, "share password prompt");
@@ -158,6 +164,21 @@ describe("visitors now and share links, through the running platform", () => {
       assert.equal((await shared.getByTestId("card-sessions-value").textContent()).trim(), String(overview.unique_sessions));
       await waitInPage(shared, () => /^\d+$/.test(document.querySelector('[data-testid="visitors-now-value"]')?.textContent?.trim() ?? ""));
       await shared.getByTestId("breakdown-pages").waitFor();
+
+      // visitors now is pushed on the share session's own WebSocket: a new session shows within
+      // seconds and without a request (the fallback poll, while not live, is every 15 s)
+      const visitorsNow = (await api(`/api/v1/analytics/${project.id}/visitors-now`)).body.visitors;
+      const showing = (n) => document.querySelector('[data-testid="visitors-now-value"]')?.textContent?.trim() === n;
+      await waitInPage(shared, showing, String(visitorsNow));
+      const polls = () => requests.filter((u) => u.includes("/visitors-now")).length;
+      const polled = polls();
+      await ingest([view("shared-live")]);
+      await waitInPage(shared, showing, String(visitorsNow + 1), 5_000);
+      assert.equal(polls(), polled, "visitors now was pushed, not asked for");
+      assert.ok(sockets.length >= 1 && sockets.every((s) => /[?&]share_token=/.test(s.url) && !/[?&]token=/.test(s.url)), JSON.stringify(sockets));
+      // and that socket carries visitors now only: no events (with their properties), no counters
+      const types = new Set(sockets.flatMap((s) => s.types));
+      assert.ok(types.has("visitors_now") && [...types].every((t) => t === "visitors_now" || t === "pong"), [...types].join());
 
       // read-only: no settings, key, project list, feed or raw data anywhere
       const body = await shared.locator("body").innerText();

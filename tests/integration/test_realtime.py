@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -428,4 +428,35 @@ def test_counters_go_out_at_most_once_a_second_per_project(gateway) -> None:
     types = [recv(client)["type"] for _ in range(3)]
     assert types == ["events", "counters", "events"]
     assert (first.messages, second.messages) == (2, 1)
+    client.close()
+
+
+def _pushed_types(client: ClientConnection) -> list[tuple[str, Any]]:
+    """What a client received so far: (type, visitors now if that is one)."""
+    out = []
+    while True:
+        try:
+            message = recv(client, timeout=0.3)
+        except TimeoutError:
+            return out
+        out.append((message["type"], message.get("visitors")))
+
+
+def test_a_count_that_dropped_with_time_is_pushed_when_it_rises_again(gateway) -> None:
+    project_id = str(uuid.uuid4())
+    client, conn_id = gateway.connect_with_id()
+    _register(project_id, conn_id)
+    # two sessions, one of them about to leave the five-minute window: 2 is pushed
+    leaving = _row(project_id, 0, datetime.now(UTC) - timedelta(seconds=299))
+    first = [leaving, _row(project_id, 1)]
+    live.publish(written_items(first))
+    fanout.fan_out(written_items(first))
+    assert ("visitors_now", 2) in _pushed_types(client)
+    # it leaves (the client asks then, and hears 1), and a new session brings the count back
+    # to 2: that is a change for every client, and is pushed
+    time.sleep(1.2)
+    back = [_row(project_id, 2)]
+    live.publish(written_items(back))
+    fanout.fan_out(written_items(back))
+    assert ("visitors_now", 2) in _pushed_types(client)
     client.close()

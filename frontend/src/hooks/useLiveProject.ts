@@ -9,13 +9,13 @@ import { type Query, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import type { Overview, Timeseries } from "@/lib/analytics-types";
-import type { VisitorsNow } from "@/lib/api";
 import { addToOverview, addToTimeseries, mergeFeed } from "@/lib/live-cache";
 import { type DateRange, rangeIsLive, todayIn } from "@/lib/range";
 import { useServices } from "@/lib/services";
 import { type LiveEvent, LiveSocket, type LiveStatus, type ServerMessage } from "@/lib/ws";
 
-import { LIVE_KINDS, queryKeys } from "./queries";
+import { LIVE_KINDS } from "./queries";
+import { followVisitors } from "./visitorsFollower";
 
 export const REFETCH_GAP_MS = 5_000;
 const FEED_MAX = 100;
@@ -42,7 +42,6 @@ export function useLiveProject(projectId: string, options: { WebSocketImpl?: typ
   useEffect(() => {
     if (!projectId) return;
     let refetchTimer: ReturnType<typeof setTimeout> | null = null;
-    let visitorsTimer: ReturnType<typeof setTimeout> | null = null;
     let lastRefetch = 0;
 
     const isLiveQuery = (query: Query) => {
@@ -82,36 +81,26 @@ export function useLiveProject(projectId: string, options: { WebSocketImpl?: typ
       scheduleRefetch();
     };
 
-    const socket = new LiveSocket({
+    let socket: LiveSocket | null = null;
+    // Visitors now comes pushed when it changes, and is asked for again when it drops with time.
+    const visitors = followVisitors(client, projectId, () => socket?.send({ action: "visitors_now" }));
+    socket = new LiveSocket({
       url: config.wsUrl,
       projectId,
       getToken: (fresh) => (fresh ? session.refresh() : session.accessToken()),
       onStatus: setStatus,
       onMessage: (message: ServerMessage) => {
         if (message.type === "events") onEvents(message.events, !!message.backfill);
-        if (message.type === "visitors_now") onVisitors(message);
+        if (message.type === "visitors_now") visitors.onVisitors(message);
       },
       WebSocketImpl,
     });
 
-    // Visitors now comes pushed when it changes; it also drops with time alone, when the oldest
-    // session counted leaves the window: ask again then.
-    const onVisitors = (message: Extract<ServerMessage, { type: "visitors_now" }>) => {
-      const { visitors, window_s, at, next_change_at } = message;
-      client.setQueryData<VisitorsNow>(queryKeys.visitorsNow(projectId), { visitors, window_s, at, next_change_at });
-      if (visitorsTimer !== null) clearTimeout(visitorsTimer);
-      visitorsTimer = null;
-      if (next_change_at) {
-        const wait = Math.max(250, Date.parse(next_change_at) - Date.now() + 250);
-        visitorsTimer = setTimeout(() => socket.send({ action: "visitors_now" }), Math.min(wait, 5 * 60_000 + 1_000));
-      }
-    };
-
     socket.start();
     return () => {
-      socket.stop();
+      socket?.stop();
+      visitors.stop();
       if (refetchTimer !== null) clearTimeout(refetchTimer);
-      if (visitorsTimer !== null) clearTimeout(visitorsTimer);
     };
   }, [projectId, config.wsUrl, session, client, WebSocketImpl]);
 

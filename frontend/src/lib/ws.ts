@@ -29,6 +29,9 @@ export interface LiveSocketOptions {
   projectId: string;
   /** An access token; `fresh` asks for a newly refreshed one. */
   getToken: (fresh: boolean) => Promise<string>;
+  /** The query parameter the token goes in: an account's access token (`token`, the default) or
+   *  a share link's session (`share_token`: visitors now of the link's project only). */
+  tokenParam?: "token" | "share_token";
   onMessage: (message: ServerMessage) => void;
   onStatus: (status: LiveStatus) => void;
   WebSocketImpl?: typeof WebSocket;
@@ -68,6 +71,7 @@ export class LiveSocket {
       maxDelayMs: 30_000,
       pingEveryMs: 4 * 60_000,
       backfillLimit: 50,
+      tokenParam: "token",
       ...given,
     } as LiveSocket["o"];
   }
@@ -115,7 +119,7 @@ export class LiveSocket {
     }
     if (this.stopped) return;
     const separator = this.o.url.includes("?") ? "&" : "?";
-    const url = `${this.o.url}${separator}project_id=${encodeURIComponent(this.o.projectId)}&token=${encodeURIComponent(token)}`;
+    const url = `${this.o.url}${separator}project_id=${encodeURIComponent(this.o.projectId)}&${this.o.tokenParam}=${encodeURIComponent(token)}`;
     let socket: WebSocket;
     try {
       socket = new this.o.WebSocketImpl(url);

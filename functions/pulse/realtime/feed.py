@@ -94,6 +94,12 @@ def visitors_messages(
     }
 
 
+def _until_change_ms(v: visitors.VisitorsNow) -> int:
+    if v.next_change_at is None:
+        return visitors.KEY_TTL_S * 1000
+    return max(1, int((v.next_change_at - v.at).total_seconds() * 1000))
+
+
 def visitors_changed(project_ids: Iterable[str]) -> dict[str, bytes]:
     """``visitors_now`` messages of the projects whose count differs from the one last pushed
     (and remember the new one); what the fan-out sends after a batch."""
@@ -103,10 +109,13 @@ def visitors_changed(project_ids: Iterable[str]) -> dict[str, bytes]:
     counts = visitors.count(projects)
     pipe = get_redis().pipeline(transaction=False)
     for project_id in projects:
+        # The count pushed is forgotten when it would drop with time: every client asks again
+        # then and hears the lower count, which no push records; a count that comes back up
+        # after that must be pushed, not taken for the one last pushed.
         pipe.set(
             key("ws", "visitors-sent", project_id),
             counts[project_id].visitors,
-            ex=visitors.KEY_TTL_S,
+            px=_until_change_ms(counts[project_id]),
             get=True,
         )
     before = pipe.execute()

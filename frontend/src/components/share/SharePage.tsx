@@ -92,7 +92,7 @@ export function SharePage() {
   return (
     <ServicesContext.Provider value={services}>
       <QueryClientProvider client={queryClient}>
-        <SharedDashboard opened={state.opened} />
+        <SharedDashboard opened={state.opened} share={share} />
       </QueryClientProvider>
     </ServicesContext.Provider>
   );

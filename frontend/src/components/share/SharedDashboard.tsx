@@ -13,13 +13,14 @@ import { TopEvents } from "@/components/dashboard/TopEvents";
 import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { QueryState } from "@/components/ui/states";
 import { useBreakdown, useOverview, useTimeseries, useTopEvents } from "@/hooks/queries";
+import { type TokenSource, useLiveVisitors } from "@/hooks/useLiveVisitors";
 import type { Interval } from "@/lib/analytics-types";
 import type { Dimension } from "@/lib/filters";
 import { browserTimeZone, DEFAULT_RANGE, type DateRange, defaultInterval, todayIn } from "@/lib/range";
 import type { ShareOpened } from "@/lib/share";
 
-// A share session has no live feed (the WebSocket API takes an account's token only): visitors
-// now is asked for every 15 s instead.
+// Visitors now comes pushed on the WebSocket API (a share session's connection gets visitors now
+// and nothing else); while that connection is not live, it is asked for every 15 s instead.
 const VISITORS_POLL_MS = 15_000;
 
 // The breakdowns a share view shows, by their test id (the dashboard's first three reports).
@@ -42,10 +43,12 @@ function SharedBreakdown({ projectId, kind, dimension, title, range, tz }: { pro
   );
 }
 
-/** The project's reports, read-only: no settings, key, project list or live feed; the sessions,
- *  the events (with their properties) and the raw data's export only when the link allows it. */
-export function SharedDashboard({ opened }: { opened: ShareOpened }) {
+/** The project's reports, read-only: no settings, key, project list or live event feed (visitors
+ *  now is live); the sessions, the events (with their properties) and the raw data's export only
+ *  when the link allows it. */
+export function SharedDashboard({ opened, share, WebSocketImpl }: { opened: ShareOpened; share: TokenSource; WebSocketImpl?: typeof WebSocket }) {
   const projectId = opened.project_id;
+  const live = useLiveVisitors(projectId, share, { WebSocketImpl });
   const [tz] = useState(browserTimeZone);
   const [range, setRange] = useState<DateRange>(DEFAULT_RANGE);
   const [event, setEvent] = useState<string | null>(null);
@@ -81,7 +84,7 @@ export function SharedDashboard({ opened }: { opened: ShareOpened }) {
             </button>
           </p>
         )}
-        <VisitorsNow projectId={projectId} pollMs={VISITORS_POLL_MS} />
+        <VisitorsNow projectId={projectId} pollMs={live === "live" ? false : VISITORS_POLL_MS} />
         <QueryState query={overview} label="metrics">
           {(data) => <MetricCards overview={data} />}
         </QueryState>
