@@ -17,17 +17,13 @@ from pulse.processor import live
 from pulse.realtime import fanout, registry
 from tests.integration.conftest import ApiCall
 from tests.integration.test_realtime import _row, connect_event, message_event, recv
-from tests.integration.test_sharing import _link, _session
+from tests.integration.test_sharing import _link, _session, two_projects
 from tests.ws_support import RunningGateway, ws_event
 
 
 @pytest.fixture
 def owner(api: ApiCall, new_user) -> dict[str, Any]:
-    user = new_user()
-    token = user["access_token"]
-    pid = api("POST", "/api/v1/projects", token=token, body={"name": "Shared"}).json()["id"]
-    other = api("POST", "/api/v1/projects", token=token, body={"name": "Private"}).json()["id"]
-    return {**user, "pid": pid, "other": other}
+    return two_projects(api, new_user)
 
 
 def share_connect_event(project_id: str | None, share_token: str, connection_id: str, **more):

@@ -29,15 +29,21 @@ def _events(pid: str) -> None:
     write_events(rows)
 
 
-@pytest.fixture
-def owner(api: ApiCall, new_user) -> dict[str, Any]:
+def two_projects(api: ApiCall, new_user) -> dict[str, Any]:
+    """A new user with a project to share (``pid``) and another (``other``)."""
     user = new_user()
     token = user["access_token"]
     pid = api("POST", "/api/v1/projects", token=token, body={"name": "Shared"}).json()["id"]
     other = api("POST", "/api/v1/projects", token=token, body={"name": "Private"}).json()["id"]
-    _events(pid)
-    _events(other)
     return {**user, "pid": pid, "other": other}
+
+
+@pytest.fixture
+def owner(api: ApiCall, new_user) -> dict[str, Any]:
+    made = two_projects(api, new_user)
+    _events(made["pid"])
+    _events(made["other"])
+    return made
 
 
 def _link(api: ApiCall, owner: dict[str, Any], **body: Any) -> dict[str, Any]:
