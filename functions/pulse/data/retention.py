@@ -48,11 +48,16 @@ def cohort_activity(
         ), firsts AS (
             SELECT a, min(p) AS c FROM r GROUP BY a
         ), early AS MATERIALIZED (
+            -- Each interval is its own index range (LATERAL … OFFSET 0): joined to the events,
+            -- the planner scanned every event of the month's partition against the intervals
+            -- (0.9 s of a 7-day retention on 3.4M events, for a part of an hour).
             SELECT DISTINCT x.distinct_id AS a
             FROM unnest(%(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS iv(lo, hi)
-            JOIN events x ON x.project_id = %(project)s
-                         AND x."timestamp" >= iv.lo AND x."timestamp" < iv.hi
-            WHERE x.distinct_id IS NOT NULL
+            CROSS JOIN LATERAL (
+                SELECT e.distinct_id FROM events e
+                WHERE e.project_id = %(project)s AND e."timestamp" >= iv.lo
+                  AND e."timestamp" < iv.hi AND e.distinct_id IS NOT NULL
+                OFFSET 0) x
         ), cohort AS (
             SELECT f.a, f.c FROM firsts f
             WHERE NOT EXISTS (
