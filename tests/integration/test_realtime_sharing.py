@@ -165,3 +165,21 @@ def test_a_message_after_the_link_is_gone_is_refused_and_forgets_the_connection(
     assert (reply["type"], reply["code"], reply["id"]) == ("error", "revoked", "late")
     assert registry.get(conn_id) is None
     assert registry.every_listener([owner["pid"]]) == ({}, {})
+
+
+def test_a_database_outage_at_a_message_is_said_and_keeps_the_connection(
+    ws, owner, shared_client, monkeypatch
+) -> None:
+    from pulse import exceptions
+    from pulse.data import share_links
+
+    client, conn_id, _ = shared_client
+
+    def down(**_: Any) -> None:
+        raise exceptions.DataLayerError("the database is unavailable")
+
+    monkeypatch.setattr(share_links, "get_link", down)
+    ws(message_event(conn_id, {"action": "visitors_now", "id": "x"}))
+    reply = recv(client)
+    assert (reply["type"], reply["id"]) == ("error", "x") and reply["code"] != "revoked"
+    assert registry.get(conn_id) is not None

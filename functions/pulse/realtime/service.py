@@ -189,7 +189,11 @@ def replies(request: WebSocketRequest) -> list[bytes]:
 def _shared_replies(connection: registry.Connection, msg: protocol.ClientMessage) -> list[bytes]:
     """A share link's connection: visitors now of its project (for ``backfill`` and
     ``visitors_now``), while its link lives."""
-    if share_links.get_link(link_id=UUID(str(connection.link_id))) is None:
+    try:
+        live = share_links.get_link(link_id=UUID(str(connection.link_id))) is not None
+    except exc.PulseError as error:  # Postgres unavailable: say so, keep the connection
+        return [protocol.error(error.code, error.message, request_id=msg.id, action=msg.action)]
+    if not live:
         registry.unregister([connection.connection_id])
         return [
             protocol.error(
