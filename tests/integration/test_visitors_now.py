@@ -17,15 +17,9 @@ from pulse.data.events import write_events, written_items
 from pulse.processor import live
 from pulse.realtime import fanout, visitors
 from tests.apigw import LambdaContextStub
-from tests.integration import test_realtime as realtime
 from tests.integration.conftest import ApiCall
 from tests.integration.test_realtime import _register, message_event, recv
 from tests.kinesis_events import stream_event
-
-# The fixtures of the realtime tests: a local gateway, and the ws function.
-gateway = realtime.gateway
-ws_handler = realtime.ws_handler
-ws = realtime.ws
 
 
 def _brute_force(db, project_id: str, now: datetime) -> int:
