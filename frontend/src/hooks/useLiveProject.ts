@@ -12,7 +12,7 @@ import type { Overview, Timeseries } from "@/lib/analytics-types";
 import { addToOverview, addToTimeseries, mergeFeed } from "@/lib/live-cache";
 import { type DateRange, rangeIsLive, todayIn } from "@/lib/range";
 import { useServices } from "@/lib/services";
-import { type LiveEvent, LiveSocket, type LiveStatus, type ServerMessage } from "@/lib/ws";
+import { type LiveEvent, LiveSocket, type LiveStatus, type ServerMessage, tokensOf } from "@/lib/ws";
 
 import { LIVE_KINDS } from "./queries";
 import { followVisitors } from "./visitorsFollower";
@@ -87,7 +87,7 @@ export function useLiveProject(projectId: string, options: { WebSocketImpl?: typ
     socket = new LiveSocket({
       url: config.wsUrl,
       projectId,
-      getToken: (fresh) => (fresh ? session.refresh() : session.accessToken()),
+      getToken: tokensOf(session),
       onStatus: setStatus,
       onMessage: (message: ServerMessage) => {
         if (message.type === "events") onEvents(message.events, !!message.backfill);

@@ -7,14 +7,9 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 
 import { useServices } from "@/lib/services";
-import { LiveSocket, type LiveStatus } from "@/lib/ws";
+import { LiveSocket, type LiveStatus, type TokenSource, tokensOf } from "@/lib/ws";
 
 import { followVisitors } from "./visitorsFollower";
-
-export interface TokenSource {
-  accessToken: () => Promise<string>;
-  refresh: () => Promise<string>;
-}
 
 export function useLiveVisitors(projectId: string, share: TokenSource, options: { WebSocketImpl?: typeof WebSocket } = {}): LiveStatus {
   const { config } = useServices();
@@ -33,7 +28,7 @@ export function useLiveVisitors(projectId: string, share: TokenSource, options: 
       url: config.wsUrl,
       projectId,
       tokenParam: "share_token",
-      getToken: (fresh) => (fresh ? share.refresh() : share.accessToken()),
+      getToken: tokensOf(share),
       onStatus: setStatus,
       onMessage: (message) => {
         if (message.type === "visitors_now") visitors.onVisitors(message);

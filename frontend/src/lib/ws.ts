@@ -44,6 +44,17 @@ export interface LiveSocketOptions {
   backfillLimit?: number;
 }
 
+/** What gives a live connection its token: a login session or a share link's session. */
+export interface TokenSource {
+  accessToken: () => Promise<string>;
+  refresh: () => Promise<string>;
+}
+
+/** `getToken` of a token source: a fresh token when asked for one, else the current one. */
+export function tokensOf(source: TokenSource): (fresh: boolean) => Promise<string> {
+  return (fresh) => (fresh ? source.refresh() : source.accessToken());
+}
+
 /** Delay before reconnect attempt `attempt` (0-based): half the capped exponential, plus jitter up to the other half. */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));

@@ -13,11 +13,12 @@ import { TopEvents } from "@/components/dashboard/TopEvents";
 import { VisitorsNow } from "@/components/dashboard/VisitorsNow";
 import { QueryState } from "@/components/ui/states";
 import { useBreakdown, useOverview, useTimeseries, useTopEvents } from "@/hooks/queries";
-import { type TokenSource, useLiveVisitors } from "@/hooks/useLiveVisitors";
+import { useLiveVisitors } from "@/hooks/useLiveVisitors";
 import type { Interval } from "@/lib/analytics-types";
 import type { Dimension } from "@/lib/filters";
 import { browserTimeZone, DEFAULT_RANGE, type DateRange, defaultInterval, todayIn } from "@/lib/range";
 import type { ShareOpened } from "@/lib/share";
+import type { TokenSource } from "@/lib/ws";
 
 // Visitors now comes pushed on the WebSocket API (a share session's connection gets visitors now
 // and nothing else); while that connection is not live, it is asked for every 15 s instead.
@@ -46,9 +47,9 @@ function SharedBreakdown({ projectId, kind, dimension, title, range, tz }: { pro
 /** The project's reports, read-only: no settings, key, project list or live event feed (visitors
  *  now is live); the sessions, the events (with their properties) and the raw data's export only
  *  when the link allows it. */
-export function SharedDashboard({ opened, share, WebSocketImpl }: { opened: ShareOpened; share: TokenSource; WebSocketImpl?: typeof WebSocket }) {
+export function SharedDashboard({ opened, share }: { opened: ShareOpened; share: TokenSource }) {
   const projectId = opened.project_id;
-  const live = useLiveVisitors(projectId, share, { WebSocketImpl });
+  const live = useLiveVisitors(projectId, share);
   const [tz] = useState(browserTimeZone);
   const [range, setRange] = useState<DateRange>(DEFAULT_RANGE);
   const [event, setEvent] = useState<string | null>(null);
