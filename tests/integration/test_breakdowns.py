@@ -153,14 +153,25 @@ def brute(rows: list, dimension: str) -> list[dict[str, Any]]:
     users: dict[str, set[str]] = defaultdict(set)
     picked: list[tuple[str | None, tuple[Any, ...]]] = []
     if dimension in ("entry_page", "exit_page"):
-        views: dict[str, list] = defaultdict(list)
+        # A session's first (last) page view, a tie in time going to the least (greatest)
+        # path, a missing path counting as the greatest; its user is its latest distinct id
+        # (the greatest on a tie) among all its events.
+        by_session: dict[str, list] = defaultdict(list)
         for r in rows:
-            if r[2] == "page_view" and r[5] is not None:
-                views[r[5]].append(r)
-        for evs in views.values():
-            evs.sort(key=lambda r: (r[10], r[1]))
-            first = evs[0] if dimension == "entry_page" else evs[-1]
-            picked.append((value_of(first, dimension), first))
+            if r[5] is not None:
+                by_session[r[5]].append(r)
+        for sid, evs in by_session.items():
+            views = [r for r in evs if r[2] == "page_view"]
+            if not views:
+                continue
+            order = [
+                (r[10], value_of(r, dimension) is None, value_of(r, dimension) or "", r)
+                for r in views
+            ]
+            first = (min if dimension == "entry_page" else max)(order, key=lambda o: o[:3])[3]
+            known = [r for r in evs if r[3] is not None]
+            user = max(known, key=lambda r: (r[10], r[3]))[3] if known else None
+            picked.append((value_of(first, dimension), (None, None, None, user, None, sid)))
     else:
         every = dimension.startswith("prop.")
         picked = [(value_of(r, dimension), r) for r in rows if every or r[2] == "page_view"]

@@ -116,6 +116,53 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
     assert len(migrated) > 30
 
 
+def test_the_exit_pages_migration_fills_them_as_the_rollup_would(
+    scratch_db: str, monkeypatch
+) -> None:
+    from pulse.data import sessions
+
+    # Given a database from before 0015, with sessions rolled up (parts and totals, no exit)
+    # whose page views tie in time now and then
+    _migrate(scratch_db, monkeypatch, before=15)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
+            '"timestamp") SELECT %s, gen_random_uuid(), '
+            "CASE WHEN i %% 3 = 0 THEN 'click' ELSE 'page_view' END, "
+            "CASE WHEN i %% 4 = 0 THEN 'u' || (i %% 5) END, 's' || ((i / 2) %% 7), "
+            "'https://a.test/p' || (i %% 5), "
+            "date_trunc('minute', now()) - make_interval(mins => (i / 2) * 7) "
+            "FROM generate_series(1, 400) AS i",
+            (PROJECT,),
+        )
+        conn.execute(
+            "INSERT INTO session_hourly (project_id, hour, session_id, started_at, ended_at, "
+            "events, page_views) SELECT project_id, date_trunc('hour', \"timestamp\"), "
+            'session_id, min("timestamp"), max("timestamp"), count(*), '
+            "count(*) FILTER (WHERE event = 'page_view') FROM events GROUP BY 1, 2, 3"
+        )
+        conn.execute(
+            "INSERT INTO session_totals (project_id, session_id, started_at, ended_at, events, "
+            "page_views) SELECT project_id, session_id, min(started_at), max(ended_at), "
+            "sum(events), sum(page_views) FROM session_hourly GROUP BY 1, 2"
+        )
+    # When 0015 is applied
+    assert _migrate(scratch_db, monkeypatch) == ["0015_session_exit_pages"]
+    # Then every part and every session has the exit page the rollup gives it
+    parts = "SELECT hour, session_id, exit_page, exit_at FROM session_hourly ORDER BY 1, 2"
+    totals = "SELECT session_id, exit_page FROM session_totals ORDER BY 1"
+    with psycopg.connect(scratch_db) as conn:
+        migrated = (conn.execute(parts).fetchall(), conn.execute(totals).fetchall())
+        hours = [r[0] for r in conn.execute("SELECT DISTINCT hour FROM session_hourly")]
+        conn.execute(
+            'CREATE TEMP TABLE q AS SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
+            f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END AS path FROM events e"
+        )
+        sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
+        assert (conn.execute(parts).fetchall(), conn.execute(totals).fetchall()) == migrated
+    assert sum(r[2] is not None for r in migrated[0]) > 20 and len(migrated[1]) == 7
+
+
 def test_the_visit_migration_keeps_stored_events_and_projects(scratch_db: str, monkeypatch) -> None:
     # Given a database from before 0006, with a project and an event
     _migrate(scratch_db, monkeypatch, before=6)

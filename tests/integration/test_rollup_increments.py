@@ -150,19 +150,36 @@ def brute_session_parts(rows: list, before: datetime) -> dict:
     for r in sorted(rows, key=lambda r: r[10]):
         if r[10] < before and r[5] is not None:
             parts[(_hour(r[10]), r[5])].append(r)
-    out = {}
-    for key, evs in parts.items():
-        users = [r for r in evs if r[3] is not None]
-        views = [r for r in evs if r[2] == "page_view"]
-        out[key] = (
-            evs[0][10],
-            evs[-1][10],
-            len(evs),
-            len(views),
-            users[-1][3] if users else None,
-            views[0][4].split('"')[3] if views else None,
-        )
-    return out
+    return {key: _fold(evs) for key, evs in parts.items()}
+
+
+def _path(r: tuple) -> str:
+    return r[4].split('"')[3]
+
+
+def _fold(evs: list) -> tuple:
+    """A session's (or a part's) figures over its events, ties in time broken as the rollup
+    breaks them: the greatest distinct id, the least entry page, the greatest exit page."""
+    users = [r for r in evs if r[3] is not None]
+    views = [r for r in evs if r[2] == "page_view"]
+    return (
+        min(r[10] for r in evs),
+        max(r[10] for r in evs),
+        len(evs),
+        len(views),
+        max(users, key=lambda r: (r[10], r[3]))[3] if users else None,
+        _path(min(views, key=lambda r: (r[10], _path(r)))) if views else None,
+        _path(max(views, key=lambda r: (r[10], _path(r)))) if views else None,
+    )
+
+
+def brute_session_totals(rows: list, before: datetime) -> dict:
+    """Each session over its rolled-up events."""
+    sessions: dict[str, list] = defaultdict(list)
+    for r in rows:
+        if r[10] < before and r[5] is not None:
+            sessions[r[5]].append(r)
+    return {sid: _fold(evs) for sid, evs in sessions.items()}
 
 
 def brute_session_days(rows: list, before: datetime) -> tuple[dict, Counter]:
@@ -183,7 +200,7 @@ def brute_session_days(rows: list, before: datetime) -> tuple[dict, Counter]:
         cell[2] += len(views) == 1
         cell[3] += len(views)
         if views:
-            entries[(day, views[0][4].split('"')[3])] += 1
+            entries[(day, _fold(evs)[5])] += 1
     return {d: tuple(v) for d, v in days.items()}, entries
 
 
@@ -210,7 +227,7 @@ def stored(db: psycopg.Connection[Any], project: str) -> tuple[Counter, dict, di
         (r[0], r[1]): tuple(r[2:])
         for r in db.execute(
             "SELECT hour, session_id, started_at, ended_at, events, page_views, distinct_id, "
-            "entry_page FROM session_hourly WHERE project_id = %s",
+            "entry_page, exit_page FROM session_hourly WHERE project_id = %s",
             (project,),
         ).fetchall()
     }
@@ -245,6 +262,14 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
         ), table
     assert rolled == brute_rollups(rows, OPEN_HOUR)
     assert parts == brute_session_parts(rows, OPEN_HOUR)
+    assert {
+        r[0]: tuple(r[1:])
+        for r in db.execute(
+            "SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+            "entry_page, exit_page FROM session_totals WHERE project_id = %s",
+            (project,),
+        ).fetchall()
+    } == brute_session_totals(rows, OPEN_HOUR)
     days, entries = brute_session_days(rows, OPEN_HOUR)
     assert {
         r[0]: tuple(r[1:])

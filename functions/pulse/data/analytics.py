@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from pulse.analytics.periods import Split, utc_midnight
+from pulse.data import sessions
 from pulse.data.dimensions import EVERY_EVENT, QUEUE_COLUMNS, Dimension, Match
 from pulse.db.connection import connection, fetch_all
 
@@ -487,7 +488,9 @@ def breakdown(
     if dimension.kinds is not None and not match.filtered:
         return _rolled_breakdown(project_id, split, dimension, limit)
     if dimension.counted == "sessions":
-        return _session_pages(project_id, split, dimension, limit, match)
+        return sessions.session_pages(
+            project_id=project_id, split=split, which=dimension.name, limit=limit, match=match
+        )
     return _raw_breakdown(project_id, split, dimension.expr, dimension.counted, limit, match)
 
 
@@ -567,30 +570,6 @@ def _raw_breakdown(
         _raw_events(f"{expr} AS value, e.session_id, e.distinct_id", f"{only} AND {match.sql}")
         + "SELECT value, count(*) AS count, count(DISTINCT session_id) AS unique_sessions, "
         "count(DISTINCT distinct_id) AS unique_users FROM raw WHERE value IS NOT NULL "
-        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
-        args,
-    )
-
-
-def _session_pages(
-    project_id: UUID, split: Split, dimension: Dimension, limit: int, match: Match
-) -> list[dict[str, Any]]:
-    """Sessions by their entry (exit) page: the page of their first (last) page view in the
-    range, by time then event id, among the page views that match. Unique users are those of
-    these page views."""
-    order = (
-        'e."timestamp" DESC, e.id DESC' if dimension.name == "exit_page" else 'e."timestamp", e.id'
-    )
-    args = {"p": project_id, "lim": limit, **_whole(split), **match.args()}
-    return fetch_all(
-        _raw_events(
-            f'{dimension.expr} AS value, e.session_id, e.distinct_id, e."timestamp", e.id',
-            f"e.event = 'page_view' AND e.session_id IS NOT NULL AND {match.sql}",
-        )
-        + ", firsts AS (SELECT DISTINCT ON (session_id) value, session_id, distinct_id "
-        f"FROM raw e ORDER BY session_id, {order}) "
-        "SELECT value, count(*) AS count, count(*) AS unique_sessions, "
-        "count(DISTINCT distinct_id) AS unique_users FROM firsts WHERE value IS NOT NULL "
         'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
         args,
     )

@@ -5,7 +5,9 @@ A session's figures over a range are folded from parts: one per hour it was acti
 clean closed hours from ``session_hourly``; partial, dirty and open hours from raw events):
 ``started_at`` the least, ``ended_at`` the greatest, ``events`` and ``page_views`` summed,
 ``distinct_id`` the part's with the latest ``distinct_at``, ``entry_page`` the part's with the
-earliest ``entry_at``. Every figure is what one pass over the range's raw events gives.
+earliest ``entry_at``, ``exit_page`` the part's with the latest ``exit_at`` (a tie in time goes
+to the least entry page, the greatest exit page and distinct id). Every figure is what one pass
+over the range's raw events gives.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ _FOLD = (
     f"(max(ARRAY[{_SORTABLE.format('distinct_at')}, distinct_id]) "
     "  FILTER (WHERE distinct_at IS NOT NULL))[2] AS distinct_id, "
     f"(min(ARRAY[{_SORTABLE.format('entry_at')}, entry_page]) "
-    "  FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page"
+    "  FILTER (WHERE entry_at IS NOT NULL))[2] AS entry_page, "
+    f"(max(ARRAY[{_SORTABLE.format('exit_at')}, exit_page]) "
+    "  FILTER (WHERE exit_at IS NOT NULL))[2] AS exit_page"
 )
 
 
@@ -47,12 +51,15 @@ def _part(path: str) -> str:
     return (
         'min(e."timestamp") AS started_at, max(e."timestamp") AS ended_at, count(*) AS events, '
         "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
-        '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC) '
+        '(array_agg(e.distinct_id ORDER BY e."timestamp" DESC, e.distinct_id DESC) '
         "  FILTER (WHERE e.distinct_id IS NOT NULL))[1] AS distinct_id, "
         'max(e."timestamp") FILTER (WHERE e.distinct_id IS NOT NULL) AS distinct_at, '
-        f"(array_agg({path} ORDER BY e.\"timestamp\") FILTER (WHERE e.event = 'page_view'))[1] "
-        "  AS entry_page, "
-        "min(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS entry_at"
+        f'(array_agg({path} ORDER BY e."timestamp", {path}) '
+        "  FILTER (WHERE e.event = 'page_view'))[1] AS entry_page, "
+        "min(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS entry_at, "
+        f'(array_agg({path} ORDER BY e."timestamp" DESC, {path} DESC) '
+        "  FILTER (WHERE e.event = 'page_view'))[1] AS exit_page, "
+        "max(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS exit_at"
     )
 
 
@@ -91,7 +98,7 @@ def _refresh_totals(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     )
     conn.execute(
         "WITH fresh AS (INSERT INTO session_totals (project_id, session_id, started_at, "
-        "  ended_at, events, page_views, distinct_id, entry_page) "
+        "  ended_at, events, page_views, distinct_id, entry_page, exit_page) "
         f"  SELECT %(p)s, session_id, {_FOLD} FROM session_hourly "
         "  WHERE project_id = %(p)s "
         "  AND session_id IN (SELECT DISTINCT session_id FROM touched_sessions) "
@@ -133,26 +140,41 @@ def _refresh_totals(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     )
 
 
+def _later(field: str, *, earlier: bool = False) -> str:
+    """Whether the new part's ``field`` (``field_at``, then the value on a tie) wins over the
+    stored part's in a merge: the latest (the earliest) one, as ``_FOLD`` picks it."""
+    at, value = f"{field}_at", "distinct_id" if field == "distinct" else f"{field}_page"
+    new, old = (
+        f"ARRAY[{_SORTABLE.format(f'{side}.{at}')}, {side}.{value}]" for side in ("excluded", "s")
+    )
+    return (
+        f"(excluded.{at} IS NOT NULL AND (s.{at} IS NULL OR {new} {'<' if earlier else '>'} {old}))"
+    )
+
+
 def _merge_parts(conn: psycopg.Connection[Any], *, project_id: UUID) -> None:
     """Merge the events of the temporary table ``q`` (the rollup's new events: ``timestamp``,
     ``event``, ``session_id``, ``distinct_id`` and a page_view's ``path``) into the session parts
     of their hours: a part of the new events, folded into the stored part as the report folds
-    parts (least start, greatest end, sums, the later distinct id, the earlier entry page)."""
+    parts (least start, greatest end, sums, the later distinct id, the earlier entry page, the
+    later exit page)."""
     conn.execute(
         "INSERT INTO session_hourly AS s (project_id, hour, session_id, started_at, ended_at, "
-        "events, page_views, distinct_id, distinct_at, entry_page, entry_at) "
+        "events, page_views, distinct_id, distinct_at, entry_page, entry_at, exit_page, exit_at) "
         "SELECT %s, date_trunc('hour', e.\"timestamp\"), e.session_id, "
         f"{_part('e.path')} FROM q e WHERE e.session_id IS NOT NULL GROUP BY 2, 3 "
         "ON CONFLICT (project_id, hour, session_id) DO UPDATE SET "
         "started_at = least(s.started_at, excluded.started_at), "
         "ended_at = greatest(s.ended_at, excluded.ended_at), "
         "events = s.events + excluded.events, page_views = s.page_views + excluded.page_views, "
-        "distinct_id = CASE WHEN excluded.distinct_at > s.distinct_at OR s.distinct_at IS NULL "
-        "  THEN excluded.distinct_id ELSE s.distinct_id END, "
+        f"distinct_id = CASE WHEN {_later('distinct')} THEN excluded.distinct_id "
+        "  ELSE s.distinct_id END, "
         "distinct_at = greatest(s.distinct_at, excluded.distinct_at), "
-        "entry_page = CASE WHEN excluded.entry_at < s.entry_at OR s.entry_at IS NULL "
-        "  THEN excluded.entry_page ELSE s.entry_page END, "
-        "entry_at = least(s.entry_at, excluded.entry_at)",
+        f"entry_page = CASE WHEN {_later('entry', earlier=True)} THEN excluded.entry_page "
+        "  ELSE s.entry_page END, "
+        "entry_at = least(s.entry_at, excluded.entry_at), "
+        f"exit_page = CASE WHEN {_later('exit')} THEN excluded.exit_page ELSE s.exit_page END, "
+        "exit_at = greatest(s.exit_at, excluded.exit_at)",
         (project_id,),
     )
 
@@ -227,7 +249,8 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         # OFFSET 0, the range filtered after): their number is the edges', and a join planned
         # from stale statistics read every part, or scanned a month of totals per session.
         "parts AS (SELECT x.session_id, sh.started_at, sh.ended_at, sh.events, sh.page_views, "
-        "  sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at FROM x "
+        "  sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at, sh.exit_page, sh.exit_at "
+        "  FROM x "
         "  CROSS JOIN LATERAL (SELECT * FROM session_hourly sh WHERE sh.project_id = %(p)s "
         "  AND sh.session_id = x.session_id OFFSET 0) sh "
         "  WHERE sh.hour >= %(h1)s AND sh.hour < %(h2)s "
@@ -352,6 +375,40 @@ def session_report(
     summary = {key: rows[0][key] for key in _SUMMARY}
     listed = [{key: r[key] for key in _LISTED} for r in rows if r["session_id"] is not None]
     return summary, listed
+
+
+def session_pages(
+    *, project_id: UUID, split: Split, which: str, limit: int, match: Match | None = None
+) -> list[dict[str, Any]]:
+    """Sessions by their entry or exit page (``which``: "entry_page" or "exit_page"), the path
+    of their first or last page view in the range: the ``limit`` pages with most sessions (then
+    by path), each with its sessions and their distinct users (a session's user is its latest
+    ``distinct_id``, as in the list). Sessions without a page view in the range are left out.
+    The sessions lying wholly inside the closed clean hours are their ``session_totals`` rows
+    (by index only), the rest are folded as the sessions report folds them."""
+    assert which in ("entry_page", "exit_page")
+    filtered = bool(match and match.filtered)
+    query = (
+        _sessions(split, match.sql if match else "true", filtered=filtered)
+        + f", listed AS (SELECT t.{which} AS value, t.distinct_id FROM session_totals t "
+        "  WHERE t.project_id = %(p)s AND t.started_at >= %(h1)s AND t.started_at < %(h2)s "
+        "  AND t.ended_at < %(h2)s "
+        "  AND NOT EXISTS (SELECT 1 FROM x WHERE x.session_id = t.session_id) "
+        f"  UNION ALL SELECT {which}, distinct_id FROM folded), "
+        # Two hash aggregates (per page and user, then per page) instead of a sort for the
+        # count of distinct users per page.
+        "users AS (SELECT value, distinct_id, count(*) AS n FROM listed "
+        "  WHERE value IS NOT NULL GROUP BY 1, 2) "
+        "SELECT value, sum(n)::bigint AS count, sum(n)::bigint AS unique_sessions, "
+        "  count(distinct_id) AS unique_users FROM users "
+        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s'
+    )
+    return fetch_all(
+        query,
+        _args(
+            project_id, split, lim=limit, **_day_bounds(split), **(match.args() if match else {})
+        ),
+    )
 
 
 def last_seen_since(*, project_id: UUID, since: datetime) -> dict[str, float]:
