@@ -83,35 +83,48 @@ def test_event_partitions_exist_around_now_and_are_made_on_demand(scratch_db: st
 PROJECT = "00000000-0000-4000-8000-000000000001"
 
 
+def _insert_session_events(
+    conn: psycopg.Connection, n: int, *, session: str, page: str, minutes: str
+) -> None:
+    """``n`` events (i = 1..n): a click every third, a user every fourth; session, page and
+    minutes before now are SQL over i."""
+    conn.execute(
+        "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
+        '"timestamp") SELECT %s, gen_random_uuid(), '
+        "CASE WHEN i %% 3 = 0 THEN 'click' ELSE 'page_view' END, "
+        f"CASE WHEN i %% 4 = 0 THEN 'u' || (i %% 5) END, 's' || ({session}), "
+        f"'https://a.test/p' || ({page}), "
+        f"date_trunc('minute', now()) - make_interval(mins => {minutes}) "
+        f"FROM generate_series(1, {n}) AS i",
+        (PROJECT,),
+    )
+
+
+def _rebuild_sessions(conn: psycopg.Connection, hours: list[datetime]) -> None:
+    """What the rollup does for hours it rebuilds: clear their session parts, then merge all
+    their events in as new (and fold the touched sessions' totals again)."""
+    from pulse.data import sessions
+
+    conn.execute(
+        'CREATE TEMP TABLE q AS SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
+        f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END AS path FROM events e"
+    )
+    sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
+
+
 def test_the_session_parts_migration_fills_them_as_the_rollup_would(
     scratch_db: str, monkeypatch
 ) -> None:
-    from pulse.data import sessions
-
     _migrate(scratch_db, monkeypatch, before=4)
     with psycopg.connect(scratch_db, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
-            '"timestamp") SELECT %s, gen_random_uuid(), '
-            "CASE WHEN i %% 3 = 0 THEN 'click' ELSE 'page_view' END, "
-            "CASE WHEN i %% 4 = 0 THEN 'u' || (i %% 5) END, 's' || (i %% 7), "
-            "'https://a.test/p' || (i %% 3), now() - make_interval(mins => i * 7) "
-            "FROM generate_series(1, 300) AS i",
-            (PROJECT,),
-        )
+        _insert_session_events(conn, 300, session="i %% 7", page="i %% 3", minutes="i * 7")
     assert _migrate(scratch_db, monkeypatch, before=5) == ["0004_session_hourly"]
     _migrate(scratch_db, monkeypatch)
     query = "SELECT * FROM session_hourly ORDER BY project_id, hour, session_id"
     with psycopg.connect(scratch_db) as conn:
         migrated = conn.execute(query).fetchall()
         hours = [r[0] for r in conn.execute("SELECT DISTINCT hour FROM session_hourly ORDER BY 1")]
-        # What the rollup does for hours it rebuilds: clear their parts, then merge all their
-        # events in as new.
-        conn.execute(
-            'CREATE TEMP TABLE q AS SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
-            f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END AS path FROM events e"
-        )
-        sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
+        _rebuild_sessions(conn, hours)
         assert conn.execute(query).fetchall() == migrated
     assert len(migrated) > 30
 
@@ -119,21 +132,13 @@ def test_the_session_parts_migration_fills_them_as_the_rollup_would(
 def test_the_exit_pages_migration_fills_them_as_the_rollup_would(
     scratch_db: str, monkeypatch
 ) -> None:
-    from pulse.data import sessions
-
     # Given a database from before 0015, with sessions rolled up (parts and totals, no exit)
     # whose page views tie in time now and then
     _migrate(scratch_db, monkeypatch, before=15)
     with psycopg.connect(scratch_db, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO events (project_id, id, event, distinct_id, session_id, page_url, "
-            '"timestamp") SELECT %s, gen_random_uuid(), '
-            "CASE WHEN i %% 3 = 0 THEN 'click' ELSE 'page_view' END, "
-            "CASE WHEN i %% 4 = 0 THEN 'u' || (i %% 5) END, 's' || ((i / 2) %% 7), "
-            "'https://a.test/p' || (i %% 5), "
-            "date_trunc('minute', now()) - make_interval(mins => (i / 2) * 7) "
-            "FROM generate_series(1, 400) AS i",
-            (PROJECT,),
+        # two events a minute, of one session: ties in time
+        _insert_session_events(
+            conn, 400, session="(i / 2) %% 7", page="i %% 5", minutes="(i / 2) * 7"
         )
         conn.execute(
             "INSERT INTO session_hourly (project_id, hour, session_id, started_at, ended_at, "
@@ -154,11 +159,7 @@ def test_the_exit_pages_migration_fills_them_as_the_rollup_would(
     with psycopg.connect(scratch_db) as conn:
         migrated = (conn.execute(parts).fetchall(), conn.execute(totals).fetchall())
         hours = [r[0] for r in conn.execute("SELECT DISTINCT hour FROM session_hourly")]
-        conn.execute(
-            'CREATE TEMP TABLE q AS SELECT e."timestamp", e.event, e.session_id, e.distinct_id, '
-            f"CASE WHEN e.event = 'page_view' THEN {sessions.PATH} END AS path FROM events e"
-        )
-        sessions.add_new_events(conn, project_id=PROJECT, rebuild=hours)
+        _rebuild_sessions(conn, hours)
         assert (conn.execute(parts).fetchall(), conn.execute(totals).fetchall()) == migrated
     assert sum(r[2] is not None for r in migrated[0]) > 20 and len(migrated[1]) == 7
 

@@ -234,6 +234,14 @@ def stored(db: psycopg.Connection[Any], project: str) -> tuple[Counter, dict, di
     return counts, rolled, parts
 
 
+def _by_first_column(db: psycopg.Connection[Any], select: str, project: str) -> dict:
+    """The project's rows of ``select`` (no WHERE yet) as {first column: the rest}."""
+    return {
+        r[0]: tuple(r[1:])
+        for r in db.execute(f"{select} WHERE project_id = %s", (project,)).fetchall()
+    }
+
+
 def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
     counts, rolled, parts = stored(db, project)
     assert Counter(
@@ -262,23 +270,19 @@ def check(db: psycopg.Connection[Any], project: str, rows: list) -> None:
         ), table
     assert rolled == brute_rollups(rows, OPEN_HOUR)
     assert parts == brute_session_parts(rows, OPEN_HOUR)
-    assert {
-        r[0]: tuple(r[1:])
-        for r in db.execute(
-            "SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
-            "entry_page, exit_page FROM session_totals WHERE project_id = %s",
-            (project,),
-        ).fetchall()
-    } == brute_session_totals(rows, OPEN_HOUR)
+    assert _by_first_column(
+        db,
+        "SELECT session_id, started_at, ended_at, events, page_views, distinct_id, entry_page, "
+        "exit_page FROM session_totals",
+        project,
+    ) == brute_session_totals(rows, OPEN_HOUR)
     days, entries = brute_session_days(rows, OPEN_HOUR)
-    assert {
-        r[0]: tuple(r[1:])
-        for r in db.execute(
-            "SELECT day, sessions, duration_us, bounces, page_views FROM session_daily "
-            "WHERE project_id = %s",
-            (project,),
-        ).fetchall()
-    } == days
+    assert (
+        _by_first_column(
+            db, "SELECT day, sessions, duration_us, bounces, page_views FROM session_daily", project
+        )
+        == days
+    )
     assert (
         Counter(
             {
