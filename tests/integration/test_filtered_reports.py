@@ -171,3 +171,29 @@ def test_filtered_reports_are_exact_before_and_after_rollups(project) -> None:
     )
     rollup.run(now=NOW)
     check(project, rows)
+
+
+def test_wholly_raw_buckets_that_do_not_meet_count_only_their_own_events(project) -> None:
+    """Splits read wholly raw are read as one range and each event given to its bucket by time
+    (``_raw_events``): events between two buckets that do not meet belong to neither, and the
+    buckets may come in any order."""
+    from pulse.data import analytics as sql
+
+    rng = random.Random(5)
+    rows = _rows(project, rng, datetime(2026, 2, 26, tzinfo=NOW.tzinfo), 600)
+    write_events(rows)
+    a, b = datetime(2026, 2, 27, 3, tzinfo=NOW.tzinfo), datetime(2026, 2, 27, 15, tzinfo=NOW.tzinfo)
+    c, d = datetime(2026, 2, 28, 1, tzinfo=NOW.tzinfo), datetime(2026, 2, 28, 9, tzinfo=NOW.tzinfo)
+    match = filters.parse(["device:desktop"])
+    got = sql.bucket_stats(
+        project_id=uuid.UUID(project),
+        splits=[periods.raw_split(c, d), periods.raw_split(a, b)],
+        event=None,
+        match=match,
+    )
+    want = [
+        stats(matching(rows, c, d, ["device:desktop"])),
+        stats(matching(rows, a, b, ["device:desktop"])),
+    ]
+    assert [(g["count"], g["s"], g["u"]) for g in got] == want
+    assert all(w[0] > 10 for w in want) and stats(matching(rows, b, c, ["device:desktop"]))[0] > 10

@@ -37,9 +37,12 @@ def dirty_hours(
     return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
 
 
-def _bucket_arrays(splits: Sequence[Split]) -> dict[str, Any]:
+def _bucket_arrays(splits: Sequence[Split], *, raw_only: bool = False) -> dict[str, Any]:
+    """The splits' bounds as query parameters; ``raw_only``: the splits are read wholly from raw
+    events (``_raw_events``), which needs their intervals' hull and edges as well."""
     ivs = [(i, a, b) for i, s in enumerate(splits) for a, b in s.raw]
     return {
+        **(_raw_hull(ivs) if raw_only else {}),
         "idx": list(range(len(splits))),
         # The hull of the buckets' closed hours, as plain values: the planner can then see how
         # few rows the range holds and pick the (project, event, hour) index (the per-bucket
@@ -136,9 +139,48 @@ def _events_in(columns: str, where: str) -> str:
     )
 
 
-def _raw_events(columns: str, where: str) -> str:
-    """``WITH iv …, raw …``: the events of the raw intervals alone (a split read wholly raw)."""
-    return _RAW_INTERVALS + f"raw AS MATERIALIZED ({_events_in(columns, where)}) "
+def _raw_events(columns: str, where: str, kept: str = "true") -> str:
+    """``WITH raw …``: the ``columns`` (over an event ``e``) and the interval's ``idx`` of the
+    events that match ``where`` in splits read wholly raw (a filtered report, a raw breakdown),
+    whose intervals do not overlap (``_raw_hull``). They are read as one range with plain
+    bounds, which the planner sees: a month is a sequential scan of its partition, where an
+    index range per interval (``_events_in``, whose bounds it cannot see) walked the whole month
+    through the index (2.9 of a 5.1 s property breakdown on 3.4M events a month). Each event's
+    interval is found by ``width_bucket`` over the intervals' edges in time order; an event
+    between two intervals that do not meet has none and is left out. ``kept``, a condition on
+    the columns (``r``), is checked after they are worked out (once an event: they can be
+    regular expressions over its URLs)."""
+    return (
+        "WITH raw AS MATERIALIZED (SELECT * FROM (SELECT (%(iv_at)s::int[])"
+        '[width_bucket(e."timestamp", %(iv_edges)s::timestamptz[])] AS idx, '
+        f'{columns} FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(iv_lo)s '
+        f'AND e."timestamp" < %(iv_hi)s AND {where} OFFSET 0) r '
+        f"WHERE r.idx IS NOT NULL AND {kept}) "
+    )
+
+
+def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]]) -> dict[str, Any]:
+    """The parameters of ``_raw_events`` for intervals ``(idx, a, b)`` that do not overlap: in
+    time order, the edges where an interval starts or ends, and the ``idx`` of the interval
+    that starts at each edge (NULL for the gap up to the next interval)."""
+    ivs = sorted((iv for iv in ivs if iv[1] < iv[2]), key=lambda iv: iv[1])
+    edges: list[datetime] = []
+    at: list[int | None] = []
+    for idx, a, b in ivs:
+        if edges and a < edges[-1]:
+            raise ValueError("raw intervals read as one range must not overlap")
+        if edges and a > edges[-1]:
+            at.append(None)  # the gap from the last end to this start
+        elif edges:
+            edges.pop()
+        edges += [a, b]
+        at.append(idx)
+    return {
+        "iv_lo": edges[0] if edges else None,
+        "iv_hi": edges[-1] if edges else None,
+        "iv_edges": edges,
+        "iv_at": at,
+    }
 
 
 def _raw(columns: str, where: str, queued: str | None = None) -> str:
@@ -175,7 +217,7 @@ def bucket_stats(
         "p": project_id,
         "e": event,
         "ek": event or ANY_EVENT,
-        **_bucket_arrays(splits),
+        **_bucket_arrays(splits, raw_only=match.filtered),
         **match.args(),
     }
     out = [{"count": 0, "s": 0, "u": 0} for _ in splits]
@@ -274,7 +316,12 @@ def top_events(
     match: Match = EVERY_EVENT,
 ) -> list[dict[str, Any]]:
     """Events by count (desc, then name), with their exact unique users (0 when not asked)."""
-    args = {"p": project_id, "e": None, **_bucket_arrays([split]), **match.args()}
+    args = {
+        "p": project_id,
+        "e": None,
+        **_bucket_arrays([split], raw_only=match.filtered),
+        **match.args(),
+    }
     raw = _events_raw(match)
     with connection() as conn:
         top = _top(
@@ -566,18 +613,35 @@ def _raw_breakdown(
     # whatever the database's collation.
     only = "e.event = 'page_view'" if counted == "page_views" else "true"
     args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), **more}
-    return fetch_all(
-        _raw_events(f"{expr} AS value, e.session_id, e.distinct_id", f"{only} AND {match.sql}")
-        + "SELECT value, count(*) AS count, count(DISTINCT session_id) AS unique_sessions, "
-        "count(DISTINCT distinct_id) AS unique_users FROM raw WHERE value IS NOT NULL "
-        'GROUP BY value ORDER BY count DESC, value COLLATE "C" LIMIT %(lim)s',
-        args,
+    # Events without a value are left out as they are read (``raw`` is materialized: a filter
+    # on it would come after every event of the range was copied into it). Distinct sessions
+    # and users are counted by hashing (value, id) pairs, then counting them per value, which
+    # does not sort the events once per DISTINCT.
+    query = (
+        _raw_events(
+            f"{expr} AS value, e.session_id, e.distinct_id",
+            f"{only} AND {match.sql}",
+            kept="r.value IS NOT NULL",
+        )
+        + ", counts AS (SELECT value, sum(n)::bigint AS count, count(session_id) AS s "
+        "  FROM (SELECT value, session_id, count(*) AS n FROM raw GROUP BY 1, 2) x GROUP BY 1 "
+        '  ORDER BY 2 DESC, value COLLATE "C" LIMIT %(lim)s), '
+        "users AS (SELECT value, count(distinct_id) AS u FROM (SELECT DISTINCT value, distinct_id "
+        "  FROM raw WHERE value IN (SELECT value FROM counts)) x GROUP BY 1) "
+        "SELECT c.value, c.count, c.s AS unique_sessions, coalesce(u.u, 0) AS unique_users "
+        "FROM counts c LEFT JOIN users u ON u.value = c.value "
+        'ORDER BY c.count DESC, c.value COLLATE "C"'
     )
+    with connection() as conn:
+        # A month's (value, session) pairs (~400,000 for a property on 1 event in 5 of 3.4M)
+        # spilled to disk in 21 batches at the default 4 MB.
+        conn.execute("SET LOCAL work_mem = '64MB'")
+        return conn.execute(query, args).fetchall()
 
 
 def _whole(split: Split) -> dict[str, Any]:
     """The one raw interval [start, end) of a split read from raw events as a whole."""
-    return {"iv_idx": [0], "iv_a": [split.start], "iv_b": [split.end]}
+    return {"iv_idx": [0], **_raw_hull([(0, split.start, split.end)])}
 
 
 # How many rows a server-side cursor fetches at a time (an export's memory is about this many).
