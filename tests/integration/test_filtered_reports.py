@@ -93,9 +93,14 @@ def check(project: str, rows: list) -> None:
                 matching(rows, prev.start, prev.end, flt)
             ), where
             names = sorted(Counter(r[2] for r in sel).items(), key=lambda kv: (-kv[1], kv[0]))
-            assert ov["top_event"] == (
-                {"name": names[0][0], "count": names[0][1]} if names else None
+            before = sorted(
+                Counter(r[2] for r in matching(rows, prev.start, prev.end, flt)).items(),
+                key=lambda kv: (-kv[1], kv[0]),
             )
+            for block, ranked in ((ov, names), (p, before)):
+                assert block["top_event"] == (
+                    {"name": ranked[0][0], "count": ranked[0][1]} if ranked else None
+                ), where
             clicks = service.overview(pid, period, "click", NOW, m)
             assert clicks["total_events"] == sum(r[2] == "click" for r in sel), where
 

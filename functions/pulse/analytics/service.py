@@ -80,9 +80,11 @@ def overview(
         project_id=project_id, splits=[cur_split, prev_split], event=event, match=match
     )
 
-    def block(st: dict[str, int], split: Split) -> dict[str, Any]:
+    def block(st: dict[str, Any], split: Split) -> dict[str, Any]:
         if event is not None:
             top = {"name": event, "count": st["count"]} if st["count"] else None
+        elif "top" in st:  # a filtered report's, from the same raw read
+            top = {"name": st["top"][0], "count": st["top"][1]} if st["top"] else None
         else:
             first = sql.top_events(
                 project_id=project_id, split=split, limit=1, with_users=False, match=match

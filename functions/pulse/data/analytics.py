@@ -210,9 +210,11 @@ def _events_raw(match: Match) -> str:
 
 def bucket_stats(
     *, project_id: UUID, splits: Sequence[Split], event: str | None, match: Match = EVERY_EVENT
-) -> list[dict[str, int]]:
+) -> list[dict[str, Any]]:
     """Per bucket: events, unique sessions and unique users, all exact. A filtered report's
-    splits are all raw (``match`` is read from raw events only)."""
+    splits are all raw (``match`` is read from raw events only); for one of every event (no
+    ``event``), each bucket's most counted event (then by name) comes as ``top``, (name,
+    count) or None, from the same read."""
     args = {
         "p": project_id,
         "e": event,
@@ -220,7 +222,11 @@ def bucket_stats(
         **_bucket_arrays(splits, raw_only=match.filtered),
         **match.args(),
     }
-    out = [{"count": 0, "s": 0, "u": 0} for _ in splits]
+    out: list[dict[str, Any]] = [{"count": 0, "s": 0, "u": 0} for _ in splits]
+    tops = match.filtered and event is None
+    if tops:
+        for o in out:
+            o["top"] = None
     with connection() as conn:
         # Each bucket reads its own hours (LATERAL: an index range a bucket). A join let the
         # planner compare every row of the range with every bucket: 91 daily buckets of 90 days
@@ -247,8 +253,15 @@ def bucket_stats(
             "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
             "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
             "FROM raw WHERE distinct_id IS NOT NULL) "
-            "SELECT idx, 'count' AS kind, count(*) AS n FROM raw GROUP BY idx "
-            f"UNION ALL SELECT hs.idx, hs.kind::text, count(*) FROM hs JOIN {_BUCKETS} "
+            "SELECT idx, 'count' AS kind, NULL AS name, count(*) AS n FROM raw GROUP BY idx "
+            + (
+                # the most counted event of each bucket (the read is the report's cost)
+                "UNION ALL (SELECT DISTINCT ON (idx) idx, 'top', event, count(*) FROM raw "
+                'GROUP BY idx, event ORDER BY idx, count(*) DESC, event COLLATE "C") '
+                if tops
+                else ""
+            )
+            + f"UNION ALL SELECT hs.idx, hs.kind::text, NULL, count(*) FROM hs JOIN {_BUCKETS} "
             "ON b.idx = hs.idx LEFT JOIN LATERAL (SELECT 1 AS seen FROM presence_hourly ph "
             "WHERE ph.project_id = %(p)s AND ph.kind = hs.kind AND ph.event = %(ek)s "
             "AND ph.h = hs.h AND ph.hour >= b.h1 AND ph.hour < b.h2 "
@@ -257,7 +270,10 @@ def bucket_stats(
             "WHERE x.seen IS NULL GROUP BY hs.idx, hs.kind",
             args,
         ):
-            out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
+            if row["kind"] == "top":
+                out[row["idx"]]["top"] = (row["name"], int(row["n"]))  # type: ignore[call-overload]
+            else:
+                out[row["idx"]][row["kind"]] += int(row["n"])  # type: ignore[call-overload]
     return out
 
 
