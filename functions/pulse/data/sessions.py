@@ -253,12 +253,16 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         "  FROM x "
         "  CROSS JOIN LATERAL (SELECT * FROM session_hourly sh WHERE sh.project_id = %(p)s "
         "  AND sh.session_id = x.session_id OFFSET 0) sh "
-        "  WHERE sh.hour >= %(h1)s AND sh.hour < %(h2)s "
+        # Without closed hours (a filtered report's split is all raw) no part and no total is
+        # read: a one-time filter, where the probes of 54,802 sessions found none in 461 ms.
+        "  WHERE %(h1)s::timestamptz < %(h2)s::timestamptz "
+        "  AND sh.hour >= %(h1)s AND sh.hour < %(h2)s "
         "  AND NOT (sh.hour = ANY(%(rebuild)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
         f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
         "z AS (SELECT t.* FROM x CROSS JOIN LATERAL (SELECT * FROM session_totals t "
         "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id OFFSET 0) t "
-        "  WHERE t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
+        "  WHERE %(h1)s::timestamptz < %(h2)s::timestamptz "
+        "  AND t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
         "edge AS (SELECT * FROM session_totals t WHERE t.project_id = %(p)s "
         "  AND ((t.started_at >= %(h1)s AND t.started_at < %(d1)s) "
         "  OR (t.started_at >= %(d2)s AND t.started_at < %(h2)s))), "
@@ -359,6 +363,10 @@ def session_report(
             # start, which the planner spent on a scan for the sessions longer than a day
             # whose one-time filter then skipped it. (A filtered report reads raw events.)
             conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        else:
+            # A filtered report groups a month's matching events by session (530,000 of 3.4M
+            # for one country): at the default 4 MB the sort went to disk.
+            conn.execute("SET LOCAL work_mem = '64MB'")
         rows = conn.execute(
             query,
             _args(
