@@ -77,7 +77,11 @@ def overview(
         project_id, [(period.start, period.end), (prev.start, prev.end)], now, match
     )
     stats = sql.bucket_stats(
-        project_id=project_id, splits=[cur_split, prev_split], event=event, match=match
+        project_id=project_id,
+        splits=[cur_split, prev_split],
+        event=event,
+        match=match,
+        with_top=True,
     )
 
     def block(st: dict[str, Any], split: Split) -> dict[str, Any]:

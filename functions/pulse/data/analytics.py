@@ -209,12 +209,17 @@ def _events_raw(match: Match) -> str:
 
 
 def bucket_stats(
-    *, project_id: UUID, splits: Sequence[Split], event: str | None, match: Match = EVERY_EVENT
+    *,
+    project_id: UUID,
+    splits: Sequence[Split],
+    event: str | None,
+    match: Match = EVERY_EVENT,
+    with_top: bool = False,
 ) -> list[dict[str, Any]]:
     """Per bucket: events, unique sessions and unique users, all exact. A filtered report's
-    splits are all raw (``match`` is read from raw events only); for one of every event (no
-    ``event``), each bucket's most counted event (then by name) comes as ``top``, (name,
-    count) or None, from the same read."""
+    splits are all raw (``match`` is read from raw events only). ``with_top``, for a filtered
+    report of every event (no ``event``): each bucket's most counted event (then by name) as
+    ``top``, (name, count) or None, from the same read."""
     args = {
         "p": project_id,
         "e": event,
@@ -223,7 +228,7 @@ def bucket_stats(
         **match.args(),
     }
     out: list[dict[str, Any]] = [{"count": 0, "s": 0, "u": 0} for _ in splits]
-    tops = match.filtered and event is None
+    tops = with_top and match.filtered and event is None
     if tops:
         for o in out:
             o["top"] = None
@@ -657,7 +662,7 @@ def _raw_breakdown(
 
 def _whole(split: Split) -> dict[str, Any]:
     """The one raw interval [start, end) of a split read from raw events as a whole."""
-    return {"iv_idx": [0], **_raw_hull([(0, split.start, split.end)])}
+    return _raw_hull([(0, split.start, split.end)])
 
 
 # How many rows a server-side cursor fetches at a time (an export's memory is about this many).
