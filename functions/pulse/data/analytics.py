@@ -139,7 +139,7 @@ def _events_in(columns: str, where: str) -> str:
     )
 
 
-def _raw_events(columns: str, where: str, kept: str = "true") -> str:
+def _raw_events(columns: str, where: str) -> str:
     """``WITH raw …``: the ``columns`` (over an event ``e``) and the interval's ``idx`` of the
     events that match ``where`` in splits read wholly raw (a filtered report, a raw breakdown),
     whose intervals do not overlap (``_raw_hull``). They are read as one range with plain
@@ -147,16 +147,24 @@ def _raw_events(columns: str, where: str, kept: str = "true") -> str:
     index range per interval (``_events_in``, whose bounds it cannot see) walked the whole month
     through the index (2.9 of a 5.1 s property breakdown on 3.4M events a month). Each event's
     interval is found by ``width_bucket`` over the intervals' edges in time order; an event
-    between two intervals that do not meet has none and is left out. ``kept``, a condition on
-    the columns (``r``), is checked after they are worked out (once an event: they can be
-    regular expressions over its URLs)."""
+    between two intervals that do not meet has none and is left out. Run it after
+    ``_parallel_raw_read``."""
     return (
         "WITH raw AS MATERIALIZED (SELECT * FROM (SELECT (%(iv_at)s::int[])"
         '[width_bucket(e."timestamp", %(iv_edges)s::timestamptz[])] AS idx, '
         f'{columns} FROM events e WHERE e.project_id = %(p)s AND e."timestamp" >= %(iv_lo)s '
-        f'AND e."timestamp" < %(iv_hi)s AND {where} OFFSET 0) r '
-        f"WHERE r.idx IS NOT NULL AND {kept}) "
+        f'AND e."timestamp" < %(iv_hi)s AND {where}) r WHERE r.idx IS NOT NULL) '
     )
+
+
+def _parallel_raw_read(conn: psycopg.Connection[Any]) -> None:
+    """Settings for a statement that reads a range wholly raw (``_raw_events``), for the rest
+    of the transaction: the planner splits the scan across parallel workers, which it did not
+    for the materialized CTE at the default cost of passing a row from a worker (0.1: with a
+    month's millions of rows, more than the scan), and it sorts and hashes a month's pairs in
+    memory (the default 4 MB spilled to disk)."""
+    conn.execute("SET LOCAL parallel_tuple_cost = 0.001")
+    conn.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]]) -> dict[str, Any]:
@@ -233,6 +241,8 @@ def bucket_stats(
         for o in out:
             o["top"] = None
     with connection() as conn:
+        if match.filtered:
+            _parallel_raw_read(conn)
         # Each bucket reads its own hours (LATERAL: an index range a bucket). A join let the
         # planner compare every row of the range with every bucket: 91 daily buckets of 90 days
         # on 10M events made 25M comparisons, 1.8 s.
@@ -345,6 +355,8 @@ def top_events(
     }
     raw = _events_raw(match)
     with connection() as conn:
+        if match.filtered:
+            _parallel_raw_read(conn)
         top = _top(
             conn,
             args,
@@ -634,18 +646,21 @@ def _raw_breakdown(
     # whatever the database's collation.
     only = "e.event = 'page_view'" if counted == "page_views" else "true"
     args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), **more}
-    # Events without a value are left out as they are read (``raw`` is materialized: a filter
-    # on it would come after every event of the range was copied into it). Distinct sessions
-    # and users are counted by hashing (value, id) pairs, then counting them per value, which
-    # does not sort the events once per DISTINCT.
+    # Events without the property are left out as they are read (``raw`` is materialized: a
+    # filter on it would come after every event of the range was copied into it); a page
+    # view's dimension is rarely missing and costly to work out twice (the referrer's regular
+    # expressions), so those are left out after. Distinct sessions and users are counted by
+    # hashing (value, id) pairs, then counting them per value, which does not sort the events
+    # once per DISTINCT.
+    has_value = f" AND {expr} IS NOT NULL" if counted == "events" else ""
     query = (
         _raw_events(
             f"{expr} AS value, e.session_id, e.distinct_id",
-            f"{only} AND {match.sql}",
-            kept="r.value IS NOT NULL",
+            f"{only} AND {match.sql}{has_value}",
         )
         + ", counts AS (SELECT value, sum(n)::bigint AS count, count(session_id) AS s "
-        "  FROM (SELECT value, session_id, count(*) AS n FROM raw GROUP BY 1, 2) x GROUP BY 1 "
+        "  FROM (SELECT value, session_id, count(*) AS n FROM raw WHERE value IS NOT NULL "
+        "  GROUP BY 1, 2) x GROUP BY 1 "
         '  ORDER BY 2 DESC, value COLLATE "C" LIMIT %(lim)s), '
         "users AS (SELECT value, count(distinct_id) AS u FROM (SELECT DISTINCT value, distinct_id "
         "  FROM raw WHERE value IN (SELECT value FROM counts)) x GROUP BY 1) "
@@ -656,7 +671,7 @@ def _raw_breakdown(
     with connection() as conn:
         # A month's (value, session) pairs (~400,000 for a property on 1 event in 5 of 3.4M)
         # spilled to disk in 21 batches at the default 4 MB.
-        conn.execute("SET LOCAL work_mem = '64MB'")
+        _parallel_raw_read(conn)
         return conn.execute(query, args).fetchall()
 
 
