@@ -190,7 +190,8 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
 
     So ``days`` + ``edge`` (the totals started in [h1, h2): whole UTC days from the day sums,
     the part-days at the edges row by row) − ``z`` (those of them in ``x``) + ``folded`` are the
-    range's sessions, and the work is the edges', not the range's. The raw intervals go in as
+    range's sessions, and the work is the edges', not the range's; row by row, they are
+    ``inside`` (the totals of the sessions not in ``x``) + ``folded``. The raw intervals go in as
     plain bounds, one ``OR`` term each, so that the planner prunes partitions and reads only
     their time ranges. ``where`` (a condition on the event ``e``) keeps the raw events that
     match the report's filters (a filtered report's split is all raw)."""
@@ -275,7 +276,10 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         "agg AS (SELECT coalesce(sum(w), 0) AS n, "
         "  coalesce(sum(w * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint), 0) "
         "  AS dur, coalesce(sum(w * (page_views = 1)::int), 0) AS b, "
-        "  coalesce(sum(w * page_views), 0) AS pv FROM signed) "
+        "  coalesce(sum(w * page_views), 0) AS pv FROM signed), "
+        "inside AS (SELECT t.* FROM session_totals t WHERE t.project_id = %(p)s "
+        "  AND t.started_at >= %(h1)s AND t.started_at < %(h2)s AND t.ended_at < %(h2)s "
+        "  AND NOT EXISTS (SELECT 1 FROM x WHERE x.session_id = t.session_id)) "
     )
 
 
@@ -343,10 +347,8 @@ def session_report(
         "  '[]'::json) FROM entries) AS top_entry_pages FROM days, agg), "
         "page AS (SELECT * FROM ("
         "  (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, entry_page "
-        "  FROM session_totals t WHERE t.project_id = %(p)s AND t.started_at >= %(h1)s "
-        "  AND t.started_at < %(h2)s AND t.ended_at < %(h2)s "
-        "  AND (%(cs)s::timestamptz IS NULL OR (t.started_at, t.session_id) < (%(cs)s, %(ci)s)) "
-        "  AND NOT EXISTS (SELECT 1 FROM x WHERE x.session_id = t.session_id) "
+        "  FROM inside t "
+        "  WHERE %(cs)s::timestamptz IS NULL OR (t.started_at, t.session_id) < (%(cs)s, %(ci)s) "
         "  ORDER BY t.started_at DESC, t.session_id DESC LIMIT %(lim)s) "
         "  UNION ALL (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
         "  entry_page FROM folded "
@@ -398,10 +400,7 @@ def session_pages(
     filtered = bool(match and match.filtered)
     query = (
         _sessions(split, match.sql if match else "true", filtered=filtered)
-        + f", listed AS (SELECT t.{which} AS value, t.distinct_id FROM session_totals t "
-        "  WHERE t.project_id = %(p)s AND t.started_at >= %(h1)s AND t.started_at < %(h2)s "
-        "  AND t.ended_at < %(h2)s "
-        "  AND NOT EXISTS (SELECT 1 FROM x WHERE x.session_id = t.session_id) "
+        + f", listed AS (SELECT {which} AS value, distinct_id FROM inside "
         f"  UNION ALL SELECT {which}, distinct_id FROM folded), "
         # Two hash aggregates (per page and user, then per page) instead of a sort for the
         # count of distinct users per page.
