@@ -41,6 +41,11 @@ def stats(rows: list) -> tuple[int, int, int]:
     return (len(rows), len({r[5] for r in rows if r[5]}), len({r[3] for r in rows if r[3]}))
 
 
+def by_count(rows: list) -> list[tuple[str, int]]:
+    """The events' names with their counts, most counted first (then by name)."""
+    return sorted(Counter(r[2] for r in rows).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def brute_sessions(rows: list) -> list[dict[str, Any]]:
     by_session: dict[str, list] = {}
     for r in sorted(rows, key=lambda r: (r[10], r[1])):
@@ -92,12 +97,11 @@ def check(project: str, rows: list) -> None:
             assert (p["total_events"], p["unique_sessions"], p["unique_users"]) == stats(
                 matching(rows, prev.start, prev.end, flt)
             ), where
-            names = sorted(Counter(r[2] for r in sel).items(), key=lambda kv: (-kv[1], kv[0]))
-            before = sorted(
-                Counter(r[2] for r in matching(rows, prev.start, prev.end, flt)).items(),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-            for block, ranked in ((ov, names), (p, before)):
+            names = by_count(sel)
+            for block, ranked in (
+                (ov, names),
+                (p, by_count(matching(rows, prev.start, prev.end, flt))),
+            ):
                 assert block["top_event"] == (
                     {"name": ranked[0][0], "count": ranked[0][1]} if ranked else None
                 ), where
