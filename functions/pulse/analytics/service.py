@@ -84,16 +84,11 @@ def overview(
         with_top=True,
     )
 
-    def block(st: dict[str, Any], split: Split) -> dict[str, Any]:
+    def block(st: dict[str, Any]) -> dict[str, Any]:
         if event is not None:
             top = {"name": event, "count": st["count"]} if st["count"] else None
-        elif "top" in st:  # a filtered report's, from the same raw read
-            top = {"name": st["top"][0], "count": st["top"][1]} if st["top"] else None
         else:
-            first = sql.top_events(
-                project_id=project_id, split=split, limit=1, with_users=False, match=match
-            )
-            top = {"name": first[0]["name"], "count": first[0]["count"]} if first else None
+            top = {"name": st["top"][0], "count": st["top"][1]} if st["top"] else None
         return {
             "total_events": st["count"],
             "unique_sessions": st["s"],
@@ -101,7 +96,7 @@ def overview(
             "top_event": top,
         }
 
-    out = {**block(stats[0], cur_split), "previous": block(stats[1], prev_split)}
+    out = {**block(stats[0]), "previous": block(stats[1])}
     for where, span in ((out, period), (out["previous"], prev)):
         where["bots_filtered"] = bots.bots_filtered(
             project_id=project_id, start=span.start, end=span.end

@@ -249,21 +249,27 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         # The sessions of x are looked up one by one by their key (LATERAL, kept apart by
         # OFFSET 0, the range filtered after): their number is the edges', and a join planned
         # from stale statistics read every part, or scanned a month of totals per session.
-        "parts AS (SELECT x.session_id, sh.started_at, sh.ended_at, sh.events, sh.page_views, "
-        "  sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at, sh.exit_page, sh.exit_at "
-        "  FROM x "
+        # Every stored part of those sessions, of any hour: a session has totals only if it
+        # has parts (the rollup folds them from its parts), so ``z`` looks up the totals of
+        # these sessions alone. Most sessions of a day no rollup has seen yet have none: a
+        # probe of their totals each found nothing (10,776 probes, ~50 ms).
+        "stored AS MATERIALIZED (SELECT x.session_id, sh.hour, sh.started_at, sh.ended_at, "
+        "  sh.events, sh.page_views, sh.distinct_id, sh.distinct_at, sh.entry_page, sh.entry_at, "
+        "  sh.exit_page, sh.exit_at FROM x "
         "  CROSS JOIN LATERAL (SELECT * FROM session_hourly sh WHERE sh.project_id = %(p)s "
         "  AND sh.session_id = x.session_id OFFSET 0) sh "
         # Without closed hours (a filtered report's split is all raw) no part and no total is
         # read: a one-time filter, where the probes of 54,802 sessions found none in 461 ms.
-        "  WHERE %(h1)s::timestamptz < %(h2)s::timestamptz "
-        "  AND sh.hour >= %(h1)s AND sh.hour < %(h2)s "
-        "  AND NOT (sh.hour = ANY(%(rebuild)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
+        "  WHERE %(h1)s::timestamptz < %(h2)s::timestamptz), "
+        "parts AS (SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+        "  distinct_at, entry_page, entry_at, exit_page, exit_at FROM stored "
+        "  WHERE hour >= %(h1)s AND hour < %(h2)s "
+        "  AND NOT (hour = ANY(%(rebuild)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
         f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
-        "z AS (SELECT t.* FROM x CROSS JOIN LATERAL (SELECT * FROM session_totals t "
+        "z AS (SELECT t.* FROM (SELECT DISTINCT session_id FROM stored) x "
+        "  CROSS JOIN LATERAL (SELECT * FROM session_totals t "
         "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id OFFSET 0) t "
-        "  WHERE %(h1)s::timestamptz < %(h2)s::timestamptz "
-        "  AND t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
+        "  WHERE t.started_at >= %(h1)s AND t.started_at < %(h2)s), "
         "edge AS (SELECT * FROM session_totals t WHERE t.project_id = %(p)s "
         "  AND ((t.started_at >= %(h1)s AND t.started_at < %(d1)s) "
         "  OR (t.started_at >= %(d2)s AND t.started_at < %(h2)s))), "
