@@ -247,3 +247,46 @@ def test_an_event_named_like_a_dimension_value_counts_only_its_events(project) -
         len({r[5] for r in chrome if r[5]}),
         len({r[3] for r in chrome if r[3]}),
     )
+
+
+def _event(
+    project_id: str, session: str, at: datetime, event: str, user: str | None, path: str | None
+) -> tuple[Any, ...]:
+    props = json.dumps({"path": path} if path else {})
+    return (project_id, str(uuid.uuid4()), event, user, props, session, "not a url", None,
+            "UA", "h", at, at, "Chrome", "Linux", "desktop", "DE")  # fmt: skip
+
+
+def test_ties_in_time_go_to_the_least_entry_the_greatest_exit_and_user(project) -> None:
+    """Events of a session at the same instant: its entry page is the least path among its
+    first page views, its exit page the greatest among its last (a page view without a path
+    the greatest of all), its user the greatest distinct id among its latest identified events.
+    Read from the queue, from raw events at a range's edge, and from the rolled-up parts."""
+    at, edge = datetime(2026, 2, 28, 10, tzinfo=UTC), datetime(2026, 2, 27, 5, 30, tzinfo=UTC)
+    rows = [
+        _event(project, "t1", at, "page_view", "u2", "/b"),
+        _event(project, "t1", at, "page_view", "u1", "/a"),
+        _event(project, "t1", at, "click", "u3", None),
+        _event(project, "t1", at - timedelta(minutes=5), "click", "u9", None),
+        _event(project, "t2", edge, "page_view", None, "/c"),
+        _event(project, "t2", edge, "page_view", None, None),
+        _event(project, "t3", edge, "page_view", "u5", "/z"),
+        _event(project, "t3", edge, "page_view", "u4", "/y"),
+        _event(project, "t3", edge + timedelta(minutes=1), "click", "u6", None),
+        _event(project, "t3", edge + timedelta(minutes=1), "click", "u7", None),
+    ]
+    write_events(rows)
+    pid = uuid.UUID(project)
+    expected = {"t1": ("u3", "/a"), "t2": (None, "/c"), "t3": ("u7", "/y")}
+    for state in ("queued", "rolled up"):
+        for start, end in RANGES[:2]:
+            period = Period(start, end, ZoneInfo("UTC"))
+            sel = matching(rows, start, end, [])
+            for dimension in ("entry_page", "exit_page"):
+                got = service.breakdown(pid, period, dimension, 10, NOW, filters.parse([]))
+                assert got["items"] == brute(sel, dimension), (state, start, dimension)
+            listed = service.sessions(pid, period, 50, None, NOW)["list"]
+            got_sessions = {s["session_id"]: (s["distinct_id"], s["entry_page"]) for s in listed}
+            want = {sid: v for sid, v in expected.items() if any(r[5] == sid for r in sel)}
+            assert got_sessions == want, (state, start)
+        rollup.run(now=NOW)

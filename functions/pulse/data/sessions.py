@@ -63,6 +63,37 @@ def _part(path: str) -> str:
     )
 
 
+# One part per session of the raw events ``rawe`` (``timestamp``, ``event``, ``session_id``,
+# ``distinct_id``, ``path``), the same figures as ``_part``: the times and counts by one hash
+# aggregate, then the distinct id, entry and exit page picked from the events at those times (a
+# hash join and a second aggregate). ``_part``'s ordered aggregates sort by session and then
+# again within each: 131 against 101 ms for a day of 100,000 queued events. At a tie in time,
+# the greatest distinct id, the least entry page and the greatest exit page; a page view
+# without a path wins the exit (and loses the entry), as it does in ``_part`` and ``_FOLD``.
+_RAW_PARTS = (
+    'WITH ends AS (SELECT e.session_id, min(e."timestamp") AS started_at, '
+    'max(e."timestamp") AS ended_at, count(*) AS events, '
+    "count(*) FILTER (WHERE e.event = 'page_view') AS page_views, "
+    'max(e."timestamp") FILTER (WHERE e.distinct_id IS NOT NULL) AS distinct_at, '
+    "min(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS entry_at, "
+    "max(e.\"timestamp\") FILTER (WHERE e.event = 'page_view') AS exit_at "
+    "FROM rawe e GROUP BY e.session_id) "
+    "SELECT a.session_id, a.started_at, a.ended_at, a.events, a.page_views, "
+    'max(e.distinct_id) FILTER (WHERE e."timestamp" = a.distinct_at) AS distinct_id, '
+    "a.distinct_at, "
+    "min(e.path) FILTER (WHERE e.event = 'page_view' AND e.\"timestamp\" = a.entry_at) "
+    "AS entry_page, a.entry_at, "
+    "CASE WHEN bool_or(e.path IS NULL) "
+    "FILTER (WHERE e.event = 'page_view' AND e.\"timestamp\" = a.exit_at) THEN NULL "
+    "ELSE max(e.path) FILTER (WHERE e.event = 'page_view' AND e.\"timestamp\" = a.exit_at) "
+    "END AS exit_page, a.exit_at "
+    "FROM ends a LEFT JOIN rawe e ON e.session_id = a.session_id "
+    'AND e."timestamp" IN (a.distinct_at, a.entry_at, a.exit_at) '
+    "GROUP BY a.session_id, a.started_at, a.ended_at, a.events, a.page_views, a.distinct_at, "
+    "a.entry_at, a.exit_at"
+)
+
+
 def add_new_events(
     conn: psycopg.Connection[Any], *, project_id: UUID, rebuild: list[datetime]
 ) -> None:
@@ -228,12 +259,17 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         else []
     )
     if not filtered:  # a filtered split is all raw: it has no closed hours to queue
+        # The queue is read by its index whatever the planner's statistics say (bounds from
+        # a LATERAL row, which it cannot see): its estimate, stale just after a rollup emptied
+        # the queue, once had it scan the whole table (298 MB after 2M events had gone
+        # through it) for a day of 100,000 queued events.
         events.append(
             'SELECT e."timestamp", e.event, e.session_id, e.distinct_id, e.path '
-            'FROM rollup_queue e WHERE e.project_id = %(p)s AND e."timestamp" >= %(h1)s '
-            'AND e."timestamp" < %(h2)s '
+            "FROM unnest(ARRAY[%(h1)s::timestamptz], ARRAY[%(h2)s::timestamptz]) AS b(h1, h2) "
+            "CROSS JOIN LATERAL (SELECT * FROM rollup_queue e WHERE e.project_id = %(p)s "
+            'AND e."timestamp" >= b.h1 AND e."timestamp" < b.h2 '
             "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
-            "AND e.session_id IS NOT NULL"
+            "AND e.session_id IS NOT NULL OFFSET 0) e"
         )
     if not events:  # no raw interval, nothing queued to read: no session
         events.append(
@@ -241,10 +277,9 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
             "NULL::text AS session_id, NULL::text AS distinct_id, NULL::text AS path WHERE false"
         )
     return (
-        f"WITH rawp AS (SELECT e.session_id, {_part('e.path')} FROM ("
+        "WITH rawe AS MATERIALIZED (SELECT * FROM ("
         + " UNION ALL ".join(events)
-        + ") e GROUP BY e.session_id"
-        + f"), crossing AS ({crossing}), "
+        + f") e), rawp AS ({_RAW_PARTS}), crossing AS ({crossing}), "
         "x AS MATERIALIZED (SELECT session_id FROM rawp UNION SELECT session_id FROM crossing), "
         # The sessions of x are looked up one by one by their key (LATERAL, kept apart by
         # OFFSET 0, the range filtered after): their number is the edges', and a join planned
@@ -265,7 +300,13 @@ def _sessions(split: Split, where: str, *, filtered: bool) -> str:
         "  distinct_at, entry_page, entry_at, exit_page, exit_at FROM stored "
         "  WHERE hour >= %(h1)s AND hour < %(h2)s "
         "  AND NOT (hour = ANY(%(rebuild)s::timestamptz[])) UNION ALL SELECT * FROM rawp), "
-        f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts GROUP BY session_id), "
+        # Only a session with stored parts is folded; one read raw alone is its raw part (most
+        # of them, for a day of queued events no rollup has seen yet).
+        f"folded AS MATERIALIZED (SELECT session_id, {_FOLD} FROM parts "
+        "  WHERE session_id IN (SELECT session_id FROM stored) GROUP BY session_id "
+        "  UNION ALL SELECT session_id, started_at, ended_at, events, page_views, distinct_id, "
+        "  entry_page, exit_page FROM rawp "
+        "  WHERE session_id NOT IN (SELECT session_id FROM stored)), "
         "z AS (SELECT t.* FROM (SELECT DISTINCT session_id FROM stored) x "
         "  CROSS JOIN LATERAL (SELECT * FROM session_totals t "
         "  WHERE t.project_id = %(p)s AND t.session_id = x.session_id OFFSET 0) t "
