@@ -267,7 +267,7 @@ def bucket_stats(
             _events_raw(match) + ", "
             "hs AS (SELECT DISTINCT idx, 's'::\"char\" AS kind, "
             "hashtextextended(session_id, 0) AS h FROM raw WHERE session_id IS NOT NULL "
-            "UNION SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
+            "UNION ALL SELECT DISTINCT idx, 'u'::\"char\", hashtextextended(distinct_id, 0) "
             "FROM raw WHERE distinct_id IS NOT NULL) "
             # each bucket's counts by event (the overview's top event: the read is its cost)
             + (

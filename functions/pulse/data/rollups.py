@@ -255,7 +255,9 @@ def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         "WITH ins AS (INSERT INTO presence_hourly (project_id, kind, event, hour, h) "
         "  SELECT DISTINCT %(p)s::uuid, k.kind, k.event, date_trunc('hour', q.\"timestamp\"), "
         f"         hashtextextended(k.value, 0) FROM q {_VALUES} "
-        "  ON CONFLICT DO NOTHING RETURNING kind, event, hour, h) "
+        # In the key's order: each index page is then visited once, in turn, where rows in
+        # hash order land on pages all over an index far larger than the buffer cache.
+        "  ORDER BY 2, 3, 5, 4 ON CONFLICT DO NOTHING RETURNING kind, event, hour, h) "
         "INSERT INTO fresh SELECT * FROM ins",
         args,
     )
@@ -297,7 +299,9 @@ def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
     lo, hi = near["lo"], near["hi"]
     conn.execute(
         "CREATE TEMP TABLE moved ON COMMIT DROP AS "
-        "WITH chain AS (SELECT s.kind, s.event, s.h, s.lo, x.hour, x.prev_hour FROM span s "
+        "WITH chain AS (SELECT s.kind, s.event, s.h, s.lo, x.hour, x.prev_hour "
+        # the values probed for in the key's order (neighbouring probes, neighbouring pages)
+        "  FROM (SELECT * FROM span ORDER BY kind, event, h OFFSET 0) s "
         f"  CROSS JOIN LATERAL ({_CHAIN}) x), "
         "ranked AS (SELECT kind, event, h, lo, hour, prev_hour AS old, "
         "  lag(hour) OVER (PARTITION BY kind, event, h ORDER BY hour) AS want FROM chain) "
