@@ -43,6 +43,7 @@ def _bucket_arrays(splits: Sequence[Split], *, raw_only: bool = False) -> dict[s
     ivs = [(i, a, b) for i, s in enumerate(splits) for a, b in s.raw]
     return {
         **(_raw_hull(ivs) if raw_only else {}),
+        **_raw_hull([(i, s.h1, s.h2) for i, s in enumerate(splits)], prefix="q"),
         "idx": list(range(len(splits))),
         # The hull of the buckets' closed hours, as plain values: the planner can then see how
         # few rows the range holds and pick the (project, event, hour) index (the per-bucket
@@ -167,10 +168,11 @@ def _parallel_raw_read(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET LOCAL work_mem = '64MB'")
 
 
-def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]]) -> dict[str, Any]:
-    """The parameters of ``_raw_events`` for intervals ``(idx, a, b)`` that do not overlap: in
-    time order, the edges where an interval starts or ends, and the ``idx`` of the interval
-    that starts at each edge (NULL for the gap up to the next interval)."""
+def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]], prefix: str = "iv") -> dict[str, Any]:
+    """The parameters of ``_raw_events`` (``prefix`` "iv") or of ``_raw``'s queue read ("q")
+    for intervals ``(idx, a, b)`` that do not overlap: in time order, the edges where an
+    interval starts or ends, and the ``idx`` of the interval that starts at each edge (NULL for
+    the gap up to the next interval)."""
     ivs = sorted((iv for iv in ivs if iv[1] < iv[2]), key=lambda iv: iv[1])
     edges: list[datetime] = []
     at: list[int | None] = []
@@ -184,10 +186,10 @@ def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]]) -> dict[str, Any]:
         edges += [a, b]
         at.append(idx)
     return {
-        "iv_lo": edges[0] if edges else None,
-        "iv_hi": edges[-1] if edges else None,
-        "iv_edges": edges,
-        "iv_at": at,
+        f"{prefix}_lo": edges[0] if edges else None,
+        f"{prefix}_hi": edges[-1] if edges else None,
+        f"{prefix}_edges": edges,
+        f"{prefix}_at": at,
     }
 
 
@@ -196,13 +198,19 @@ def _raw(columns: str, where: str, queued: str | None = None) -> str:
     the events that match ``where``: those of the split's raw intervals, and the queued events
     of its closed hours that are not to be rebuilt (``queued``: the columns over a queued event
     ``e``, where they differ; ``where`` must name only what the queue holds)."""
+    # The queue is read as one range with plain bounds (the buckets' closed hours, ``q_…`` of
+    # ``_bucket_arrays``), each event given to its bucket by ``width_bucket``, as
+    # ``_raw_events`` reads raw events: a range per bucket (bounds from a LATERAL row, which the
+    # planner cannot see) was estimated at 0.5 % of the queue and read by a plain index scan,
+    # a table visit per queued event (97,887 for a day no rollup had seen: 77 against 56 ms).
     return (
         _RAW_INTERVALS + f"raw AS MATERIALIZED ({_events_in(columns, where)} "
-        f"UNION ALL SELECT b.idx, {queued or columns} FROM {_BUCKETS} "
-        "CROSS JOIN LATERAL (SELECT * FROM rollup_queue e "
-        'WHERE e.project_id = %(p)s AND e."timestamp" >= b.h1 AND e."timestamp" < b.h2 '
+        f"UNION ALL SELECT e.idx, {queued or columns} FROM (SELECT "
+        '(%(q_at)s::int[])[width_bucket(e."timestamp", %(q_edges)s::timestamptz[])] AS idx, '
+        "e.* FROM rollup_queue e "
+        'WHERE e.project_id = %(p)s AND e."timestamp" >= %(q_lo)s AND e."timestamp" < %(q_hi)s '
         "AND NOT (date_trunc('hour', e.\"timestamp\") = ANY(%(rebuild)s::timestamptz[])) "
-        f"AND {where} OFFSET 0) e) "
+        f"AND {where}) e WHERE e.idx IS NOT NULL) "
     )
 
 
