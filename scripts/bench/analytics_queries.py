@@ -264,6 +264,12 @@ def main() -> int:
         "dimension), filtered (reports with filters)",
     )
     parser.add_argument("--ranges", default="24h,7d,30d,90d")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="measure the kept database as it is: no rollup and no writes (another checkout's "
+        "code on the same state, e.g. a day of events never rolled up)",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -295,7 +301,9 @@ def main() -> int:
         n_events = conn.execute(
             "SELECT count(*) FROM events WHERE project_id = %s", (project.id,)
         ).fetchone()[0]
-        if not conn.execute(
+        if args.as_is:
+            pass
+        elif not conn.execute(
             "SELECT 1 FROM event_rollups_hourly WHERE project_id = %s LIMIT 1", (project.id,)
         ).fetchone():
             from pulse.data.rollups import mark_range_dirty
@@ -305,14 +313,15 @@ def main() -> int:
                 end=now + timedelta(hours=1),
                 project_id=project.id,
             )
-    done = rollup.run()
-    rollup_s = time.monotonic() - t0
-    if marked:
-        print(f"rolled up {done['hours']} hours ({n_events:,} events) in {rollup_s:.0f} s")
+    if not args.as_is:
+        done = rollup.run()
+        rollup_s = time.monotonic() - t0
+        if marked:
+            print(f"rolled up {done['hours']} hours ({n_events:,} events) in {rollup_s:.0f} s")
 
-    if args.dirty_events:
+    if args.dirty_events and not args.as_is:
         _write_dirty(str(project.id), args.dirty_events)
-    if args.dirty_events and args.late_events:
+    if args.dirty_events and args.late_events and not args.as_is:
         t0 = time.monotonic()
         hours = rollup.run()["hours"]
         print(f"rolled up {hours} hours in {time.monotonic() - t0:.1f} s", file=sys.stderr)
