@@ -315,20 +315,12 @@ def _rechain(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         {**args, "span_lo": lo, "span_hi": hi, "before": near["before"], "after": near["after"]},
     )
     conn.execute("ANALYZE moved")
-    # Each moved row is found by its key, in the key's order. Left to the planner, the join
-    # was a hash join over every presence row of the project (6M rows scanned to change 260,000
-    # on 2M events: 6 of a week's 41 s to rebuild; it grows with the project's history).
-    conn.execute("SET LOCAL enable_hashjoin = off")
-    conn.execute("SET LOCAL enable_mergejoin = off")
     conn.execute(
-        "UPDATE presence_hourly x SET prev_hour = m.want "
-        "FROM (SELECT * FROM moved ORDER BY kind, event, h, hour OFFSET 0) m "
+        "UPDATE presence_hourly x SET prev_hour = m.want FROM moved m "
         "WHERE x.project_id = %(p)s AND x.kind = m.kind AND x.event = m.event "
         "AND x.hour = m.hour AND x.h = m.h",
         args,
     )
-    conn.execute("SET LOCAL enable_hashjoin = on")
-    conn.execute("SET LOCAL enable_mergejoin = on")
     # The counts move by: -1 for each removed row, +1 at (hour, NULL) for each new row (inserted
     # with no prev_hour), and -1 / +1 for each row whose prev_hour moved.
     conn.execute(
