@@ -301,11 +301,12 @@ def main() -> int:
         n_events = conn.execute(
             "SELECT count(*) FROM events WHERE project_id = %s", (project.id,)
         ).fetchone()[0]
-        if args.as_is:
-            pass
-        elif not conn.execute(
-            "SELECT 1 FROM event_rollups_hourly WHERE project_id = %s LIMIT 1", (project.id,)
-        ).fetchone():
+        if (
+            not args.as_is
+            and not conn.execute(
+                "SELECT 1 FROM event_rollups_hourly WHERE project_id = %s LIMIT 1", (project.id,)
+            ).fetchone()
+        ):
             from pulse.data.rollups import mark_range_dirty
 
             marked = mark_range_dirty(
@@ -313,19 +314,18 @@ def main() -> int:
                 end=now + timedelta(hours=1),
                 project_id=project.id,
             )
-    if not args.as_is:
+    if not args.as_is:  # --as-is measures the database as it is: no rollup, no writes
         done = rollup.run()
         rollup_s = time.monotonic() - t0
         if marked:
             print(f"rolled up {done['hours']} hours ({n_events:,} events) in {rollup_s:.0f} s")
-
-    if args.dirty_events and not args.as_is:
-        _write_dirty(str(project.id), args.dirty_events)
-    if args.dirty_events and args.late_events and not args.as_is:
-        t0 = time.monotonic()
-        hours = rollup.run()["hours"]
-        print(f"rolled up {hours} hours in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        _write_dirty(str(project.id), args.late_events, seed=8)
+        if args.dirty_events:
+            _write_dirty(str(project.id), args.dirty_events)
+        if args.dirty_events and args.late_events:
+            t0 = time.monotonic()
+            hours = rollup.run()["hours"]
+            print(f"rolled up {hours} hours in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+            _write_dirty(str(project.id), args.late_events, seed=8)
 
     from pulse.auth.tokens import issue_pair
     from pulse.handlers.api import handler

@@ -256,7 +256,7 @@ def _add_presence(conn: psycopg.Connection[Any], args: dict[str, Any]) -> None:
         # 12.5 against 5.5 s for a week of 470,000 events), then inserted in the key's order:
         # each index page is then visited once, in turn, where rows in hash order land on
         # pages all over an index far larger than the buffer cache (a backfill of 2M events
-        # 354 -> 284 s).
+        # 255 -> 197.5 s, docs/benchmarks.md).
         "WITH d AS MATERIALIZED (SELECT k.kind, k.event, "
         "  date_trunc('hour', q.\"timestamp\") AS hour, hashtextextended(k.value, 0) AS h "
         f"  FROM q {_VALUES} GROUP BY 1, 2, 3, 4), "
