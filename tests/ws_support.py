@@ -4,7 +4,6 @@ WebSocket events built from the JSON fixtures."""
 from __future__ import annotations
 
 import copy
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,18 +14,12 @@ import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
 from localcloud.lambdas import LocalFunction
-from localcloud.servers import ThreadedServer
+from localcloud.servers import ThreadedServer, listen
 from localcloud.ws_gateway import WebSocketGateway
 from pulse.wiring import WebSocketRoute
 from tests.apigw import load_fixture
 
 STAGE = "live"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -67,7 +60,8 @@ def running_gateway(
     **options: Any,
 ) -> Iterator[RunningGateway]:
     """A ``WebSocketGateway`` served by uvicorn as the local runtime serves it."""
-    port = free_port()
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
     gateway = WebSocketGateway(
         routes,
         functions or {},
@@ -87,7 +81,7 @@ def running_gateway(
             **WebSocketGateway.server_options(),
         )
     )
-    thread = server.start_in_thread("ws-gateway-test")
+    thread = server.start_in_thread("ws-gateway-test", sock)
     try:
         yield RunningGateway(gateway, port)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets as pysecrets
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import boto3
 from a2wsgi import WSGIMiddleware
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from localcloud.servers import ThreadedServer, serve_in_thread
+from localcloud.servers import ThreadedServer, listen, serve_in_thread
 from pulse.wiring import Wiring
 
 log = logging.getLogger("localcloud.aws")
@@ -35,20 +36,33 @@ class AwsEmulator:
     """
 
     def __init__(
-        self, host: str, port: int, region: str, endpoints: dict[str, str] | None = None
+        self,
+        host: str,
+        port: int,
+        region: str,
+        endpoints: dict[str, str] | None = None,
+        *,
+        sock: socket.socket | None = None,
     ) -> None:
-        self.host, self.port, self.region = host, port, region
-        self.endpoint = f"http://{host}:{port}"
+        """Listens on ``sock`` if given, else binds host:port now (0: a free port, in
+        ``self.port`` from then on)."""
+        self._sock = sock if sock is not None else listen(host, port, "LOCAL_AWS_PORT")
+        self.host, self.port, self.region = host, int(self._sock.getsockname()[1]), region
+        self.endpoint = f"http://{host}:{self.port}"
         self.endpoints = dict(endpoints or {})
         self._server: ThreadedServer | None = None
 
     def start(self) -> None:
         app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=1)  # type: ignore[arg-type]
-        self._server = serve_in_thread(app, host=self.host, port=self.port, name="aws-emulator")
+        self._server = serve_in_thread(
+            app, host=self.host, port=self.port, name="aws-emulator", sock=self._sock
+        )
 
     def stop(self) -> None:
         if self._server:
             self._server.should_exit = True
+        else:
+            self._sock.close()
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]

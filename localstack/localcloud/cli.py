@@ -11,6 +11,7 @@ import threading
 from localcloud import services
 from localcloud.config import REPO_ROOT, LocalConfig
 from localcloud.runtime import LocalRuntime
+from localcloud.servers import PortInUse
 
 
 def _up(config: LocalConfig) -> int:
@@ -19,7 +20,11 @@ def _up(config: LocalConfig) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print("starting the local platform …", flush=True)
-    runtime.start()
+    try:
+        runtime.start()
+    except PortInUse as exc:
+        print(f"localcloud: {exc}", file=sys.stderr, flush=True)
+        return 1
     base, site = runtime.http_url, runtime.static_url
     demo = runtime.demo
     assert demo is not None
@@ -46,6 +51,7 @@ def _up(config: LocalConfig) -> int:
         f"  AWS emulator   {config.aws_endpoint}   (Kinesis: {runtime.kinesis_url}, on disk)\n"
         f"  Postgres       {config.database_url}\n"
         f"  Redis          {config.redis_url}\n"
+        f"  (these addresses are also in {config.data_dir / 'endpoints.json'})\n"
         "ready",
         flush=True,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from localcloud.kinesis import KinesisServer
 from localcloud.lambdas import LocalFunction
 from localcloud.poller import CheckpointStore, StreamPoller
 from localcloud.scheduler import Scheduler
-from localcloud.servers import serve_in_thread
+from localcloud.servers import listen, serve_in_thread
 from localcloud.static_site import StaticSite
 from localcloud.ws_gateway import WebSocketGateway
 from pulse.wiring import WIRING, Function, Wiring
@@ -40,6 +42,8 @@ class LocalRuntime:
     _front_doors: list[tuple[str, object]] = field(default_factory=list)
     _stoppers: list[tuple[str, object]] = field(default_factory=list)
     _services: list[tuple[str, object]] = field(default_factory=list)
+    # Listening sockets bound at the start, until their server takes them.
+    _sockets: dict[str, socket.socket] = field(default_factory=dict)
 
     @property
     def http_url(self) -> str:
@@ -68,9 +72,39 @@ class LocalRuntime:
     def static_url(self) -> str:
         return f"http://{self.config.host}:{self.config.static_port}"
 
-    def _serve(self, app: object, port: int, name: str, **options: Any) -> None:
-        server = serve_in_thread(app, host=self.config.host, port=port, name=name, **options)
+    def _serve(self, app: object, name: str, **options: Any) -> None:
+        sock = self._sockets.pop(name)
+        port = int(sock.getsockname()[1])
+        server = serve_in_thread(
+            app, host=self.config.host, port=port, name=name, sock=sock, **options
+        )
         self._front_doors.append((name, server.stop))
+
+    def _bind_ports(self) -> None:
+        """Bind every port of the runtime before anything slow, and write the ports the OS
+        chose for those set to 0 back into the settings."""
+        cfg = self.config
+        wanted = {
+            "http-gateway": ("http_port", "LOCAL_HTTP_PORT"),
+            "ws-gateway": ("ws_port", "LOCAL_WS_PORT"),
+            "static-site": ("static_port", "LOCAL_STATIC_PORT"),
+            "aws-emulator": ("aws_port", "LOCAL_AWS_PORT"),
+        }
+        for name, (attribute, setting) in wanted.items():
+            sock = listen(cfg.host, getattr(cfg, attribute), setting)
+            self._sockets[name] = sock
+            setattr(cfg, attribute, int(sock.getsockname()[1]))
+
+    def endpoints(self) -> dict[str, str]:
+        """Where each part listens, as written to ``endpoints.json`` in the data folder."""
+        return {
+            "http": self.http_url,
+            "ws": self.ws_url,
+            "ws_management": self.ws_management_url,
+            "site": self.static_url,
+            "aws": self.config.aws_endpoint,
+            "kinesis": self.kinesis_url,
+        }
 
     def _function_environment(self, extra: dict[str, str]) -> None:
         cfg = self.config
@@ -103,9 +137,10 @@ class LocalRuntime:
     def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        # The functions' environment first: Powertools reads its log level at import.
-        self._function_environment({})
         try:
+            self._bind_ports()
+            # The functions' environment first: Powertools reads its log level at import.
+            self._function_environment({})
             pg = services.ensure_postgres(cfg.database_url, cfg.data_dir)
             if pg:
                 self._services.append(("embedded Postgres", pg.stop))
@@ -125,7 +160,11 @@ class LocalRuntime:
             self.kinesis.start()
             self._services.append(("local Kinesis", self.kinesis.stop))
             aws = AwsEmulator(
-                cfg.host, cfg.aws_port, cfg.region, endpoints={"kinesis": self.kinesis.endpoint}
+                cfg.host,
+                cfg.aws_port,
+                cfg.region,
+                endpoints={"kinesis": self.kinesis.endpoint},
+                sock=self._sockets.pop("aws-emulator"),
             )
             aws.start()
             self._services.append(("AWS emulator", aws.stop))
@@ -144,7 +183,7 @@ class LocalRuntime:
                 max_concurrency=cfg.max_concurrency,
             )
             self._front_doors.append(("HTTP gateway pool", gateway.pool.shutdown))
-            self._serve(gateway, cfg.http_port, "http-gateway")
+            self._serve(gateway, "http-gateway")
             ws_gateway = WebSocketGateway(
                 self.wiring.websocket_routes,
                 self.functions,
@@ -153,7 +192,7 @@ class LocalRuntime:
                 max_concurrency=cfg.max_concurrency,
             )
             self._front_doors.append(("WebSocket gateway pool", ws_gateway.pool.shutdown))
-            self._serve(ws_gateway, cfg.ws_port, "ws-gateway", **ws_gateway.server_options())
+            self._serve(ws_gateway, "ws-gateway", **ws_gateway.server_options())
             self.demo = ensure_demo_account(cfg.data_dir)
             self._serve(
                 StaticSite(
@@ -161,7 +200,6 @@ class LocalRuntime:
                     demo_key=self.demo.api_key,
                     websocket_url=f"{self.ws_url}/{self.wiring.websocket_stage}",
                 ),
-                cfg.static_port,
                 "static-site",
             )
             for trigger in self.wiring.stream_triggers:
@@ -195,6 +233,7 @@ class LocalRuntime:
                 ):
                     if init_ms is not None:
                         log.info("%s: cold start %.0f ms", name, init_ms)
+            (cfg.data_dir / "endpoints.json").write_text(json.dumps(self.endpoints(), indent=2))
         except BaseException:
             self.stop()
             raise
@@ -214,6 +253,9 @@ class LocalRuntime:
         close_pool()
         reset_redis()
         _stop_all(self._services)
+        for sock in self._sockets.values():  # bound, never served (a start that failed)
+            sock.close()
+        self._sockets.clear()
 
     def _drain(self) -> None:
         """Let the event source mappings process what the stream holds, within the drain

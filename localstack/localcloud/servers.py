@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import time
 from typing import Any
@@ -21,8 +23,11 @@ class ThreadedServer(uvicorn.Server):
         name_os_thread()
         super().run(sockets)
 
-    def start_in_thread(self, name: str) -> threading.Thread:
-        thread = self._thread = threading.Thread(target=self.run, name=name, daemon=True)
+    def start_in_thread(self, name: str, sock: socket.socket | None = None) -> threading.Thread:
+        sockets = [sock] if sock is not None else None
+        thread = self._thread = threading.Thread(
+            target=self.run, args=(sockets,), name=name, daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + 15
         while not self.started:
@@ -38,8 +43,44 @@ class ThreadedServer(uvicorn.Server):
             self._thread.join(timeout_s)
 
 
-def serve_in_thread(app: Any, *, host: str, port: int, name: str, **options: Any) -> ThreadedServer:
-    """Start ``app`` on host:port in a daemon thread; ``stop()`` stops it."""
+class PortInUse(RuntimeError):
+    """A port the runtime was told to use is held by another program."""
+
+
+def listen(host: str, port: int, setting: str = "") -> socket.socket:
+    """A listening socket on host:port, bound now (port 0: one the OS picks, read it with
+    ``getsockname()``). Binding before the slow part of a start means a free port found by the
+    OS cannot be taken by another program in between (a test harness that picked a free port
+    and handed it over raced every outgoing connection on the machine for it)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            named = f" ({setting})" if setting else ""
+            hint = f"; set {setting} to another port, or 0 for any free one" if setting else ""
+            raise PortInUse(
+                f"{host}:{port}{named} is in use by another program: stop it{hint}"
+            ) from None
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+def serve_in_thread(
+    app: Any,
+    *,
+    host: str,
+    port: int = 0,
+    name: str,
+    sock: socket.socket | None = None,
+    **options: Any,
+) -> ThreadedServer:
+    """Start ``app`` in a daemon thread on ``sock`` (a socket from ``listen``) or else on
+    host:port; ``stop()`` stops it."""
     server = ThreadedServer(
         uvicorn.Config(
             app,
@@ -51,5 +92,5 @@ def serve_in_thread(app: Any, *, host: str, port: int, name: str, **options: Any
             **options,
         )
     )
-    server.start_in_thread(name)
+    server.start_in_thread(name, sock)
     return server

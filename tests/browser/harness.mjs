@@ -15,7 +15,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -51,18 +50,6 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 async function recreateDatabase(name) {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
   const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
@@ -84,19 +71,20 @@ async function startPlatform(dataDir, databaseUrl) {
   const python = join(REPO_ROOT, ".venv", "bin", "python");
   if (!existsSync(python)) throw new Error(`${python} is missing: run \`make install\` first`);
   const redisPrefix = `browser:${randomBytes(4).toString("hex")}:`;
-  // every port chosen here: one the local Kinesis let the OS choose could be one of these
-  const [http, ws, site, aws, kinesis] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  // Port 0 everywhere: the platform binds free ones at once and writes them to endpoints.json
+  // (ports picked here and handed over could be taken by any other program in between).
+  await rm(join(dataDir, "endpoints.json"), { force: true });
   const env = {
     ...process.env,
     DATABASE_URL: databaseUrl,
     REDIS_URL,
     LOCAL_REDIS_KEY_PREFIX: redisPrefix,
     LOCAL_DATA_DIR: dataDir,
-    LOCAL_HTTP_PORT: String(http),
-    LOCAL_WS_PORT: String(ws),
-    LOCAL_STATIC_PORT: String(site),
-    LOCAL_AWS_PORT: String(aws),
-    LOCAL_KINESIS_PORT: String(kinesis),
+    LOCAL_HTTP_PORT: "0",
+    LOCAL_WS_PORT: "0",
+    LOCAL_STATIC_PORT: "0",
+    LOCAL_AWS_PORT: "0",
+    LOCAL_KINESIS_PORT: "0",
     PULSE_ENVIRONMENT: "development",
     PYTHONUNBUFFERED: "1",
   };
@@ -154,14 +142,15 @@ async function startPlatform(dataDir, databaseUrl) {
   } finally {
     clearTimeout(timer);
   }
+  const endpoints = JSON.parse(await readFile(join(dataDir, "endpoints.json"), "utf8"));
   return {
     child,
     exited,
     python,
     redisPrefix,
     output,
-    httpUrl: `http://127.0.0.1:${http}`,
-    siteUrl: `http://127.0.0.1:${site}`,
+    httpUrl: endpoints.http,
+    siteUrl: endpoints.site,
   };
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -82,9 +83,9 @@ def start_local_stack(
     ``redis_url`` at another Redis."""
     if fresh and pg_server_url is None:
         recreate_database(database)
-    # Every port chosen here: a port the local Kinesis let the OS choose could be one of these,
-    # taken before the gateways bind theirs.
-    ports = {name: free_port() for name in ("HTTP", "WS", "STATIC", "AWS", "KINESIS")}
+    # Port 0 everywhere: the runtime binds free ones at once and writes them to endpoints.json.
+    # (Ports picked here and handed over could be taken by any other program in between.)
+    (tmp / "endpoints.json").unlink(missing_ok=True)
     prefix = f"e2e:{uuid.uuid4().hex[:8]}:"
     database_url = f"{pg_server_url or PG_SERVER_URL}/{database}"
     env = {
@@ -93,11 +94,11 @@ def start_local_stack(
         "REDIS_URL": redis_url,
         "LOCAL_REDIS_KEY_PREFIX": prefix,
         "LOCAL_DATA_DIR": str(tmp),
-        "LOCAL_HTTP_PORT": str(ports["HTTP"]),
-        "LOCAL_WS_PORT": str(ports["WS"]),
-        "LOCAL_STATIC_PORT": str(ports["STATIC"]),
-        "LOCAL_AWS_PORT": str(ports["AWS"]),
-        "LOCAL_KINESIS_PORT": str(ports["KINESIS"]),
+        "LOCAL_HTTP_PORT": "0",
+        "LOCAL_WS_PORT": "0",
+        "LOCAL_STATIC_PORT": "0",
+        "LOCAL_AWS_PORT": "0",
+        "LOCAL_KINESIS_PORT": "0",
         "PULSE_ENVIRONMENT": "development",
         # The rollup schedule fires every 2 s instead of hourly, so its work is observable.
         "LOCAL_SCHEDULE_EVERY_S": "2",
@@ -121,10 +122,10 @@ def start_local_stack(
     )
     stack = LocalStack(
         process=process,
-        http_url=f"http://127.0.0.1:{ports['HTTP']}",
-        ws_url=f"ws://127.0.0.1:{ports['WS']}",
-        static_url=f"http://127.0.0.1:{ports['STATIC']}",
-        aws_url=f"http://127.0.0.1:{ports['AWS']}",
+        http_url="",
+        ws_url="",
+        static_url="",
+        aws_url="",
         database_url=database_url,
         redis_prefix=prefix,
         data_dir=tmp,
@@ -145,6 +146,9 @@ def start_local_stack(
             process.kill()
             raise RuntimeError("local stack did not start:\n" + "".join(stack.output))
         time.sleep(0.05)
+    endpoints = json.loads((tmp / "endpoints.json").read_text())
+    stack.http_url, stack.ws_url = endpoints["http"], endpoints["ws"]
+    stack.static_url, stack.aws_url = endpoints["site"], endpoints["aws"]
     return stack
 
 

@@ -117,16 +117,16 @@ def test_the_gateway_answers_a_crash_and_a_timeout_as_the_http_api_does_and_stay
     import httpx
 
     from localcloud.http_gateway import HttpGateway
-    from localcloud.servers import serve_in_thread
+    from localcloud.servers import listen, serve_in_thread
     from pulse.wiring import HttpRoute
-    from tests.e2e.conftest import free_port
 
     fn = _function("tests.lambda_handlers.http_fail", concurrency=1, timeout_s=1)
     gateway = HttpGateway(
         (HttpRoute("POST", "/f", "t"),), {"t": fn}, domain_name="local", max_concurrency=4
     )
-    port = free_port()
-    server = serve_in_thread(gateway, host="127.0.0.1", port=port, name="gw-test")
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = serve_in_thread(gateway, host="127.0.0.1", port=port, name="gw-test", sock=sock)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             pid = http.post("/f", json={}).json()["pid"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,19 +17,11 @@ from localcloud.poller import CheckpointStore, StreamPoller
 from pulse.wiring import Function, StreamTrigger
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Any:
     kinesis = KinesisServer("127.0.0.1", 0, tmp_path_factory.mktemp("kinesis"))
     kinesis.start()
-    emulator = AwsEmulator(
-        "127.0.0.1", _free_port(), "us-east-1", endpoints={"kinesis": kinesis.endpoint}
-    )
+    emulator = AwsEmulator("127.0.0.1", 0, "us-east-1", endpoints={"kinesis": kinesis.endpoint})
     emulator.start()
     yield emulator
     emulator.stop()
