@@ -1007,9 +1007,15 @@ def default_edge_secret(data_dir: Path | None = None) -> str | None:
     return secret or None
 
 
-def default_url() -> str:
-    port = os.environ.get("LOCAL_HTTP_PORT") or "8000"
-    return f"http://127.0.0.1:{port}/api/v1/events/ingest"
+def default_url(data_dir: Path | None = None) -> str:
+    """The running local platform's ingest URL: from ``<data dir>/endpoints.json`` (written by
+    ``make up`` while it runs, whatever ports it bound), else ``$LOCAL_HTTP_PORT`` or 8000."""
+    folder = data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+    try:
+        base = json.loads((folder / "endpoints.json").read_text())["http"]
+    except (OSError, ValueError, KeyError, TypeError):
+        base = f"http://127.0.0.1:{os.environ.get('LOCAL_HTTP_PORT') or '8000'}"
+    return f"{base}/api/v1/events/ingest"
 
 
 def _positive_int(text: str) -> int:

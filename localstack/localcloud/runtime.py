@@ -256,6 +256,8 @@ class LocalRuntime:
         for sock in self._sockets.values():  # bound, never served (a start that failed)
             sock.close()
         self._sockets.clear()
+        # it names the ports of a running platform
+        (self.config.data_dir / "endpoints.json").unlink(missing_ok=True)
 
     def _drain(self) -> None:
         """Let the event source mappings process what the stream holds, within the drain

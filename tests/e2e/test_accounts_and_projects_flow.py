@@ -92,6 +92,8 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path) -> None:
     assert stop_local_stack(stack) == 0
     assert wait_gone(started, timeout=0) == [], "processes outlived Ctrl-C"
     assert "stopped" in "".join(stack.output)
+    # endpoints.json names a running platform's ports: gone once it stopped
+    assert stack.data_dir is not None and not (stack.data_dir / "endpoints.json").exists()
     for url in (stack.http_url, stack.aws_url):
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)

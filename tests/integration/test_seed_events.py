@@ -491,3 +491,15 @@ def test_a_run_exits_non_zero_when_postgres_lacks_an_accepted_event(
     out = capsys.readouterr().out
     assert f"stored {30 - lost} of 30 accepted" in out.splitlines()
     assert status == (1 if lost else 0)
+
+
+def test_the_default_url_is_the_running_platforms_from_endpoints_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOCAL_HTTP_PORT", raising=False)
+    assert seed.default_url(tmp_path) == "http://127.0.0.1:8000/api/v1/events/ingest"
+    monkeypatch.setenv("LOCAL_HTTP_PORT", "8123")
+    assert seed.default_url(tmp_path) == "http://127.0.0.1:8123/api/v1/events/ingest"
+    # a platform started with LOCAL_HTTP_PORT=0 says where it listens
+    (tmp_path / "endpoints.json").write_text(json.dumps({"http": "http://127.0.0.1:40111"}))
+    assert seed.default_url(tmp_path) == "http://127.0.0.1:40111/api/v1/events/ingest"
