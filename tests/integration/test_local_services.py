@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import psycopg
 import redis
 
 from localcloud import services
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.e2e.conftest import free_port
 
 
 def test_configured_services_are_used_when_they_answer(tmp_path: Path) -> None:
@@ -25,7 +19,7 @@ def test_configured_services_are_used_when_they_answer(tmp_path: Path) -> None:
 
 
 def test_embedded_redis_starts_and_keeps_its_data(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     server = services.ensure_redis(url, tmp_path)
     assert server is not None
@@ -41,7 +35,7 @@ def test_embedded_redis_starts_and_keeps_its_data(tmp_path: Path) -> None:
 
 
 def test_embedded_postgres_starts_and_keeps_its_data(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"postgresql://postgres@127.0.0.1:{port}/pulse"
     server = services.ensure_postgres(url, tmp_path)
     assert server is not None
