@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -35,10 +34,22 @@ from scripts.bench.common import cleanup_redis, configure_environment, fresh_dat
 configure_environment()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def start_aws_emulator() -> tuple[subprocess.Popen[str], str]:
+    """``localcloud aws`` on a port it binds itself (0: any free one); returns it and its URL,
+    from the line it prints once it listens."""
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "localcloud", "aws"],
+        env={**os.environ, "LOCAL_AWS_PORT": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert moto.stdout is not None
+    for line in moto.stdout:
+        if line.startswith("AWS emulator on "):
+            return moto, line.split()[-1]
+    moto.kill()
+    raise RuntimeError("the AWS emulator did not start")
 
 
 def import_time_ms(runs: int = 7) -> float:
@@ -118,15 +129,9 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=500)
     args = parser.parse_args()
     fresh_database()
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "aws"],
-        env={**os.environ, "LOCAL_AWS_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    moto, endpoint = start_aws_emulator()
     try:
-        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
         import boto3
 
         deadline = time.monotonic() + 15
