@@ -412,6 +412,72 @@ def test_a_run_vacuums_the_queue_it_emptied(project, db) -> None:
     check(db, project, rows + late)
 
 
+def _queue_bytes(db: psycopg.Connection[Any]) -> int:
+    return int(db.execute("SELECT pg_relation_size('rollup_queue')").fetchone()[0])
+
+
+def test_a_run_that_drained_a_large_queue_compacts_it(project, db, monkeypatch) -> None:
+    # Every event written is queued. A backfill or an import drains a large queue, but the
+    # events of the open hour, written last, stay at the end of its file, so VACUUM cannot cut
+    # it short: after 10M events the queue's file stayed 1.5 GB for ~100,000 rows, and every
+    # report read it whole (190,000 pages for the overview's day of raw events, 700 ms).
+    monkeypatch.setattr(rollups, "QUEUE_COMPACT_MIN_BYTES", 512 * 1024)
+    closed = _rows(
+        project, random.Random(14), datetime(2026, 3, 1, 9, tzinfo=UTC), OPEN_HOUR, 20_000
+    )
+    still_open = _rows(project, random.Random(15), OPEN_HOUR, NOW, 20)
+    write_events(closed)
+    write_events(still_open)
+    assert _queue_bytes(db) > 2 * 1024 * 1024
+    assert rollup.run(now=NOW)["hours"] > 0
+    # what the open hour holds is a few pages; the file is rewritten to them
+    assert _queue_bytes(db) <= rollups.QUEUE_COMPACT_MIN_BYTES
+    assert db.execute(
+        "SELECT count(*) FROM rollup_queue WHERE project_id = %s", (project,)
+    ).fetchone()[0] == len(still_open)
+    # the queue still takes events, and the next run rolls them up: nothing was lost
+    late = _rows(project, random.Random(16), datetime(2026, 3, 1, 9, tzinfo=UTC), OPEN_HOUR, 30)
+    write_events(late)
+    rollup.run(now=NOW)
+    check(db, project, closed + still_open + late)
+
+
+def test_a_compaction_that_cannot_lock_the_queue_gives_up_and_the_run_is_done(
+    project, db, database, monkeypatch
+) -> None:
+    # A report reading the queue holds a lock the rewrite must wait for: it waits no longer
+    # than its timeout, and the rollup's work stands.
+    monkeypatch.setattr(rollups, "QUEUE_COMPACT_MIN_BYTES", 0)
+    monkeypatch.setattr(rollups, "QUEUE_COMPACT_RATIO", 0)  # any file is to be compacted
+    monkeypatch.setattr(rollups, "QUEUE_COMPACT_LOCK_TIMEOUT", "200ms")
+    rows = _rows(project, random.Random(19), datetime(2026, 3, 1, 9, tzinfo=UTC), OPEN_HOUR, 200)
+    write_events(rows)
+    with psycopg.connect(database) as reader:
+        reader.execute("SELECT count(*) FROM rollup_queue").fetchone()  # its lock, held
+        started = time.monotonic()
+        assert rollup.run(now=NOW)["hours"] > 0
+        assert time.monotonic() - started < 10
+        assert reader.execute("SELECT count(*) FROM rollup_queue").fetchone()[0] > 0
+    check(db, project, rows)
+    assert rollups.compact_queue() is True  # nobody holds it now
+
+
+def test_a_small_queue_is_left_as_it_is(project, db) -> None:
+    # The rewrite locks the queue (and so the processor's writes) while it runs: a queue under
+    # the floor, as an hour's churn leaves it, is never rewritten.
+    write_events(_rows(project, random.Random(17), datetime(2026, 3, 1, 9, tzinfo=UTC), NOW, 300))
+    rollup.run(now=NOW)
+    before = db.execute(
+        "SELECT relfilenode FROM pg_class WHERE relname = 'rollup_queue'"
+    ).fetchone()[0]
+    write_events(_rows(project, random.Random(18), datetime(2026, 3, 1, 9, tzinfo=UTC), NOW, 300))
+    assert rollup.run(now=NOW)["hours"] > 0
+    after = db.execute(
+        "SELECT relfilenode FROM pg_class WHERE relname = 'rollup_queue'"
+    ).fetchone()[0]
+    assert after == before
+
+
 def _marks(db: psycopg.Connection[Any], project: str) -> int:
     return db.execute(
         "SELECT count(*) FROM rollup_dirty_hours WHERE project_id = %s AND hour < %s",
