@@ -986,9 +986,14 @@ def summary(
     return "\n".join(head + lines + tail)
 
 
+def local_data_dir(data_dir: Path | None = None) -> Path:
+    """``data_dir``, else the local runtime's data folder (``$LOCAL_DATA_DIR`` or ``.local``)."""
+    return data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+
+
 def default_api_key(data_dir: Path | None = None) -> str | None:
     """The demo project's key from ``<data dir>/demo.json`` (written by ``make up``)."""
-    folder = data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+    folder = local_data_dir(data_dir)
     try:
         key = json.loads((folder / "demo.json").read_text())["api_key"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -999,7 +1004,7 @@ def default_api_key(data_dir: Path | None = None) -> str | None:
 def default_edge_secret(data_dir: Path | None = None) -> str | None:
     """The local runtime's edge secret (``<data dir>/edge-secret.txt``, made by ``make up``): the
     stack then believes the visitors' addresses the seed sends, as it believes CloudFront's."""
-    folder = data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+    folder = local_data_dir(data_dir)
     try:
         secret = (folder / "edge-secret.txt").read_text().strip()
     except OSError:
@@ -1010,7 +1015,7 @@ def default_edge_secret(data_dir: Path | None = None) -> str | None:
 def default_url(data_dir: Path | None = None) -> str:
     """The running local platform's ingest URL: from ``<data dir>/endpoints.json`` (written by
     ``make up`` while it runs, whatever ports it bound), else ``$LOCAL_HTTP_PORT`` or 8000."""
-    folder = data_dir or Path(os.environ.get("LOCAL_DATA_DIR") or ROOT / ".local")
+    folder = local_data_dir(data_dir)
     try:
         base = json.loads((folder / "endpoints.json").read_text())["http"]
     except (OSError, ValueError, KeyError, TypeError):

@@ -54,9 +54,7 @@ class AwsEmulator:
 
     def start(self) -> None:
         app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=1)  # type: ignore[arg-type]
-        self._server = serve_in_thread(
-            app, host=self.host, port=self.port, name="aws-emulator", sock=self._sock
-        )
+        self._server = serve_in_thread(app, host=self.host, name="aws-emulator", sock=self._sock)
 
     def stop(self) -> None:
         if self._server:

@@ -73,10 +73,8 @@ class LocalRuntime:
         return f"http://{self.config.host}:{self.config.static_port}"
 
     def _serve(self, app: object, name: str, **options: Any) -> None:
-        sock = self._sockets.pop(name)
-        port = int(sock.getsockname()[1])
         server = serve_in_thread(
-            app, host=self.config.host, port=port, name=name, sock=sock, **options
+            app, host=self.config.host, name=name, sock=self._sockets.pop(name), **options
         )
         self._front_doors.append((name, server.stop))
 

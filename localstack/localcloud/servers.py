@@ -79,8 +79,10 @@ def serve_in_thread(
     sock: socket.socket | None = None,
     **options: Any,
 ) -> ThreadedServer:
-    """Start ``app`` in a daemon thread on ``sock`` (a socket from ``listen``) or else on
-    host:port; ``stop()`` stops it."""
+    """Start ``app`` in a daemon thread on ``sock`` (a socket from ``listen``; its port is
+    then the port) or else on host:port; ``stop()`` stops it."""
+    if sock is not None:
+        port = int(sock.getsockname()[1])
     server = ThreadedServer(
         uvicorn.Config(
             app,

@@ -126,7 +126,7 @@ def test_the_gateway_answers_a_crash_and_a_timeout_as_the_http_api_does_and_stay
     )
     sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = serve_in_thread(gateway, host="127.0.0.1", port=port, name="gw-test", sock=sock)
+    server = serve_in_thread(gateway, host="127.0.0.1", name="gw-test", sock=sock)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             pid = http.post("/f", json={}).json()["pid"]

@@ -14,6 +14,8 @@ and its raw events go through the same path, as if they had all just arrived.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -388,14 +390,22 @@ ROLLUP_TABLES = (
 )
 
 
-def _vacuum(tables: tuple[str, ...]) -> None:
+@contextmanager
+def _autocommit() -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection out of any transaction, for VACUUM (which cannot run in one); it
+    goes back to the pool transactional again."""
     with connection() as conn:
         conn.commit()
         conn.autocommit = True
         try:
-            conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+            yield conn
         finally:
             conn.autocommit = False
+
+
+def _vacuum(tables: tuple[str, ...]) -> None:
+    with _autocommit() as conn:
+        conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
 
 
 # A queued event takes ~155 bytes of the queue's file (measured on 100,000). After a run, a
@@ -423,26 +433,21 @@ def compact_queue() -> bool:
     events: 190,000 pages, 700 ms; 2,000 pages once rewritten). The rewrite locks the queue,
     so the processor's writes wait for it (2.8 s for that file); it waits for the lock at most
     QUEUE_COMPACT_LOCK_TIMEOUT (then raises, and the next run tries again)."""
-    with connection() as conn:
-        conn.commit()
-        conn.autocommit = True
+    with _autocommit() as conn:
+        row = conn.execute(
+            "SELECT pg_relation_size(oid) AS size, greatest(reltuples, 0) AS n FROM pg_class "
+            "WHERE oid = 'rollup_queue'::regclass"
+        ).fetchone()
+        assert row is not None
+        size, rows = int(cast(int, row["size"])), float(cast(float, row["n"]))
+        if size <= max(QUEUE_COMPACT_MIN_BYTES, QUEUE_COMPACT_RATIO * QUEUE_ROW_BYTES * rows):
+            return False
+        conn.execute(f"SET lock_timeout = '{QUEUE_COMPACT_LOCK_TIMEOUT}'")
         try:
-            row = conn.execute(
-                "SELECT pg_relation_size(oid) AS size, greatest(reltuples, 0) AS n FROM pg_class "
-                "WHERE oid = 'rollup_queue'::regclass"
-            ).fetchone()
-            assert row is not None
-            size, rows = int(cast(int, row["size"])), float(cast(float, row["n"]))
-            if size <= max(QUEUE_COMPACT_MIN_BYTES, QUEUE_COMPACT_RATIO * QUEUE_ROW_BYTES * rows):
-                return False
-            conn.execute(f"SET lock_timeout = '{QUEUE_COMPACT_LOCK_TIMEOUT}'")
-            try:
-                conn.execute("VACUUM (FULL, ANALYZE) rollup_queue")
-            finally:
-                conn.execute("RESET lock_timeout")
-            return True
+            conn.execute("VACUUM (FULL, ANALYZE) rollup_queue")
         finally:
-            conn.autocommit = False
+            conn.execute("RESET lock_timeout")
+        return True
 
 
 def vacuum_rollups() -> None:
