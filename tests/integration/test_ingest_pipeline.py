@@ -9,9 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from pulse import cache
 from pulse.ingest import publisher
@@ -19,18 +17,15 @@ from pulse.processor import live
 from tests.apigw import BROWSER_USER_AGENT, LambdaContextStub, call, http_event
 from tests.integration.conftest import ApiCall
 from tests.kinesis_events import stream_event
+from tests.moto_kinesis import mocked_stream
 
 STREAM = "pulse-events"
 
 
 @pytest.fixture
 def kinesis() -> Any:
-    with mock_aws():
-        publisher._client = None
-        client = boto3.client("kinesis")
-        client.create_stream(StreamName=STREAM, ShardCount=2)
+    with mocked_stream(STREAM) as client:
         yield client
-    publisher._client = None
 
 
 @pytest.fixture

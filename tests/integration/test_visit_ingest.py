@@ -11,15 +11,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from pulse.ingest import publisher
 from tests.apigw import call, http_event
 from tests.integration.conftest import ApiCall
 from tests.integration.test_ingest_pipeline import STREAM, drain, events_of, now_iso, process
 from tests.kinesis_events import stream_event
+from tests.moto_kinesis import mocked_stream
 
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (
@@ -35,12 +33,8 @@ HEADLESS = (
 
 @pytest.fixture
 def kinesis() -> Any:
-    with mock_aws():
-        publisher._client = None
-        client = boto3.client("kinesis")
-        client.create_stream(StreamName=STREAM, ShardCount=2)
+    with mocked_stream(STREAM) as client:
         yield client
-    publisher._client = None
 
 
 @pytest.fixture
