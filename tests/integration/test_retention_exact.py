@@ -15,6 +15,7 @@ import pytest
 
 from pulse.analytics import retention
 from pulse.analytics.periods import Period, parse_tz
+from pulse.data import rollups
 from pulse.data.events import write_events
 from pulse.rollup import service as rollup
 
@@ -102,14 +103,22 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    ("return_event", "rolled_up"), [(None, False), ("buy", False), (None, True), ("buy", True)]
+    ("return_event", "state"),
+    [
+        (None, "never rolled up"),
+        ("buy", "never rolled up"),
+        (None, "late events queued"),
+        ("buy", "late events queued"),
+        (None, "days to rebuild"),
+        ("buy", "days to rebuild"),
+    ],
 )
-def test_retention_equals_brute_force(
-    project: str, return_event: str | None, rolled_up: bool
-) -> None:
+def test_retention_equals_brute_force(project: str, return_event: str | None, state: str) -> None:
     # Given random users' events over five weeks, some first seen before the ranges; either
-    # never rolled up, or rolled up and then joined by late events (dirty hours) before and
-    # inside the ranges, some of them the first events ever of users seen in a range
+    # never rolled up (every range read from the queue and raw edges), or rolled up (read from
+    # the presence rows) and then joined by late events (queued, dirty hours) before and inside
+    # the ranges, some of them the first events ever of users seen in a range; and then, in the
+    # last state, days before and inside the ranges marked for a rebuild (read raw)
     rng = random.Random(7)
     rows = _events(project, rng, 4000)
     # First seen within the hour that holds an unaligned range start, after that start (the
@@ -137,7 +146,7 @@ def test_retention_equals_brute_force(
                 )
             )
     write_events(rows)
-    if rolled_up:
+    if state != "never rolled up":
         rollup.run()
         late = _events(project, rng, 300)
         late = [
@@ -145,6 +154,10 @@ def test_retention_equals_brute_force(
         ]
         write_events(late)
         rows += late
+    if state == "days to rebuild":
+        for day in (-2, 3, 9):
+            at = START + timedelta(days=day)
+            rollups.mark_range_dirty(start=at, end=at + timedelta(days=1), project_id=UUID(project))
     for start, end, tz, unit in CASES:
         # When retention is computed
         got = retention.retention(

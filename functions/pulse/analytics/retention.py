@@ -3,11 +3,12 @@ that came back in every later period of the range."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from pulse.analytics import periods
 from pulse.analytics.periods import EARLIEST, HOUR, Bucket, Period
+from pulse.analytics.splits import splits_of
 from pulse.data import retention as sql
 from pulse.data.analytics import dirty_hours
 from pulse.db.connection import snapshot
@@ -59,17 +60,21 @@ def _raw_before(
 
 
 def retention(
-    project_id: UUID, period: Period, unit: RetentionPeriod, return_event: str | None
+    project_id: UUID,
+    period: Period,
+    unit: RetentionPeriod,
+    return_event: str | None,
+    now: datetime | None = None,
 ) -> RetentionOut:
     bks = period_buckets(period, unit)
     rolled_before = periods.floor_hour(period.start)
-    # The dirty hours and the presence rows as of one moment: an event written in between (its
-    # hour newly dirty) would otherwise be neither read raw nor in the presence rows.
+    # The hours to rebuild, the dirty hours and the presence rows as of one moment: an event
+    # written in between (its hour newly dirty) would otherwise be neither read raw nor in the
+    # presence rows.
     with snapshot():
         sizes, returns = sql.cohort_activity(
             project_id=project_id,
-            bounds=[b.start for b in bks],
-            end=period.end,
+            splits=splits_of(project_id, [(b.start, b.end) for b in bks], now or datetime.now(UTC)),
             return_event=return_event,
             rolled_before=rolled_before,
             raw_before=_raw_before(project_id, period.start, rolled_before),

@@ -12,7 +12,8 @@ from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from pulse.analytics import csv_export, periods
-from pulse.analytics.periods import Period, Split
+from pulse.analytics.periods import Period
+from pulse.analytics.splits import splits_of
 from pulse.data import analytics as sql
 from pulse.data import bots, projects
 from pulse.data import sessions as sessions_sql
@@ -47,23 +48,6 @@ def _one_snapshot(report: Callable[P, R]) -> Callable[P, R]:
     return read
 
 
-def _splits(
-    project_id: UUID,
-    spans: list[tuple[datetime, datetime]],
-    now: datetime,
-    match: Match = EVERY_EVENT,
-) -> list[Split]:
-    if match.filtered:
-        return [periods.raw_split(s, e) for s, e in spans]
-    lo = min(s for s, _ in spans)
-    hi = max(e for _, e in spans)
-    rebuild = sql.dirty_hours(
-        project_id=project_id, start=periods.floor_hour(lo), end=hi, rebuild_only=True
-    )
-    open_hour = periods.floor_hour(now)
-    return [periods.split(s, e, open_hour=open_hour, rebuild_hours=rebuild) for s, e in spans]
-
-
 @_one_snapshot
 def overview(
     project_id: UUID,
@@ -73,7 +57,7 @@ def overview(
     match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     prev = period.previous()
-    cur_split, prev_split = _splits(
+    cur_split, prev_split = splits_of(
         project_id, [(period.start, period.end), (prev.start, prev.end)], now, match
     )
     stats = sql.bucket_stats(
@@ -114,7 +98,7 @@ def timeseries(
     match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     bks = periods.buckets(period, interval)
-    splits = _splits(project_id, [(b.start, b.end) for b in bks], now, match)
+    splits = splits_of(project_id, [(b.start, b.end) for b in bks], now, match)
     stats = sql.bucket_stats(project_id=project_id, splits=splits, event=event, match=match)
     return {
         "interval": interval,
@@ -129,7 +113,7 @@ def timeseries(
 def top_events(
     project_id: UUID, period: Period, limit: int, now: datetime, match: Match = EVERY_EVENT
 ) -> dict[str, Any]:
-    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    [split] = splits_of(project_id, [(period.start, period.end)], now, match)
     return {"events": sql.top_events(project_id=project_id, split=split, limit=limit, match=match)}
 
 
@@ -185,7 +169,7 @@ def sessions(
     match: Match = EVERY_EVENT,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor)
-    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    [split] = splits_of(project_id, [(period.start, period.end)], now, match)
     summary, rows = sessions_sql.session_report(
         project_id=project_id, split=split, limit_pages=10, limit=limit, after=after, match=match
     )
@@ -285,7 +269,7 @@ def breakdown(
         raise _bad_dimension("dimension=property needs property=<name>", "property")
     elif dimension not in DIMENSIONS:
         raise _bad_dimension(f"unknown dimension {dimension[:80]!r}; one of {names}")
-    [split] = _splits(project_id, [(period.start, period.end)], now, match)
+    [split] = splits_of(project_id, [(period.start, period.end)], now, match)
     if prop is not None:
         rows = sql.property_breakdown(
             project_id=project_id, split=split, key=prop, limit=limit, match=match

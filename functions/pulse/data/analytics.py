@@ -37,7 +37,7 @@ def dirty_hours(
     return {r["hour"] for r in rows if isinstance(r["hour"], datetime)}
 
 
-def _bucket_arrays(splits: Sequence[Split], *, raw_only: bool = False) -> dict[str, Any]:
+def bucket_arrays(splits: Sequence[Split], *, raw_only: bool = False) -> dict[str, Any]:
     """The splits' bounds as query parameters; ``raw_only``: the splits are read wholly from raw
     events (``_raw_events``), which needs their intervals' hull and edges as well."""
     ivs = [(i, a, b) for i, s in enumerate(splits) for a, b in s.raw]
@@ -107,7 +107,7 @@ def presence_sums(
     conn: psycopg.Connection[Any], args: dict[str, Any], *, kinds: list[str], events: list[str]
 ) -> dict[tuple[int, str, str], int]:
     """(bucket index, kind, event) -> distinct values of the bucket's closed hours, for the
-    buckets of ``args`` (``_bucket_arrays``)."""
+    buckets of ``args`` (``bucket_arrays``)."""
     return {
         (r["idx"], r["kind"], r["event"]): int(r["n"])
         for r in conn.execute(_PRESENCE_SUMS, {**args, "pk": kinds, "pe": events})
@@ -179,10 +179,10 @@ def _parallel_raw_read(conn: psycopg.Connection[Any]) -> None:
 
 
 def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]], prefix: str = "iv") -> dict[str, Any]:
-    """The parameters of ``_raw_events`` (``prefix`` "iv") or of ``_raw``'s queue read ("q")
-    for intervals ``(idx, a, b)`` that do not overlap: in time order, the edges where an
-    interval starts or ends, and the ``idx`` of the interval that starts at each edge (NULL for
-    the gap up to the next interval)."""
+    """The parameters of ``_raw_events`` (``prefix`` "iv") or of ``raw_and_queued``'s queue
+    read ("q") for intervals ``(idx, a, b)`` that do not overlap: in time order, the edges where
+    an interval starts or ends, and the ``idx`` of the interval that starts at each edge (NULL
+    for the gap up to the next interval)."""
     ivs = sorted((iv for iv in ivs if iv[1] < iv[2]), key=lambda iv: iv[1])
     edges: list[datetime] = []
     at: list[int | None] = []
@@ -203,13 +203,13 @@ def _raw_hull(ivs: Sequence[tuple[int, datetime, datetime]], prefix: str = "iv")
     }
 
 
-def _raw(columns: str, where: str, queued: str | None = None) -> str:
+def raw_and_queued(columns: str, where: str, queued: str | None = None) -> str:
     """``WITH iv …, raw …``: the ``columns`` (over an event ``e``) and the bucket's ``idx`` of
     the events that match ``where``: those of the split's raw intervals, and the queued events
     of its closed hours that are not to be rebuilt (``queued``: the columns over a queued event
     ``e``, where they differ; ``where`` must name only what the queue holds)."""
     # The queue is read as one range with plain bounds (the buckets' closed hours, ``q_…`` of
-    # ``_bucket_arrays``), each event given to its bucket by ``width_bucket``, as
+    # ``bucket_arrays``), each event given to its bucket by ``width_bucket``, as
     # ``_raw_events`` reads raw events: a range per bucket (bounds from a LATERAL row, which the
     # planner cannot see) was estimated at 0.5 % of the queue and read by a plain index scan,
     # a table visit per queued event (97,887 for a day no rollup had seen: 77 against 56 ms).
@@ -230,7 +230,7 @@ def _events_raw(match: Match) -> str:
     columns = "e.event, e.session_id, e.distinct_id"
     if match.filtered:
         return _raw_events(columns, f"(%(e)s::text IS NULL OR e.event = %(e)s) AND {match.sql}")
-    return _raw(columns, "(%(e)s::text IS NULL OR e.event = %(e)s)")
+    return raw_and_queued(columns, "(%(e)s::text IS NULL OR e.event = %(e)s)")
 
 
 def bucket_stats(
@@ -249,7 +249,7 @@ def bucket_stats(
         "p": project_id,
         "e": event,
         "ek": event or ANY_EVENT,
-        **_bucket_arrays(splits, raw_only=match.filtered),
+        **bucket_arrays(splits, raw_only=match.filtered),
         **match.args(),
     }
     out: list[dict[str, Any]] = [{"count": 0, "s": 0, "u": 0} for _ in splits]
@@ -387,7 +387,7 @@ def top_events(
     args = {
         "p": project_id,
         "e": None,
-        **_bucket_arrays([split], raw_only=match.filtered),
+        **bucket_arrays([split], raw_only=match.filtered),
         **match.args(),
     }
     with connection() as conn:
@@ -626,8 +626,8 @@ def _rolled_breakdown(
     for events."""
     assert dimension.kinds is not None
     s_kind, u_kind = dimension.kinds
-    args = {"p": project_id, "k": s_kind, **_bucket_arrays([split])}
-    raw = _raw(
+    args = {"p": project_id, "k": s_kind, **bucket_arrays([split])}
+    raw = raw_and_queued(
         f"{dimension.expr} AS value, e.session_id, e.distinct_id",
         "e.event = 'page_view'",
         queued=f"e.{QUEUE_COLUMNS[dimension.name]} AS value, e.session_id, e.distinct_id",

@@ -28,4 +28,4 @@ def retention_triangle(
     period: Annotated[RetentionPeriod, Query(description="Cohort and return period")] = "day",
     return_event: EventFilter = None,
 ) -> RetentionOut:
-    return retention.retention(q.project_id, q.period, period, return_event)
+    return retention.retention(q.project_id, q.period, period, return_event, q.now)
