@@ -152,7 +152,7 @@ def test_the_exit_pages_migration_fills_them_as_the_rollup_would(
             "sum(events), sum(page_views) FROM session_hourly GROUP BY 1, 2"
         )
     # When 0015 is applied
-    assert _migrate(scratch_db, monkeypatch) == ["0015_session_exit_pages"]
+    assert _migrate(scratch_db, monkeypatch, before=16) == ["0015_session_exit_pages"]
     # Then every part and every session has the exit page the rollup gives it
     parts = "SELECT hour, session_id, exit_page, exit_at FROM session_hourly ORDER BY 1, 2"
     totals = "SELECT session_id, exit_page FROM session_totals ORDER BY 1"

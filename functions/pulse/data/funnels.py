@@ -91,7 +91,10 @@ def delete_funnel(*, project_id: UUID, funnel_id: UUID) -> bool:
 def _match(i: int, step: FunnelStep, args: dict[str, Any]) -> str:
     """SQL true when event ``e`` matches step ``i``; its values go into ``args``."""
     args[f"e{i}"] = step.event
-    parts = [f"e.event = %(e{i})s"]
+    # A page view's page is matched on the index of page views by path
+    # (events_page_view_path_idx), which the planner uses only where the query says itself that
+    # the event is a page view.
+    parts = ["e.event = 'page_view'" if step.event == "page_view" else f"e.event = %(e{i})s"]
     if step.page is not None:
         args[f"p{i}"] = step.page
         parts.append(f"{PATH} = %(p{i})s")
@@ -123,16 +126,23 @@ def funnel_counts(
     actor = _ACTOR[count_by]
     args: dict[str, Any] = {"project": project_id, "start": start, "end": end, "w": window}
     matches = [_match(i, s, args) for i, s in enumerate(steps)]
-    flags = ", ".join(f"{m} AS s{i}" for i, m in enumerate(matches))
-    args["names"] = sorted({s.event for s in steps})
-    # Only the events that match some step are kept (a page view elsewhere is no step's).
-    any_step = " OR ".join(dict.fromkeys(matches))
+    # The events that match some step, read step by step (steps alike once): each read is an
+    # index range (of the event name, or of a page view's path), where one read of all the steps
+    # scanned every event of the range. An event that two unlike steps match comes twice, once
+    # with each step's flag; each step looks at its own flag only.
+    alike: dict[str, list[int]] = {}
+    for k, step in enumerate(steps):
+        alike.setdefault(step.model_dump_json(), []).append(k)
+    reads = []
+    for ks in alike.values():
+        flags = ", ".join(f"{k in ks} AS s{k}" for k in range(len(steps)))
+        reads.append(
+            f'SELECT {actor} AS a, e."timestamp" AS t, {flags} FROM events e'
+            ' WHERE e.project_id = %(project)s AND e."timestamp" >= %(start)s'
+            f' AND e."timestamp" < %(end)s AND {actor} IS NOT NULL AND {matches[ks[0]]}'
+        )
     ctes = [
-        "m AS MATERIALIZED ("
-        f' SELECT {actor} AS a, e."timestamp" AS t, {flags} FROM events e'
-        ' WHERE e.project_id = %(project)s AND e."timestamp" >= %(start)s'
-        f' AND e."timestamp" < %(end)s AND e.event = ANY(%(names)s) AND {actor} IS NOT NULL'
-        f" AND ({any_step}))",
+        f"m AS MATERIALIZED ({' UNION ALL '.join(reads)})",
         "f0 AS (SELECT a, min(t) AS t1, min(t) AS t, NULL::float8 AS d FROM m WHERE s0 GROUP BY a)",
     ]
     for k in range(1, len(steps)):
