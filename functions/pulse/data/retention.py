@@ -49,12 +49,14 @@ def cohort_activity(
     # too, when one is asked for) and the queued events not rolled up yet: presence_hourly's key
     # leads with (project, kind, event), so one range of it per event name, the hours in the
     # periods' hull; each row goes to its period by width_bucket over the closed hours' edges,
-    # as the queued events do (``raw_and_queued``).
+    # as the queued events do (``raw_and_queued``). They are grouped once, by user: the first
+    # period (the cohort), the periods of a return, and the chain's word on "seen before".
     query = (
         raw_and_queued("e.distinct_id, e.event", "e.distinct_id IS NOT NULL")
         + f""",
-        r AS MATERIALIZED (
-            SELECT a, p, bool_or(back) AS back, bool_or(seen) AS seen, bool_or(fresh) AS fresh
+        firsts AS MATERIALIZED (
+            SELECT a, min(p) AS c, bool_or(seen) AS seen, bool_or(fresh) AS fresh,
+                   array_agg(DISTINCT p) FILTER (WHERE back) AS ps
             FROM (
                 SELECT hashtextextended(raw.distinct_id, 0) AS a, raw.idx AS p,
                        {back["raw"]} AS back, NULL::boolean AS seen, NULL::boolean AS fresh
@@ -71,10 +73,7 @@ def cohort_activity(
                   AND NOT (ph.hour = ANY(%(rebuild)s::timestamptz[]))
             ) x
             WHERE p IS NOT NULL
-            GROUP BY a, p
-        ), firsts AS (
-            SELECT a, min(p) AS c, bool_or(seen) AS seen, bool_or(fresh) AS fresh
-            FROM r GROUP BY a
+            GROUP BY a
         ), early AS MATERIALIZED (
             -- Each interval is its own index range (LATERAL … OFFSET 0): joined to the events,
             -- the planner scanned every event of the month's partition against the intervals
@@ -91,7 +90,7 @@ def cohort_activity(
             -- before rolled_before means seen before; none (NULL) means no row before at all.
             -- Only the users with neither (read raw or queued alone, or linked to a row inside
             -- the range that was not read) are probed for.
-            SELECT f.a, f.c FROM firsts f
+            SELECT f.a, f.c, f.ps FROM firsts f
             WHERE f.seen IS NOT TRUE
               AND (f.fresh OR NOT EXISTS (
                 SELECT 1 FROM presence_hourly ph
@@ -99,8 +98,8 @@ def cohort_activity(
                   AND ph.h = f.a AND ph.hour < %(rolled_before)s))
               AND NOT EXISTS (SELECT 1 FROM early WHERE early.a = f.a)
         )
-        SELECT k.c AS cohort, r.p AS period, count(*) AS n
-        FROM cohort k JOIN r ON r.a = k.a AND r.back
+        SELECT k.c AS cohort, q.p AS period, count(*) AS n
+        FROM cohort k CROSS JOIN LATERAL unnest(k.ps) AS q(p)
         GROUP BY 1, 2
         UNION ALL
         SELECT c AS cohort, NULL AS period, count(*) AS n FROM cohort GROUP BY c
@@ -118,8 +117,8 @@ def cohort_activity(
     sizes: dict[int, int] = {}
     returns: dict[tuple[int, int], int] = {}
     with connection() as conn:
-        # The range's (user, period) pairs are hashed in memory: a month's 125,638 of 3.4M
-        # events spilled to disk in five batches at the default 4 MB.
+        # The range's user-hours are sorted by user in memory: a month's 154,970 of 3.4M events
+        # (their pairs of user and period spilled to disk in five batches at the default 4 MB).
         conn.execute("SET LOCAL work_mem = '64MB'")
         rows = conn.execute(query, args).fetchall()
     for row in rows:
