@@ -9,7 +9,7 @@ import sys
 import threading
 
 from localcloud import services
-from localcloud.config import REPO_ROOT, LocalConfig
+from localcloud.config import REPO_ROOT, BadSetting, LocalConfig, load
 from localcloud.runtime import LocalRuntime
 from localcloud.servers import PortInUse
 
@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("werkzeug", "mangum", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    config = LocalConfig()
+    try:
+        config = load()
+    except BadSetting as exc:
+        print(f"localcloud: {exc}", file=sys.stderr, flush=True)
+        return 2
     if args.command == "tail":
         from localcloud.tail import tail
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from localcloud.environments import default_concurrency
@@ -13,7 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LocalConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOCAL_", extra="ignore")
+    # An empty variable (`DATABASE_URL= make up`, a blank line of an .env file) is unset.
+    model_config = SettingsConfigDict(env_prefix="LOCAL_", extra="ignore", env_ignore_empty=True)
 
     host: str = "127.0.0.1"
     http_port: int = 8000
@@ -53,6 +54,41 @@ class LocalConfig(BaseSettings):
     # The event source mapping reads a shard near its tip at most this often (seconds).
     poll_interval_s: float = Field(default=0.2, ge=0.0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, url: str) -> str:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"must be a postgresql:// URL, got {url!r}")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str) -> str:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"must be a redis:// URL, got {url!r}")
+        return url
+
     @property
     def aws_endpoint(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
+
+
+# The variables that set a field, for messages: its aliases, else LOCAL_ and its name.
+_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+
+
+def load() -> LocalConfig:
+    """The settings from the environment; raises ``BadSetting`` naming the variable at fault."""
+    try:
+        return LocalConfig()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = _ALIASES.get(field.lower(), field.upper() if field.isupper() else None)
+        name = variable or f"LOCAL_{field.upper()}"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise BadSetting(f"{name}: {message}") from None
+
+
+class BadSetting(Exception):
+    """A setting of the environment that the runtime cannot use."""

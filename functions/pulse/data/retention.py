@@ -122,8 +122,9 @@ def cohort_activity(
         conn.execute("SET LOCAL work_mem = '64MB'")
         rows = conn.execute(query, args).fetchall()
     for row in rows:
+        cohort, n = int(row["cohort"]), int(row["n"])  # type: ignore[call-overload]
         if row["period"] is None:
-            sizes[row["cohort"]] = row["n"]
+            sizes[cohort] = n
         else:
-            returns[(row["cohort"], row["period"])] = row["n"]
+            returns[(cohort, int(row["period"]))] = n  # type: ignore[call-overload]
     return sizes, returns
