@@ -53,6 +53,7 @@ from scripts.bench import cpu_profile  # noqa: E402
 from scripts.seed_events import stored_report, wait_until_stored  # noqa: E402
 from tests.apigw import BROWSER_USER_AGENT  # noqa: E402
 from tests.e2e.conftest import LocalStack, start_local_stack, stop_local_stack  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -82,23 +83,26 @@ def start_private_redis() -> tuple[subprocess.Popen[bytes], str] | None:
     binary = shutil.which("redis-server")
     if binary is None:
         return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    return None
+    for _ in range(3):
+        # Below the ephemeral range: a port picked by binding 0 could be taken by any outgoing
+        # connection before redis-server binds it (tests/ports.py).
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+            + ["--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return process, f"redis://127.0.0.1:{port}/0"
+            except OSError:
+                time.sleep(0.05)
+        process.kill()  # it exited (another program took the port in between) or never answered
+        process.wait()
+    raise RuntimeError("redis-server did not start on any of three free ports")
 
 
 def warm_up(stack: LocalStack, clients: int, environments: int) -> None:

@@ -14,14 +14,9 @@ import psycopg
 import pytest
 
 from localcloud.services import EmbeddedPostgres, EmbeddedRedis
-from tests.e2e.conftest import (
-    E2E_DATABASE,
-    LocalStack,
-    free_port,
-    start_local_stack,
-    stop_local_stack,
-)
+from tests.e2e.conftest import E2E_DATABASE, LocalStack, start_local_stack, stop_local_stack
 from tests.e2e.test_realtime_flow import events_until, ingest, open_socket
+from tests.ports import free_port
 
 FAULTS_DATABASE = f"{E2E_DATABASE}_faults"
 # Two execution environments a function instead of four: half the cold starts on a 2-core

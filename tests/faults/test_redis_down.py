@@ -17,7 +17,6 @@ from pulse.ingest import enrichment, keys
 
 # The integration fixtures: a fresh test database, the API, a project with its key, moto Kinesis.
 from tests.conftest import TEST_REDIS_URL
-from tests.e2e.conftest import free_port
 from tests.integration.conftest import (  # noqa: F401
     _redis_cleanup,
     api,
@@ -34,6 +33,7 @@ from tests.integration.test_ingest_pipeline import (  # noqa: F401
     process,
     project,
 )
+from tests.ports import free_port
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import psycopg
 import redis
 
 from localcloud import services
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 
 def test_configured_services_are_used_when_they_answer(tmp_path: Path) -> None:
