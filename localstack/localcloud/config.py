@@ -73,10 +73,6 @@ class LocalConfig(BaseSettings):
         return f"http://{self.host}:{self.aws_port}"
 
 
-# The variables that set a field, for messages: its aliases, else LOCAL_ and its name.
-_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
-
-
 def load() -> LocalConfig:
     """The settings from the environment; raises ``BadSetting`` naming the variable at fault."""
     try:
@@ -84,8 +80,9 @@ def load() -> LocalConfig:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else ""
-        variable = _ALIASES.get(field.lower(), field.upper() if field.isupper() else None)
-        name = variable or f"LOCAL_{field.upper()}"
+        # A field read from an alias (DATABASE_URL, REDIS_URL) is named by it; the others by
+        # LOCAL_ and their name.
+        name = field if field.isupper() else f"LOCAL_{field.upper()}"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise BadSetting(f"{name}: {message}") from None
 

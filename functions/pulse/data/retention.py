@@ -29,8 +29,8 @@ def cohort_activity(
 ) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
     """Cohort sizes and returns over the periods ``splits`` (in time order, touching).
 
-    Their cohort is the period of their first event ever in the project, when that event lies
-    in the periods; a user with any earlier event belongs to no cohort here. Returns
+    A user's cohort is the period of their first event ever in the project, when that event
+    lies in the periods; a user with any earlier event belongs to no cohort here. Returns
     ``({cohort: size}, {(cohort, period): users})``, periods as indexes into ``splits``; a user
     counts in a period when they have an event in it (an event named ``return_event`` when one
     is given).
