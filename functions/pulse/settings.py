@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     websocket_fanout_workers: int = Field(default=16, ge=1, le=256)
     websocket_fanout_deadline_s: float = Field(default=2.0, gt=0, le=30)
 
+    # The columnar archive of whole days of events (pulse.archive), which filtered reports and
+    # property breakdowns read instead of the events table: a directory (the local runtime,
+    # tests) or an S3 bucket (AWS), whose files the readers copy into a local cache of at most
+    # ``archive_cache_mb``. Neither set: no archive, every report reads Postgres alone.
+    archive_dir: str = ""
+    archive_bucket: str = ""
+    archive_cache_dir: str = "/tmp/pulse-archive"
+    archive_cache_mb: int = Field(default=1024, ge=16)
+
     @model_validator(mode="after")
     def _secret_is_not_a_placeholder(self) -> Settings:
         # A function that signs tokens checks the secret it gets (pulse.secrets.jwt_secret); here

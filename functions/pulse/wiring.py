@@ -8,6 +8,7 @@ it costs nothing and pulls in no handler.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Function:
     # Also reachable at a Lambda function URL of its own (auth NONE; in AWS only): the SDK's
     # cheapest way in, with no API Gateway or CloudFront request charge (docs/cost.md).
     function_url: bool = False
+    # The columnar archive of whole days of events (pulse.archive): "read" lists and reads its
+    # files, "write" also writes and deletes them; in AWS an S3 bucket (PULSE_ARCHIVE_BUCKET),
+    # locally a directory (PULSE_ARCHIVE_DIR).
+    archive: Literal["none", "read", "write"] = "none"
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ WIRING = Wiring(
             handler="pulse.handlers.api.handler",
             description="HTTP API: accounts, projects, analytics (FastAPI behind Mangum)",
             secrets=("jwt-secret", "edge-secret"),
+            archive="read",
         ),
         Function(
             name="ingest",
@@ -158,6 +164,7 @@ WIRING = Wiring(
             memory_mb=1024,
             timeout_s=900,
             needs_redis=True,
+            archive="write",
             # One run at a time (overlapping runs would also be safe: a project is locked while
             # a run works on it).
             reserved_concurrency=1,
