@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import uuid
 
 TEST_DATABASE = os.environ.get("PULSE_TEST_DATABASE", "pulse_test")
@@ -31,5 +32,10 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_NAMESPACE": "PulseTest",
+        # The columnar archive is on, as in the local runtime: every rollup run archives the
+        # days it completes, and filtered reports read them (tests/integration/test_archive.py
+        # also reads with it off).
+        "PULSE_ARCHIVE_DIR": tempfile.mkdtemp(prefix="pulse-test-archive-"),
+        "PULSE_ARCHIVE_CACHE_DIR": tempfile.mkdtemp(prefix="pulse-test-archive-cache-"),
     }
 )

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from pulse.analytics.periods import Split, utc_midnight
+from pulse.archive import reads as archive_reads
 from pulse.data import sessions
 from pulse.data.dimensions import EVERY_EVENT, QUEUE_COLUMNS, Dimension, Match
 from pulse.db.connection import connection, fetch_all
@@ -257,6 +258,17 @@ def bucket_stats(
     by_event: list[dict[str, int]] = [defaultdict(int) for _ in splits]
     with connection() as conn:
         if match.filtered:
+            archived = archive_reads.bucket_stats(
+                conn,
+                project_id=project_id,
+                ivs=[(i, a, b) for i, s in enumerate(splits) for a, b in s.raw],
+                buckets=len(splits),
+                event=event,
+                match=match,
+                with_top=tops,
+            )
+            if archived is not None:
+                return archived
             _parallel_raw_read(conn)
         # Each bucket reads its own hours (LATERAL: an index range a bucket). A join let the
         # planner compare every row of the range with every bucket: 91 daily buckets of 90 days
@@ -392,6 +404,15 @@ def top_events(
     }
     with connection() as conn:
         if match.filtered:
+            archived = archive_reads.top_events(
+                conn,
+                project_id=project_id,
+                ivs=[(0, a, b) for a, b in split.raw],
+                limit=limit,
+                match=match,
+            )
+            if archived is not None:
+                return archived
             _parallel_raw_read(conn)
         top, uniques = _top_with_uniques(
             conn,
@@ -604,7 +625,9 @@ def breakdown(
         return sessions.session_pages(
             project_id=project_id, split=split, which=dimension.name, limit=limit, match=match
         )
-    return _raw_breakdown(project_id, split, dimension.expr, dimension.counted, limit, match)
+    return _raw_breakdown(
+        project_id, split, dimension.expr, dimension.counted, limit, match, column=dimension.name
+    )
 
 
 def property_breakdown(
@@ -662,14 +685,17 @@ def _raw_breakdown(
     counted: str,
     limit: int,
     match: Match,
-    **more: Any,
+    *,
+    column: str | None = None,
+    prop: str | None = None,
 ) -> list[dict[str, Any]]:
     """A breakdown over the raw events of the whole split (its ``raw`` intervals must cover
-    it, or it is unfiltered and ``counted`` says which events the rollups would count)."""
+    it, or it is unfiltered and ``counted`` says which events the rollups would count): of a
+    page-view dimension (``column``, its name) or of the property ``prop``."""
     # Ties are ordered by code point (COLLATE "C"), as _top orders the rolled-up breakdowns,
     # whatever the database's collation.
     only = "e.event = 'page_view'" if counted == "page_views" else "true"
-    args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), **more}
+    args = {"p": project_id, "lim": limit, **_whole(split), **match.args(), "prop": prop}
     # Events without the property are left out as they are read (``raw`` is materialized: a
     # filter on it would come after every event of the range was copied into it); a page
     # view's dimension is rarely missing and costly to work out twice (the referrer's regular
@@ -693,6 +719,18 @@ def _raw_breakdown(
         'ORDER BY c.count DESC, c.value COLLATE "C"'
     )
     with connection() as conn:
+        archived = archive_reads.breakdown(
+            conn,
+            project_id=project_id,
+            ivs=[(0, split.start, split.end)],
+            column=column,
+            prop=prop,
+            page_views_only=counted == "page_views",
+            limit=limit,
+            match=match,
+        )
+        if archived is not None:
+            return archived
         # A month's (value, session) pairs (~400,000 for a property on 1 event in 5 of 3.4M)
         # spilled to disk in 21 batches at the default 4 MB.
         _parallel_raw_read(conn)

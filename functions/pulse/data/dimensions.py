@@ -89,6 +89,9 @@ class Match:
 
     sql: str = "true"
     params: tuple[tuple[str, str], ...] = ()
+    # The filters themselves, (field, value): a name of FILTERABLE or ``prop.<key>``; the
+    # archive's reader (pulse.archive.reads) matches them on its own columns.
+    terms: tuple[tuple[str, str], ...] = ()
 
     @property
     def filtered(self) -> bool:
@@ -121,4 +124,4 @@ def match(filters: list[tuple[str, str]]) -> Match:
         params.append((f"fv{i}", value))
     if not terms:
         return EVERY_EVENT
-    return Match(" AND ".join(f"({t})" for t in terms), tuple(params))
+    return Match(" AND ".join(f"({t})" for t in terms), tuple(params), tuple(filters))

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import psycopg
 
-from pulse.data import sessions
+from pulse.data import archive, sessions
 from pulse.data.dimensions import QUEUE_COLUMNS, ROLLED
 from pulse.db.connection import connection
 
@@ -160,6 +160,9 @@ def apply(*, project_id: UUID, dirty: list[DirtyHour]) -> bool:
         _add_counts(conn, args)
         sessions.add_new_events(conn, project_id=project_id, rebuild=rebuild)
         _add_presence(conn, args)
+        archive.touched(
+            conn, project_id=project_id, days=sorted({h.astimezone(UTC).date() for h in hours})
+        )
         conn.execute(
             "DELETE FROM rollup_dirty_hours d USING unnest(%s::timestamptz[], %s::bigint[]) "
             "AS r(hour, version) "

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pulse import cache
+from pulse.archive import writer as archive_writer
 from pulse.data import rollups
 from pulse.observability import logger
 from pulse.processor import live
@@ -94,7 +95,9 @@ def run(
     if hours_done:
         _vacuum(rollups.vacuum_queue, "the rollup queue")
     logger.debug("rollup loop", extra={"seconds": round(time.monotonic() - started, 3)})
-    return _done(hours_done, projects, remaining)
+    # The days now wholly rolled up go to the columnar archive (none configured: nothing).
+    archived = archive_writer.run(now=now, time_left_ms=time_left_ms)
+    return {**_done(hours_done, projects, remaining), **archived}
 
 
 def _vacuum(vacuum: Callable[[], None], what: str) -> None:

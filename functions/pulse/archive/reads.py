@@ -1,0 +1,276 @@
+"""Reports that read every matching event of their range (filtered reports, property and
+filtered breakdowns) read the archived days of the range from their Parquet files with DuckDB,
+and only the rest (today, days not archived yet, days with late events) from the events table;
+both halves meet in DuckDB, which counts them as one set of events.
+
+Every function returns None when no archived day overlaps the range, or a file cannot be read:
+the caller then reads Postgres alone, as it does without an archive. The list of archived days
+and the events read from Postgres come from the caller's snapshot (``connection()``), so the two
+halves are of one moment. Distinct sessions and users are counted by the 64-bit hashes of their
+ids (``hashtextextended``), as ``bucket_stats`` counts them."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from pulse.archive.store import get_store
+from pulse.data import archive as sql
+from pulse.data.dimensions import PROPERTY_PREFIX, QUEUE_COLUMNS, Match
+from pulse.observability import logger
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = timedelta(days=1)
+
+Interval = tuple[int, datetime, datetime]  # (bucket index, start, end)
+
+
+def _us(t: datetime) -> int:
+    return (t - _EPOCH) // timedelta(microseconds=1)
+
+
+def _midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Sources:
+    files: list[Path]  # the archived days' files, local copies
+    raw: list[tuple[datetime, datetime]]  # the rest of the intervals: read from Postgres
+
+
+def _sources(
+    conn: psycopg.Connection[Any], project_id: UUID, ivs: Sequence[Interval]
+) -> Sources | None:
+    store = get_store()
+    ivs = [iv for iv in ivs if iv[1] < iv[2]]
+    if store is None or not ivs:
+        return None
+    first = min(a for _, a, _ in ivs).astimezone(UTC).date()
+    last = (max(b for _, _, b in ivs) - timedelta(microseconds=1)).astimezone(UTC).date()
+    days = sql.readable_days(conn, project_id=project_id, first=first, last=last)
+    if not days:
+        return None
+    archived = {d.day for d in days}
+    raw: list[tuple[datetime, datetime]] = []
+    for _, a, b in sorted(ivs, key=lambda iv: iv[1]):
+        t = a
+        while t < b:
+            day = t.astimezone(UTC).date()
+            piece_end = min(b, _midnight(day) + _DAY)
+            if day not in archived:
+                if raw and raw[-1][1] >= t:
+                    raw[-1] = (raw[-1][0], max(raw[-1][1], piece_end))
+                else:
+                    raw.append((t, piece_end))
+            t = piece_end
+    files = [
+        store.local_path(d.object)
+        for d in days
+        if any(a < _midnight(d.day) + _DAY and b > _midnight(d.day) for _, a, b in ivs)
+    ]
+    if not files:
+        return None
+    return Sources(files, raw)
+
+
+def _duck_match(match: Match) -> tuple[str, list[str]]:
+    """The filters as DuckDB SQL over an archived event, and its parameters."""
+    terms, params = [], []
+    for field, value in match.terms:
+        if field.startswith(PROPERTY_PREFIX):
+            terms.append("props[?] = ?")
+            params += [field[len(PROPERTY_PREFIX) :], value]
+        else:
+            if field != "event" and field not in QUEUE_COLUMNS:
+                raise ValueError(f"no archived column for the filter {field!r}")
+            terms.append(f'"{field}" = ?')
+            params.append(value)
+    return " AND ".join(terms) or "true", params
+
+
+@contextmanager
+def _events(
+    conn: psycopg.Connection[Any],
+    project_id: UUID,
+    ivs: Sequence[Interval],
+    match: Match,
+    *,
+    pg_where: str = "true",
+    duck_where: str = "true",
+    args: dict[str, Any] | None = None,
+    duck_params: Sequence[Any] = (),
+) -> Iterator[tuple[str, list[Any]] | None]:
+    """``WITH x AS (…)``: the events of the intervals that match ``match`` and the extra
+    conditions (``pg_where`` over an event ``e`` for Postgres, ``duck_where`` over an archived
+    event for DuckDB), each with its interval's ``idx``; and its parameters. None: read
+    Postgres alone."""
+    from pulse.archive import duck
+
+    src = _sources(conn, project_id, ivs)
+    if src is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="pulse-report-") as tmp:
+        where, params = _duck_match(match)
+        lo, hi = min(_us(a) for _, a, _ in ivs), max(_us(b) for _, _, b in ivs)
+        parts = [
+            f"SELECT * FROM ({duck.parquet_rows(src.files)}) WHERE ts >= {lo} AND ts < {hi} "
+            f"AND ({where}) AND ({duck_where})"
+        ]
+        params += list(duck_params)
+        if src.raw:
+            csv_path = Path(tmp) / "raw.csv"
+            with csv_path.open("wb") as out:
+                for chunk in sql.copy_events(
+                    conn,
+                    project_id=project_id,
+                    ranges=src.raw,
+                    where=f"{match.sql} AND {pg_where}",
+                    args={**match.args(), **(args or {})},
+                ):
+                    out.write(chunk)
+            if csv_path.stat().st_size:
+                parts.append(duck.csv_rows(csv_path))
+        values = ", ".join(f"({i}, {_us(a)}, {_us(b)})" for i, a, b in ivs if a < b)
+        yield (
+            f"WITH iv(idx, a, b) AS (VALUES {values}), "
+            f"x AS (SELECT iv.idx, ev.* FROM ({' UNION ALL '.join(parts)}) ev "
+            "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b) ",
+            params,
+        )
+
+
+def _run(query: str, params: list[Any]) -> list[tuple[Any, ...]] | None:
+    import duckdb
+
+    from pulse.archive import duck
+
+    try:
+        return duck.cursor().execute(query, params).fetchall()
+    except duckdb.IOException:
+        logger.warning("an archive file could not be read; reading Postgres", exc_info=True)
+        return None
+
+
+def bucket_stats(
+    conn: psycopg.Connection[Any],
+    *,
+    project_id: UUID,
+    ivs: Sequence[Interval],
+    buckets: int,
+    event: str | None,
+    match: Match,
+    with_top: bool,
+) -> list[dict[str, Any]] | None:
+    """What ``pulse.data.analytics.bucket_stats`` gives for a filtered report."""
+    with _events(
+        conn,
+        project_id,
+        ivs,
+        match,
+        pg_where="(%(ae)s::text IS NULL OR e.event = %(ae)s)",
+        args={"ae": event},
+        duck_where="true" if event is None else "event = ?",
+        duck_params=[] if event is None else [event],
+    ) as read:
+        if read is None:
+            return None
+        with_x, params = read
+        by_event = " UNION ALL SELECT idx, event, count(*), 0, 0 FROM x GROUP BY idx, event"
+        rows = _run(
+            with_x + "SELECT idx, NULL AS event, count(*), count(DISTINCT sh), count(DISTINCT uh) "
+            "FROM x GROUP BY idx" + (by_event if with_top else ""),
+            params,
+        )
+    if rows is None:
+        return None
+    out: list[dict[str, Any]] = [{"count": 0, "s": 0, "u": 0} for _ in range(buckets)]
+    counts: list[dict[str, int]] = [{} for _ in range(buckets)]
+    for idx, name, n, s, u in rows:
+        if name is None:
+            out[idx].update(count=int(n), s=int(s), u=int(u))
+        else:
+            counts[idx][name] = int(n)
+    if with_top:
+        for o, c in zip(out, counts, strict=True):
+            best = min(c.items(), key=lambda kv: (-kv[1], kv[0]), default=None)
+            o["top"] = best if best and best[1] > 0 else None
+    return out
+
+
+def top_events(
+    conn: psycopg.Connection[Any],
+    *,
+    project_id: UUID,
+    ivs: Sequence[Interval],
+    limit: int,
+    match: Match,
+) -> list[dict[str, Any]] | None:
+    """What ``pulse.data.analytics.top_events`` gives for a filtered report."""
+    with _events(conn, project_id, ivs, match) as read:
+        if read is None:
+            return None
+        with_x, params = read
+        rows = _run(
+            with_x + "SELECT event, count(*) AS n, count(DISTINCT uh) FROM x GROUP BY event "
+            "ORDER BY n DESC, event LIMIT ?",
+            [*params, limit],
+        )
+    if rows is None:
+        return None
+    return [{"name": n, "count": int(c), "unique_users": int(u)} for n, c, u in rows]
+
+
+def breakdown(
+    conn: psycopg.Connection[Any],
+    *,
+    project_id: UUID,
+    ivs: Sequence[Interval],
+    column: str | None,
+    prop: str | None,
+    page_views_only: bool,
+    limit: int,
+    match: Match,
+) -> list[dict[str, Any]] | None:
+    """What ``pulse.data.analytics._raw_breakdown`` gives: the values of a page-view dimension
+    (``column``) or of the property ``prop``, counted most (then by value), with their exact
+    unique sessions and users."""
+    value = f'"{column}"' if column is not None else "props[?]"
+    where = "event = 'page_view'" if page_views_only else "true"
+    pg_where = "e.event = 'page_view'" if page_views_only else "true"
+    if prop is not None:
+        pg_where += " AND e.properties->>%(ak)s IS NOT NULL"
+    with _events(
+        conn,
+        project_id,
+        ivs,
+        match,
+        pg_where=pg_where,
+        args={"ak": prop},
+        duck_where=where,
+    ) as read:
+        if read is None:
+            return None
+        with_x, params = read
+        lead = [prop] if prop is not None else []
+        rows = _run(
+            with_x + f"SELECT v, count(*) AS n, count(DISTINCT sh), count(DISTINCT uh) FROM "
+            f"(SELECT {value} AS v, sh, uh FROM x) WHERE v IS NOT NULL GROUP BY v "
+            "ORDER BY n DESC, v LIMIT ?",
+            [*params, *lead, limit],
+        )
+    if rows is None:
+        return None
+    return [
+        {"value": v, "count": int(n), "unique_sessions": int(s), "unique_users": int(u)}
+        for v, n, s, u in rows
+    ]
