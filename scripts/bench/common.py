@@ -7,6 +7,7 @@ import os
 import statistics
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 BENCH_DB = os.environ.get("PULSE_BENCH_DATABASE", "pulse_bench")
@@ -64,7 +65,28 @@ def use_database(name: str, *, fresh: bool) -> str:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = f"{PG_SERVER}/{name}"
     apply_migrations(url)
+    use_archive(name, fresh=fresh)
     return url
+
+
+# Where a benchmark database's columnar archive lives (pulse.archive), one directory per
+# database. PULSE_BENCH_ARCHIVE=0 measures without it (the reports read Postgres alone).
+ARCHIVE_ROOT = Path(os.environ.get("PULSE_BENCH_ARCHIVE_ROOT", "/tmp/pulse-bench-archive"))
+
+
+def use_archive(database: str, *, fresh: bool) -> None:
+    import shutil
+
+    from pulse.settings import get_settings
+
+    if os.environ.get("PULSE_BENCH_ARCHIVE", "1") == "0":
+        os.environ.pop("PULSE_ARCHIVE_DIR", None)
+    else:
+        directory = ARCHIVE_ROOT / database
+        if fresh:
+            shutil.rmtree(directory, ignore_errors=True)
+        os.environ["PULSE_ARCHIVE_DIR"] = str(directory)
+    get_settings.cache_clear()
 
 
 def fresh_database() -> str:

@@ -8,6 +8,7 @@ from uuid import UUID
 from pulse.analytics.periods import Period
 from pulse.analytics.service import owned_project
 from pulse.data import funnels as sql
+from pulse.db.connection import snapshot
 from pulse.exceptions import NotFoundError
 from pulse.models.funnels import (
     CountBy,
@@ -79,14 +80,15 @@ def compute(
     count_by: CountBy,
     funnel_id: UUID | None = None,
 ) -> FunnelResultOut:
-    counts = sql.funnel_counts(
-        project_id=project_id,
-        start=period.start,
-        end=period.end,
-        steps=steps,
-        window=timedelta(seconds=window_s),
-        count_by=count_by,
-    )
+    with snapshot():  # the archive's list of days and the events read beside it: one moment
+        counts = sql.funnel_counts(
+            project_id=project_id,
+            start=period.start,
+            end=period.end,
+            steps=steps,
+            window=timedelta(seconds=window_s),
+            count_by=count_by,
+        )
     first = counts[0][0]
     results = []
     previous = first

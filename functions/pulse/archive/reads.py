@@ -24,7 +24,7 @@ import psycopg
 
 from pulse.archive.store import get_store
 from pulse.data import archive as sql
-from pulse.data.dimensions import PROPERTY_PREFIX, QUEUE_COLUMNS, Match
+from pulse.data.dimensions import EVERY_EVENT, PROPERTY_PREFIX, QUEUE_COLUMNS, Match
 from pulse.observability import logger
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -274,3 +274,76 @@ def breakdown(
         {"value": v, "count": int(n), "unique_sessions": int(s), "unique_users": int(u)}
         for v, n, s, u in rows
     ]
+
+
+def funnel_counts(
+    conn: psycopg.Connection[Any],
+    *,
+    project_id: UUID,
+    start: datetime,
+    end: datetime,
+    steps: Sequence[tuple[str, str | None, tuple[str, str] | None]],
+    pg_matches: Sequence[str],
+    pg_args: dict[str, Any],
+    window: timedelta,
+    by_user: bool,
+) -> list[tuple[int, float | None]] | None:
+    """What ``pulse.data.funnels.funnel_counts`` gives, the same way: ``steps`` are (event,
+    page or None, (property, value) or None), ``pg_matches`` the same as SQL over an event ``e``
+    with their parameters in ``pg_args``. The actor is the session's or the user's hash."""
+    duck_matches: list[str] = []
+    duck_params: list[Any] = []
+    for event, page, prop in steps:
+        terms, params = ["event = ?"], [event]
+        if page is not None:
+            terms.append("page = ?")
+            params.append(page)
+        if prop is not None:
+            terms.append("props[?] = ?")
+            params += list(prop)
+        duck_matches.append("(" + " AND ".join(terms) + ")")
+        duck_params.append(params)
+    actor = "uh" if by_user else "sh"
+    with _events(
+        conn,
+        project_id,
+        [(0, start, end)],
+        EVERY_EVENT,
+        pg_where=f"e.{'distinct_id' if by_user else 'session_id'} IS NOT NULL "
+        f"AND ({' OR '.join(pg_matches)})",
+        args=pg_args,
+        duck_where=f"{actor} IS NOT NULL AND ({' OR '.join(duck_matches)})",
+        duck_params=[p for ps in duck_params for p in ps],
+    ) as read:
+        if read is None:
+            return None
+        with_x, params = read
+        flags = ", ".join(f"{m} AS s{k}" for k, m in enumerate(duck_matches))
+        ctes = [
+            f"m AS MATERIALIZED (SELECT {actor} AS a, ts AS t, {flags} FROM x)",
+            "f0 AS (SELECT a, min(t) AS t1, min(t) AS t, NULL::DOUBLE AS d FROM m WHERE s0 "
+            "GROUP BY a)",
+        ]
+        for k in range(1, len(steps)):
+            ctes.append(
+                f"f{k} AS (SELECT a, t1, t, (t - tp) / 1000000.0 AS d FROM ("
+                f" SELECT f.a, f.t1, f.t AS tp, min(m.t) AS t FROM f{k - 1} f"
+                f" JOIN m ON m.a = f.a AND m.s{k} AND m.t > f.t AND m.t <= f.t1 + {_us_of(window)}"
+                " GROUP BY f.a, f.t1, f.t))"
+            )
+        selects = " UNION ALL ".join(
+            f"SELECT {k} AS k, count(*) AS n, quantile_cont(d, 0.5) AS median FROM f{k}"
+            for k in range(len(steps))
+        )
+        rows = _run(
+            with_x + ", " + ", ".join(ctes) + " " + selects,
+            [*params, *(p for ps in duck_params for p in ps)],
+        )
+    if rows is None:
+        return None
+    got = {int(k): (int(n), None if median is None else float(median)) for k, n, median in rows}
+    return [got[k] for k in range(len(steps))]
+
+
+def _us_of(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)

@@ -4,13 +4,14 @@ computation over raw events."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from pulse.archive import reads as archive_reads
 from pulse.data.sessions import PATH
-from pulse.db.connection import connection, fetch_all
+from pulse.db.connection import connection
 from pulse.models.funnels import CountBy, FunnelRow, FunnelStep
 
 _COLUMNS = "id, project_id, name, steps, window_s, count_by, created_at, updated_at"
@@ -158,5 +159,29 @@ def funnel_counts(
         for k in range(len(steps))
     )
     query = "WITH " + ", ".join(ctes) + " " + selects
-    rows = {r["k"]: r for r in fetch_all(query, args)}
-    return [(int(rows[k]["n"]), rows[k]["median"]) for k in range(len(steps))]
+    with connection() as conn:
+        archived = archive_reads.funnel_counts(
+            conn,
+            project_id=project_id,
+            start=start,
+            end=end,
+            steps=[
+                (
+                    s.event,
+                    s.page,
+                    (s.property.key, s.property.value) if s.property is not None else None,
+                )
+                for s in steps
+            ],
+            pg_matches=matches,
+            pg_args=args,
+            window=window,
+            by_user=count_by == "user",
+        )
+        if archived is not None:
+            return archived
+        rows = {r["k"]: r for r in conn.execute(query, args).fetchall()}
+    return [
+        (int(cast(int, rows[k]["n"])), cast(float | None, rows[k]["median"]))
+        for k in range(len(steps))
+    ]
