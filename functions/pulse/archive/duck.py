@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pulse.data.archive import COLUMNS
+from pulse.data import archive as sql
 
 _lock = threading.Lock()
 
@@ -33,15 +34,20 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def csv_rows(path: Path) -> str:
-    """SQL for the rows of a CSV file written by ``pulse.data.archive.copy_events``, with the
+def csv_rows(path: Path, columns: Sequence[str] | None = None, *, value: bool = False) -> str:
+    """SQL for the rows of a CSV file written by ``pulse.data.archive.copy_events`` with these
+    ``columns`` (all by default) and a ``value`` (``v``, text) if it had one, with the
     archive's column types (the properties as a map)."""
-    columns = "{" + ", ".join(f"{literal(n)}: {literal(t)}" for n, _, t in COLUMNS) + "}"
-    names = ", ".join(n for n, _, _ in COLUMNS if n != "props")
+    chosen = sql.chosen(columns) + ([("v", "", "VARCHAR")] if value else [])
+    types = "{" + ", ".join(f"{literal(n)}: {literal(t)}" for n, _, t in chosen) + "}"
+    names = ", ".join(
+        "CAST(json_transform(props, '\"MAP(VARCHAR, VARCHAR)\"') AS MAP(VARCHAR, VARCHAR)) AS props"
+        if n == "props"
+        else n
+        for n, _, _ in chosen
+    )
     return (
-        f"SELECT {names}, CAST(json_transform(props, '\"MAP(VARCHAR, VARCHAR)\"') "
-        "AS MAP(VARCHAR, VARCHAR)) AS props "
-        f"FROM read_csv({literal(str(path))}, header = false, columns = {columns}, "
+        f"SELECT {names} FROM read_csv({literal(str(path))}, header = false, columns = {types}, "
         "quote = '\"', escape = '\"', allow_quoted_nulls = false, auto_detect = false)"
     )
 

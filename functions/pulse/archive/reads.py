@@ -43,7 +43,10 @@ def _midnight(d: date) -> datetime:
 
 @dataclass(frozen=True)
 class Sources:
-    files: list[Path]  # the archived days' files, local copies
+    # The archived days' files (local copies): those lying wholly in one interval, by its index
+    # (their events need no look at their time), and the others.
+    whole: dict[int, list[Path]]
+    cut: list[Path]
     raw: list[tuple[datetime, datetime]]  # the rest of the intervals: read from Postgres
 
 
@@ -72,14 +75,18 @@ def _sources(
                 else:
                     raw.append((t, piece_end))
             t = piece_end
-    files = [
-        store.local_path(d.object)
-        for d in days
-        if any(a < _midnight(d.day) + _DAY and b > _midnight(d.day) for _, a, b in ivs)
-    ]
-    if not files:
+    whole: dict[int, list[Path]] = {}
+    cut: list[Path] = []
+    for d in days:
+        lo, hi = _midnight(d.day), _midnight(d.day) + _DAY
+        meets = [(i, a, b) for i, a, b in ivs if a < hi and b > lo]
+        if len(meets) == 1 and meets[0][1] <= lo and meets[0][2] >= hi:
+            whole.setdefault(meets[0][0], []).append(store.local_path(d.object))
+        elif meets:
+            cut.append(store.local_path(d.object))
+    if not whole and not cut:
         return None
-    return Sources(files, raw)
+    return Sources(whole, cut, raw)
 
 
 def _duck_match(match: Match) -> tuple[str, list[str]]:
@@ -103,30 +110,51 @@ def _events(
     project_id: UUID,
     ivs: Sequence[Interval],
     match: Match,
+    columns: Sequence[str],
     *,
     pg_where: str = "true",
     duck_where: str = "true",
     args: dict[str, Any] | None = None,
     duck_params: Sequence[Any] = (),
+    value: tuple[str, str, Sequence[Any]] | None = None,
 ) -> Iterator[tuple[str, list[Any]] | None]:
-    """``WITH x AS (…)``: the events of the intervals that match ``match`` and the extra
+    """``WITH x AS (…)``: the ``columns`` (names of ``pulse.data.archive.COLUMNS``) and the
+    interval's ``idx`` of the events of the intervals that match ``match`` and the extra
     conditions (``pg_where`` over an event ``e`` for Postgres, ``duck_where`` over an archived
-    event for DuckDB), each with its interval's ``idx``; and its parameters. None: read
-    Postgres alone."""
+    event for DuckDB); and its parameters. None: read Postgres alone. Only the columns asked
+    for are read, from the files and from Postgres. ``value``: one more column ``v``, (SQL over
+    an event ``e`` for Postgres, SQL over an archived event for DuckDB, the latter's
+    parameters), e.g. a property's value, worked out where the event is read."""
     from pulse.archive import duck
 
     src = _sources(conn, project_id, ivs)
     if src is None:
         yield None
         return
+    wanted = [c for c in sql.NAMES if c in columns]
+    with_ts = ["ts", *(c for c in wanted if c != "ts")]
+    cols = ", ".join([*(f"ev.{c}" for c in wanted), *(["ev.v"] if value else [])])
+    file_cols = ", ".join([*(f"ev.{c}" for c in wanted), *([f"{value[1]} AS v"] if value else [])])
+    value_params = list(value[2]) if value else []
+    values = ", ".join(f"({i}, {_us(a)}, {_us(b)})" for i, a, b in ivs if a < b)
     with tempfile.TemporaryDirectory(prefix="pulse-report-") as tmp:
-        where, params = _duck_match(match)
-        lo, hi = min(_us(a) for _, a, _ in ivs), max(_us(b) for _, _, b in ivs)
-        parts = [
-            f"SELECT * FROM ({duck.parquet_rows(src.files)}) WHERE ts >= {lo} AND ts < {hi} "
-            f"AND ({where}) AND ({duck_where})"
-        ]
-        params += list(duck_params)
+        where, filter_params = _duck_match(match)
+        condition = f"({where}) AND ({duck_where})"
+        part_params = [*filter_params, *duck_params]
+        parts: list[str] = []
+        params: list[Any] = []
+        for idx, files in sorted(src.whole.items()):
+            parts.append(
+                f"SELECT {idx} AS idx, {file_cols} FROM ({duck.parquet_rows(files)}) ev "
+                f"WHERE {condition}"
+            )
+            params += value_params + part_params
+        if src.cut:
+            parts.append(
+                f"SELECT iv.idx, {file_cols} FROM ({duck.parquet_rows(src.cut)}) ev "
+                f"JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b WHERE {condition}"
+            )
+            params += value_params + part_params
         if src.raw:
             csv_path = Path(tmp) / "raw.csv"
             with csv_path.open("wb") as out:
@@ -136,15 +164,18 @@ def _events(
                     ranges=src.raw,
                     where=f"{match.sql} AND {pg_where}",
                     args={**match.args(), **(args or {})},
+                    columns=with_ts,
+                    value=value[0] if value else None,
                 ):
                     out.write(chunk)
             if csv_path.stat().st_size:
-                parts.append(duck.csv_rows(csv_path))
-        values = ", ".join(f"({i}, {_us(a)}, {_us(b)})" for i, a, b in ivs if a < b)
+                parts.append(
+                    f"SELECT iv.idx, {cols} "
+                    f"FROM ({duck.csv_rows(csv_path, with_ts, value=value is not None)}) ev "
+                    "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b"
+                )
         yield (
-            f"WITH iv(idx, a, b) AS (VALUES {values}), "
-            f"x AS (SELECT iv.idx, ev.* FROM ({' UNION ALL '.join(parts)}) ev "
-            "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b) ",
+            f"WITH iv(idx, a, b) AS (VALUES {values}), x AS ({' UNION ALL '.join(parts)}) ",
             params,
         )
 
@@ -177,6 +208,7 @@ def bucket_stats(
         project_id,
         ivs,
         match,
+        ["event", "sh", "uh"],
         pg_where="(%(ae)s::text IS NULL OR e.event = %(ae)s)",
         args={"ae": event},
         duck_where="true" if event is None else "event = ?",
@@ -216,7 +248,7 @@ def top_events(
     match: Match,
 ) -> list[dict[str, Any]] | None:
     """What ``pulse.data.analytics.top_events`` gives for a filtered report."""
-    with _events(conn, project_id, ivs, match) as read:
+    with _events(conn, project_id, ivs, match, ["event", "uh"]) as read:
         if read is None:
             return None
         with_x, params = read
@@ -244,7 +276,6 @@ def breakdown(
     """What ``pulse.data.analytics._raw_breakdown`` gives: the values of a page-view dimension
     (``column``) or of the property ``prop``, counted most (then by value), with their exact
     unique sessions and users."""
-    value = f'"{column}"' if column is not None else "props[?]"
     where = "event = 'page_view'" if page_views_only else "true"
     pg_where = "e.event = 'page_view'" if page_views_only else "true"
     if prop is not None:
@@ -254,19 +285,22 @@ def breakdown(
         project_id,
         ivs,
         match,
+        ["sh", "uh"],
         pg_where=pg_where,
         args={"ak": prop},
         duck_where=where,
+        value=(sql.COLUMN_SQL[column], f'ev."{column}"', [])
+        if column is not None
+        else ("e.properties->>%(ak)s", "ev.props[?]", [prop]),
     ) as read:
         if read is None:
             return None
         with_x, params = read
-        lead = [prop] if prop is not None else []
         rows = _run(
-            with_x + f"SELECT v, count(*) AS n, count(DISTINCT sh), count(DISTINCT uh) FROM "
-            f"(SELECT {value} AS v, sh, uh FROM x) WHERE v IS NOT NULL GROUP BY v "
+            with_x + "SELECT v, count(*) AS n, count(DISTINCT sh), count(DISTINCT uh) FROM "
+            "x WHERE v IS NOT NULL GROUP BY v "
             "ORDER BY n DESC, v LIMIT ?",
-            [*params, *lead, limit],
+            [*params, limit],
         )
     if rows is None:
         return None
@@ -309,6 +343,13 @@ def funnel_counts(
         project_id,
         [(0, start, end)],
         EVERY_EVENT,
+        [
+            "ts",
+            "event",
+            actor,
+            *(["page"] if any(page is not None for _, page, _ in steps) else []),
+            *(["props"] if any(prop is not None for _, _, prop in steps) else []),
+        ],
         pg_where=f"e.{'distinct_id' if by_user else 'session_id'} IS NOT NULL "
         f"AND ({' OR '.join(pg_matches)})",
         args=pg_args,

@@ -31,7 +31,22 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
         "VARCHAR",
     ),
 )
-SELECT_COLUMNS = ", ".join(f"{sql} AS {name}" for name, sql, _ in COLUMNS)
+NAMES = tuple(name for name, _, _ in COLUMNS)
+COLUMN_SQL = {name: expr for name, expr, _ in COLUMNS}
+
+
+def chosen(columns: Sequence[str] | None) -> list[tuple[str, str, str]]:
+    """The COLUMNS named (all when None), in COLUMNS' order."""
+    if columns is None:
+        return list(COLUMNS)
+    unknown = set(columns) - set(NAMES)
+    if unknown:
+        raise ValueError(f"no archived column {sorted(unknown)}")
+    return [c for c in COLUMNS if c[0] in columns]
+
+
+def columns_sql(columns: Sequence[str] | None) -> str:
+    return ", ".join(f"{sql} AS {name}" for name, sql, _ in chosen(columns))
 
 
 def copy_events(
@@ -41,9 +56,13 @@ def copy_events(
     ranges: Sequence[tuple[datetime, datetime]],
     where: str = "true",
     args: dict[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+    value: str | None = None,
 ) -> Iterator[bytes]:
     """The project's events in ``ranges`` (which do not overlap) that match ``where``, oldest
-    first, as CSV in COLUMNS' order: every value quoted, NULL as nothing."""
+    first, as CSV of ``columns`` (names of COLUMNS, in its order; all by default) and, last,
+    ``value`` (SQL over the event ``e``) when given: every value quoted, NULL as nothing."""
+    wanted = columns_sql(columns) + (f", {value} AS v" if value is not None else "")
     params: dict[str, Any] = {**(args or {}), "p": project_id}
     terms = []
     for i, (a, b) in enumerate(ranges):
@@ -51,7 +70,7 @@ def copy_events(
         terms.append(f'(e."timestamp" >= %(ra{i})s AND e."timestamp" < %(rb{i})s)')
     params["lo"], params["hi"] = min(a for a, _ in ranges), max(b for _, b in ranges)
     statement = (
-        f"COPY (SELECT {SELECT_COLUMNS} FROM events e WHERE e.project_id = %(p)s "
+        f"COPY (SELECT {wanted} FROM events e WHERE e.project_id = %(p)s "
         'AND e."timestamp" >= %(lo)s AND e."timestamp" < %(hi)s '
         f"AND ({' OR '.join(terms)}) AND {where} "
         'ORDER BY e."timestamp") TO STDOUT (FORMAT csv, FORCE_QUOTE *)'
