@@ -25,7 +25,13 @@ from tests.infrastructure.synthesized import (
     synthesize,
 )
 
-ARCHIVE_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+ARCHIVE_ACTIONS = {
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListBucket",
+}
 
 
 def archive_bucket(synth: Synthesized) -> str:
@@ -158,25 +164,30 @@ def test_only_archive_functions_get_the_bucket_and_a_larger_tmp(synth: Synthesiz
         assert refers_to(env[names.ARCHIVE_BUCKET_SETTING], bucket), fn.name
         storage = props["EphemeralStorage"]["Size"]
         assert storage == names.ARCHIVE_EPHEMERAL_STORAGE_MB > 512, fn.name
-        # the cache stops short of /tmp's size, leaving room for the rest of what goes there
+        # the cache stops short of /tmp's size, leaving what /tmp was (512 MB) for the report's
+        # and the writer's temporary files
         cache_mb = int(env[names.ARCHIVE_CACHE_MB_SETTING])
-        assert 0 < storage - cache_mb <= storage // 4, fn.name
+        assert storage - cache_mb == 512, fn.name
 
 
 def test_the_functions_settings_read_what_the_template_sets(
     real: Synthesized, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an archive function's environment as the template sets it (the bucket's name is
-    # known at deploy time only)
+    # known at deploy time only), and nothing else of the archive's
+    for key in ("DIR", "BUCKET", "CACHE_DIR", "CACHE_MB"):
+        monkeypatch.delenv(f"PULSE_ARCHIVE_{key}", raising=False)
     (name,) = [fn.name for fn in real.wiring.functions if fn.archive == "write"]
     for key, value in environment(real, name).items():
         if key.startswith("PULSE_ARCHIVE_"):
             monkeypatch.setenv(key, value if isinstance(value, str) else "pulse-archive-bucket")
-    # Then pulse.settings reads the bucket and the cache ceiling, and no local directory
+    # Then pulse.settings reads the bucket and the cache ceiling, no local directory, and the
+    # cache in /tmp (the ephemeral storage)
     settings = Settings()
     assert settings.archive_bucket == "pulse-archive-bucket"
     assert settings.archive_cache_mb == names.ARCHIVE_CACHE_MB
     assert settings.archive_dir == ""
+    assert settings.archive_cache_dir.startswith("/tmp/")
 
 
 def test_the_real_wiring_has_one_reader_and_one_writer(real: Synthesized) -> None:

@@ -91,7 +91,7 @@ def test_only_database_functions_can_read_the_database_secret(synth: Synthesized
 
 
 ARCHIVE_READ = {"s3:GetObject"}
-ARCHIVE_WRITE = {"s3:PutObject", "s3:DeleteObject"}
+ARCHIVE_WRITE = {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
 ARCHIVE_LIST = {"s3:ListBucket"}
 
 

@@ -8,10 +8,10 @@ by the API with DuckDB (``pulse.archive``; ``Function.archive`` in the wiring sa
   otherwise stay billed as a noncurrent version. Multipart uploads left incomplete are aborted
   after a day.
 - **Who may do what**: only the functions whose wiring says so, each through its own role
-  (``grant``): ``"read"`` gets and lists, ``"write"`` also puts and deletes. No other principal
-  is granted anything; the S3 gateway endpoint of the VPC (``constructs.network``) is limited to
-  this bucket and these four actions, so the route to S3 it adds to the functions' subnets leads
-  nowhere else.
+  (``grant``): ``"read"`` gets and lists, ``"write"`` also puts (aborting a failed multipart
+  upload) and deletes. No other principal is granted anything; the S3 gateway endpoint of the
+  VPC (``constructs.network``) is limited to this bucket and these actions, so the route to S3
+  it adds to the functions' subnets leads nowhere else.
 - **Kept by ``cdk destroy``** (removal policy ``RETAIN``), as the database leaves its final
   snapshot: the files are event data. The bucket's name is generated, so a new deploy after a
   destroy creates a new, empty bucket next to the kept one (docs/deploy.md, "Tear down").
@@ -29,7 +29,9 @@ from pulse_infra.constructs.network import Network
 from pulse_infra.nag import acknowledge
 
 READ_OBJECT_ACTIONS = ("s3:GetObject",)
-WRITE_OBJECT_ACTIONS = ("s3:PutObject", "s3:DeleteObject")
+# boto3 uploads a file over 8 MB in parts (each part is PutObject to IAM) and aborts the upload
+# when a part fails.
+WRITE_OBJECT_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 LIST_ACTIONS = ("s3:ListBucket",)
 
 
@@ -85,7 +87,8 @@ class Archive(Construct):
             )
 
     def grant(self, role: iam.IRole, mode: access.ArchiveAccess) -> None:
-        """``"read"``: get and list the files; ``"write"``: also put and delete them."""
+        """``"read"``: get and list the files; ``"write"``: also put (and abort an upload)
+        and delete them."""
         if mode == "none":
             return
         object_actions = [*READ_OBJECT_ACTIONS]
