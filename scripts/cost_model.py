@@ -70,6 +70,17 @@ def record_bytes(work: dict[str, Any]) -> float:
     )
 
 
+def archive_requests(work: dict[str, Any], hours: float) -> tuple[float, float]:
+    """PUTs and GETs of the columnar archive a month: one object a project-day and its rewrites
+    (late events); each new execution environment of an archive function fetching every
+    project-day kept once."""
+    days = hours / 24
+    projects = work["archive_projects"]
+    puts = projects * days * (1 + work["archive_rewrites_per_day"])
+    gets = work["archive_environments_per_month"] * projects * days * work["storage_months"]
+    return float(puts), float(gets)
+
+
 def tiered(amount: float, tiers: list[list[float | None]], free: float = 0) -> float:
     """Cost of ``amount`` units priced by ``tiers`` of ``[up_to, unit_price]`` (cumulative
     upper bounds, ``None`` for the last), after ``free`` units."""
@@ -219,6 +230,24 @@ def monthly_cost(
             f"{max(20.0, stored_gb):,.0f} GB after {work['storage_months']} months",
         )
     )
+    # The columnar archive in S3: a year of events at its bytes an event, the PUTs of the day
+    # files and the GETs that fill the functions' caches.
+    s3 = aws["s3"]
+    if work["archive"]:
+        archive_gb = events * work["storage_months"] * work["archive_bytes_per_event"] / GB
+        puts, gets = archive_requests(work, hours)
+        lines.append(
+            Line(
+                "S3 archive (Parquet)",
+                archive_gb * s3["gb_month"]
+                + puts / 1000 * s3["put_per_1000"]
+                + gets / 1000 * s3["get_per_1000"],
+                f"{archive_gb:,.1f} GB after {work['storage_months']} months, "
+                f"{puts:,.0f} PUTs, {gets / MILLION:,.2f}M GETs",
+            )
+        )
+    else:
+        lines.append(Line("S3 archive (Parquet)", 0.0, "none"))
     if work["database_proxy"]:
         vcpus = max(rds["proxy_min_vcpus"], rds["instance_vcpus"][instance])
         proxy = Line("RDS Proxy", hours * vcpus * rds["proxy_vcpu_hour"], f"{vcpus} vCPU")
@@ -241,6 +270,13 @@ def monthly_cost(
             2 * azs * hours * vpc["interface_endpoint_hour"]
             + endpoint_gb * vpc["interface_endpoint_per_gb"],
             f"Secrets Manager + Kinesis, {azs} AZ{'s' if azs != 1 else ''}",
+        )
+    )
+    lines.append(
+        Line(
+            "VPC gateway endpoint (S3)",
+            hours * vpc["gateway_endpoint_hour"] if work["archive"] else 0.0,
+            "free: no hourly or per-GB charge" if work["archive"] else "none",
         )
     )
     lines.append(Line("NAT gateway", 0.0, "none: pushes leave over IPv6 (egress-only gateway)"))

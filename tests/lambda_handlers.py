@@ -43,3 +43,8 @@ def http_fail(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     result = fail(json.loads(event.get("body") or "{}"), context)
     return {"statusCode": 200, "body": json.dumps(result)}
+
+
+def environ(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The value of the variable the event names, in this environment (None when unset)."""
+    return {"value": os.environ.get(event["name"]), "pid": os.getpid()}

@@ -3,7 +3,11 @@ least-privilege grants (``constructs.functions``) and of the tests that check th
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pulse.wiring import Function, Wiring
+
+ArchiveAccess = Literal["none", "read", "write"]
 
 
 def secrets_read_by(wiring: Wiring, fn: Function) -> tuple[str, ...]:
@@ -42,3 +46,16 @@ def needs_internet(fn: Function) -> bool:
     VPC endpoint (that serves private REST APIs only), so pushing to clients needs a way out of
     the VPC: IPv6 through an egress-only internet gateway, or a NAT (``constructs.network``)."""
     return in_vpc(fn) and fn.pushes_to_connections
+
+
+def archive_access(fn: Function) -> ArchiveAccess:
+    """What ``fn`` may do to the columnar archive (``Function.archive``): ``"read"`` get and list
+    its files, ``"write"`` also put and delete them, ``"none"`` nothing."""
+    if fn.archive not in ("none", "read", "write"):
+        raise ValueError(f"function {fn.name!r}: unknown archive access {fn.archive!r}")
+    return fn.archive
+
+
+def uses_archive(wiring: Wiring) -> bool:
+    """Whether any declared function reads or writes the archive (then the stack has one)."""
+    return any(archive_access(fn) != "none" for fn in wiring.functions)

@@ -43,6 +43,22 @@ REDIS_NODE_TYPE = "cache.t4g.micro"
 REDIS_ENGINE_VERSION = "7.1"
 REDIS_PORT = 6379
 
+# The columnar archive of whole days of events (``constructs.archive``): one private S3 bucket,
+# Parquet files keyed ``<project_id>/<YYYY-MM-DD>-<version>.parquet``, written by the functions
+# whose wiring says ``archive="write"`` (the rollup) and read by ``"read"`` (the api). A reader
+# copies the day files it reads into a cache in /tmp (``PULSE_ARCHIVE_CACHE_DIR``, by default
+# /tmp/pulse-archive), so these functions get more ephemeral storage than Lambda's 512 MB, and a
+# cache ceiling under it. The rest, 512 MB (what /tmp was), is for the temporary files next to
+# the cache: a report's CSV of the events of its days not archived yet (pulse.archive.reads),
+# the writer's CSV and Parquet of the day it archives (pulse.archive.writer).
+ARCHIVE_BUCKET_SETTING = "PULSE_ARCHIVE_BUCKET"
+ARCHIVE_CACHE_MB_SETTING = "PULSE_ARCHIVE_CACHE_MB"
+ARCHIVE_EPHEMERAL_STORAGE_MB = 2048
+ARCHIVE_CACHE_MB = 1536
+# Multipart uploads a writer started and never completed (a timeout mid-upload) are billed
+# storage until aborted; the bucket's lifecycle aborts them after this many days.
+ARCHIVE_ABORT_INCOMPLETE_UPLOAD_DAYS = 1
+
 # Retention of the functions', the API's and the flow logs (an ``aws_logs.RetentionDays`` name).
 LOG_RETENTION = "ONE_MONTH"
 LOG_RETENTION_DAYS = 30
@@ -136,6 +152,7 @@ OUTPUT_SDK_SNIPPET = "SdkSnippet"
 OUTPUT_INGEST_URL = "IngestUrl"
 OUTPUT_SITE_BUCKET = "SiteBucketName"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
+OUTPUT_ARCHIVE_BUCKET = "ArchiveBucketName"
 
 
 def resource_name(name: str) -> str:

@@ -9,8 +9,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from pulse.wiring import WIRING, Wiring
-from pulse_infra import names
+from pulse_infra import access, names
 from pulse_infra.bundling import function_code
+from pulse_infra.constructs.archive import Archive
 from pulse_infra.constructs.cache import Cache
 from pulse_infra.constructs.compose_stores import ComposeStores, is_local
 from pulse_infra.constructs.database import Database
@@ -58,6 +59,8 @@ class PulseStack(Stack):
             database_url, database_secret, redis_url = database.url, database.secret, cache.url
         streams = Streams(self, "Streams", wiring=wiring)
         secrets = Secrets(self, "Secrets", wiring=wiring)
+        # The columnar archive's bucket, when a function reads or writes it.
+        archive = Archive(self, "Archive", network=network) if access.uses_archive(wiring) else None
         functions = Functions(
             self,
             "Functions",
@@ -69,6 +72,7 @@ class PulseStack(Stack):
             redis_url=redis_url,
             secrets=secrets.secrets,
             streams=streams.streams,
+            archive=archive,
         )
         http_api = HttpApi(self, "HttpApi", wiring=wiring, functions=functions.functions)
         websocket_api = (
@@ -117,6 +121,7 @@ class PulseStack(Stack):
         )
 
         self.functions = functions
+        self.archive = archive
         self.hosting = hosting
         self.operations = operations
         self.http_api = http_api
@@ -135,6 +140,8 @@ class PulseStack(Stack):
             CfnOutput(self, names.OUTPUT_INGEST_URL, value=ingest_url)
         CfnOutput(self, names.OUTPUT_SITE_BUCKET, value=hosting.bucket.bucket_name)
         CfnOutput(self, names.OUTPUT_ALARM_TOPIC, value=operations.topic.topic_arn)
+        if archive is not None:
+            CfnOutput(self, names.OUTPUT_ARCHIVE_BUCKET, value=archive.bucket.bucket_name)
         for name, stream in streams.streams.items():
             CfnOutput(self, names.stream_output(name), value=stream.stream_name)
         for name, secret in secrets.secrets.items():

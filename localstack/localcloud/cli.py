@@ -103,9 +103,17 @@ def _rollup(config: LocalConfig, start: str | None, end: str | None, project: st
     os.environ.setdefault("PULSE_REDIS_URL", config.redis_url)
     os.environ.setdefault("PULSE_REDIS_KEY_PREFIX", config.redis_key_prefix)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from localcloud.runtime import ARCHIVE_DIR_SETTING, LocalRuntime
     from localcloud.scheduler import scheduled_event
 
-    function = LocalFunction(WIRING.function("rollup"), config.region)
+    spec = WIRING.function("rollup")
+    # It runs in this process, so its own variables go into the process's environment: the
+    # archive's directory `make up` gives the rollup and the api, whatever the shell says.
+    own = LocalRuntime(config).own_environment(spec)
+    if ARCHIVE_DIR_SETTING in own:
+        config.archive_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(own)
+    function = LocalFunction(spec, config.region)
     if start or end:
         if not (start and end):
             print("give both --from and --to", file=sys.stderr)

@@ -72,6 +72,12 @@ class LocalConfig(BaseSettings):
     def aws_endpoint(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
 
+    @property
+    def archive_dir(self) -> Path:
+        """The columnar archive's directory (``PULSE_ARCHIVE_DIR`` of the functions that read or
+        write it), kept with the rest of the local state, as the embedded Postgres's data is."""
+        return self.data_dir / "archive"
+
 
 def load() -> LocalConfig:
     """The settings from the environment; raises ``BadSetting`` naming the variable at fault."""

@@ -110,13 +110,21 @@ class ExecutionEnvironment:
     init_ms: float
 
     @classmethod
-    def start(cls, function_name: str, handler_path: str) -> ExecutionEnvironment:
+    def start(
+        cls,
+        function_name: str,
+        handler_path: str,
+        environment: dict[str, str] | None = None,
+    ) -> ExecutionEnvironment:
+        """A new process with the runtime's environment variables and ``environment`` (the
+        function's own, as its configuration sets them in Lambda) on top."""
         ours, theirs = socket.socketpair()
         with theirs:
             process = subprocess.Popen(
                 [sys.executable, "-m", "localcloud.environments", handler_path]
                 + [str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
+                env={**os.environ, **environment} if environment else None,
             )
         conn = Connection(ours.detach())
         if not conn.poll(START_TIMEOUT_S):
@@ -180,6 +188,8 @@ class EnvironmentPool:
     function_name: str
     handler_path: str
     concurrency: int
+    # Variables of this function alone, on top of the runtime's (``ExecutionEnvironment.start``).
+    environment: dict[str, str] = field(default_factory=dict)
     idle: list[ExecutionEnvironment] = field(default_factory=list)
     live: int = 0
     cold_starts: int = 0
@@ -206,7 +216,9 @@ class EnvironmentPool:
                     break
                 self._cond.wait()
         try:
-            return ExecutionEnvironment.start(self.function_name, self.handler_path)
+            return ExecutionEnvironment.start(
+                self.function_name, self.handler_path, self.environment
+            )
         except BaseException:
             self._forget()
             raise

@@ -51,13 +51,24 @@ class LambdaContext:
 
 class LocalFunction:
     """One declared function: resolves its handler once (a cold start) and invokes it, in this
-    process, or, given a ``concurrency``, in up to that many execution environments."""
+    process, or, given a ``concurrency``, in up to that many execution environments.
 
-    def __init__(self, spec: Function, region: str, concurrency: int | None = None) -> None:
+    ``environment``: variables of this function alone (what its configuration sets in Lambda),
+    which its execution environments get on top of the runtime's. A function run in this process
+    shares the process's variables: whoever runs it so sets them there."""
+
+    def __init__(
+        self,
+        spec: Function,
+        region: str,
+        concurrency: int | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.region = region
+        self.environment = dict(environment or {})
         self.environments = (
-            EnvironmentPool(f"pulse-{spec.name}", spec.handler, concurrency)
+            EnvironmentPool(f"pulse-{spec.name}", spec.handler, concurrency, self.environment)
             if concurrency
             else None
         )

@@ -27,6 +27,8 @@ from pulse.wiring import WIRING, Function, Wiring
 
 log = logging.getLogger("localcloud")
 
+ARCHIVE_DIR_SETTING = "PULSE_ARCHIVE_DIR"
+
 
 @dataclass
 class LocalRuntime:
@@ -104,6 +106,22 @@ class LocalRuntime:
             "kinesis": self.kinesis_url,
         }
 
+    def own_environment(self, spec: Function) -> dict[str, str]:
+        """Variables of one function alone, as its configuration sets them in AWS: the archive's
+        directory for the functions that read or write it (``PULSE_ARCHIVE_BUCKET`` in AWS), the
+        same directory for all of them."""
+        if spec.archive == "none":
+            return {}
+        return {ARCHIVE_DIR_SETTING: str(self.config.archive_dir)}
+
+    def _own_environments(self) -> dict[str, dict[str, str]]:
+        """Every function's own variables, by name; the archive's directory is created (under
+        the data folder, kept across runs) when a function reads or writes it."""
+        own = {fn.name: self.own_environment(fn) for fn in self.wiring.functions}
+        if any(ARCHIVE_DIR_SETTING in variables for variables in own.values()):
+            self.config.archive_dir.mkdir(parents=True, exist_ok=True)
+        return own
+
     def _function_environment(self, extra: dict[str, str]) -> None:
         cfg = self.config
         env = {
@@ -168,10 +186,15 @@ class LocalRuntime:
             self._services.append(("AWS emulator", aws.stop))
             env = provision(aws, self.wiring, cfg.data_dir)
             env["AWS_ENDPOINT_URL_KINESIS"] = self.kinesis.endpoint
+            own = self._own_environments()
+            if not cfg.isolate_functions:
+                # One process runs every function: the variables of each are everyone's.
+                for variables in own.values():
+                    env.update(variables)
             self._function_environment(env)
 
             self.functions = {
-                fn.name: LocalFunction(fn, cfg.region, self._concurrency(fn))
+                fn.name: LocalFunction(fn, cfg.region, self._concurrency(fn), own[fn.name])
                 for fn in self.wiring.functions
             }
             gateway = HttpGateway(

@@ -4,8 +4,8 @@
 on), minus bundling. ``local``: the same app as ``make deploy-local`` builds it for LocalStack
 (compose Postgres and Redis instead of RDS and ElastiCache). ``sample``: the same app from a
 wiring with what ``WIRING`` does not declare yet (schedules, a second trigger with non-default
-settings, a function outside the VPC, a WebSocket route selected by a message's action), so that
-every generic path is exercised whatever ``WIRING`` holds today.
+settings, a function outside the VPC that reads the archive, a WebSocket route selected by a
+message's action), so that every generic path is exercised whatever ``WIRING`` holds today.
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ def sample_wiring() -> Wiring:
             Function(
                 name="probe-offline",
                 handler="pulse.handlers.probe_offline.handler",
-                description="Sample: needs neither Postgres nor Redis",
+                description="Sample: needs neither Postgres nor Redis, reads the archive",
                 memory_mb=128,
                 timeout_s=5,
                 needs_database=False,
                 needs_redis=False,
+                # outside the VPC: reaches S3 without the gateway endpoint
+                archive="read",
             ),
         ),
         streams=streams,

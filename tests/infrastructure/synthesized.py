@@ -41,6 +41,20 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def objects_of(value: Any, logical_id: str) -> bool:
+    """Whether ``value`` is the ARN of every object of the bucket ``logical_id``:
+    ``{"Fn::Join": ["", [{"Fn::GetAtt": [id, "Arn"]}, "/*"]]}``."""
+    if not (isinstance(value, dict) and "Fn::Join" in value):
+        return False
+    separator, parts = value["Fn::Join"]
+    return (
+        separator == ""
+        and len(parts) == 2
+        and parts[0] == {"Fn::GetAtt": [logical_id, "Arn"]}
+        and parts[1] == "/*"
+    )
+
+
 @dataclass
 class Synthesized:
     app: App
@@ -108,12 +122,31 @@ class Synthesized:
                 actions.update(as_list(statement["Action"]))
         return actions
 
+    def actions_on_objects(self, function: str, bucket: str) -> set[str]:
+        """The actions the function's role is allowed on every object of the bucket
+        ``bucket`` (a logical id)."""
+        actions: set[str] = set()
+        for statement in self.statements(function):
+            if statement["Effect"] != "Allow":
+                continue
+            if any(objects_of(t, bucket) for t in as_list(statement["Resource"])):
+                actions.update(as_list(statement["Action"]))
+        return actions
+
     def actions(self, function: str) -> set[str]:
         return {
             action
             for statement in self.statements(function)
             if statement["Effect"] == "Allow"
             for action in as_list(statement["Action"])
+        }
+
+    def vpc_endpoints(self, endpoint_type: str) -> dict[str, Resource]:
+        """The VPC endpoints of a type (``Interface``, ``Gateway``), by logical id."""
+        return {
+            logical_id: res
+            for logical_id, res in self.of_type("AWS::EC2::VPCEndpoint").items()
+            if res["Properties"]["VpcEndpointType"] == endpoint_type
         }
 
     def apis_of_protocol(self, protocol: str) -> set[str]:

@@ -2,7 +2,8 @@
 
 The local runtime routes with ``RouteTable(WIRING.http_routes)`` (and WebSocket messages with
 ``RouteSelector(WIRING.websocket_routes)`` under ``WIRING.websocket_stage``), runs each function as
-``LocalFunction(spec, region)``, creates its streams and secrets with ``provision`` (the
+``LocalFunction(spec, region)`` with the variables of its own ``LocalRuntime.own_environment``
+gives it (the archive's directory), creates its streams and secrets with ``provision`` (the
 environment it gives the functions) and hands each ``WIRING.stream_triggers`` entry to a
 ``StreamPoller``. Each check below starts from the template and asks the local runtime.
 """
@@ -116,6 +117,26 @@ def test_streams_and_secrets_reach_the_functions_under_the_local_names(
                 assert real.stream_name_of(value) == local_environment[key], key
             if key in declared_settings:
                 assert key in local_environment, f"{name}: {key} unknown to the local runtime"
+
+
+def test_the_archive_is_a_local_directory_where_aws_gives_a_bucket(
+    real: Synthesized, tmp_path: Path
+) -> None:
+    # runtime.py gives each function its own variables (LocalRuntime.own_environment): the
+    # archive's directory under the data folder to the functions the wiring lets read or write
+    # it; the template gives the same functions the bucket's name
+    runtime = LocalRuntime(LocalConfig(data_dir=tmp_path))
+    directories, buckets = set(), set()
+    for name, (_, props) in real.functions.items():
+        env = props.get("Environment", {}).get("Variables", {})
+        own = runtime.own_environment(WIRING.function(name))
+        assert ("PULSE_ARCHIVE_DIR" in own) == ("PULSE_ARCHIVE_BUCKET" in env), name
+        if "PULSE_ARCHIVE_BUCKET" in env:
+            directories.add(own["PULSE_ARCHIVE_DIR"])
+            buckets.add(json.dumps(env["PULSE_ARCHIVE_BUCKET"], sort_keys=True))
+    # one archive for the readers and the writer, in both
+    assert directories == {str(tmp_path / "archive")}
+    assert len(buckets) == 1
 
 
 def test_every_mapping_feeds_the_function_the_local_poller_feeds_from_the_same_stream(

@@ -186,7 +186,7 @@ def test_the_endpoints_share_the_one_az_of_the_database_and_redis(real: Synthesi
     ]
     # Then the database and Redis are pinned to the same AZ
     assert redis_az == db_az
-    endpoints = real.of_type("AWS::EC2::VPCEndpoint").values()
+    endpoints = real.vpc_endpoints("Interface").values()
     assert len(endpoints) == 2
     for endpoint in endpoints:
         # and each interface endpoint has its one network interface there
@@ -206,7 +206,7 @@ def test_the_data_az_can_be_the_second_or_left_unpinned() -> None:
     assert db_az["Fn::Select"][0] == 1
     (redis,) = second.of_type("AWS::ElastiCache::ReplicationGroup").values()
     assert redis["Properties"]["PreferredCacheClusterAZs"] == [db_az]
-    for endpoint in second.of_type("AWS::EC2::VPCEndpoint").values():
+    for endpoint in second.vpc_endpoints("Interface").values():
         assert _subnet_azs(second, endpoint["Properties"]["SubnetIds"]) == [
             json.dumps(db_az, sort_keys=True)
         ]
@@ -222,7 +222,7 @@ def test_the_data_az_can_be_the_second_or_left_unpinned() -> None:
 
 
 def test_the_endpoints_in_both_azs_are_a_context_switch_away(proxied: Synthesized) -> None:
-    for endpoint in proxied.of_type("AWS::EC2::VPCEndpoint").values():
+    for endpoint in proxied.vpc_endpoints("Interface").values():
         azs = _subnet_azs(proxied, endpoint["Properties"]["SubnetIds"])
         assert len(set(azs)) == 2
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from pulse_infra import names
+from pulse.wiring import WIRING
+from pulse_infra import access, names
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cost_model.py"
 
@@ -114,6 +115,52 @@ def test_interface_endpoints_by_hand_in_one_az_and_in_two(prices: dict[str, Any]
         expected += gb * vpc["interface_endpoint_per_gb"]
         lines = cost_model.monthly_cost(prices, events, scenario)
         assert line(lines, "VPC interface endpoints") == pytest.approx(expected)
+
+
+def test_the_archive_by_hand(prices: dict[str, Any]) -> None:
+    events = 100_000_000
+    work = cost_model.workload_for(prices, "default")
+    s3 = prices["aws"]["s3"]
+    # Given the archive as the stack deploys it: 13 bytes an event, kept as long as the events
+    assert work["archive"] is True and work["archive_bytes_per_event"] == 13
+    days = 730 / 24
+    # a year of events in Parquet: 100M x 12 x 13 bytes = 14.5 GB
+    gb = events * work["storage_months"] * work["archive_bytes_per_event"] / 1024**3
+    assert gb == pytest.approx(14.53, abs=0.01)
+    # one PUT a project-day and one rewrite of it (late events)
+    puts = work["archive_projects"] * days * (1 + work["archive_rewrites_per_day"])
+    assert work["archive_rewrites_per_day"] == 1
+    # every new environment of an archive function fetches every project-day kept, once
+    gets = work["archive_environments_per_month"] * work["archive_projects"] * days * 12
+    expected = (
+        gb * s3["gb_month"] + puts / 1000 * s3["put_per_1000"] + gets / 1000 * s3["get_per_1000"]
+    )
+    lines = cost_model.monthly_cost(prices, events)
+    assert line(lines, "S3 archive (Parquet)") == pytest.approx(expected)
+    assert cost_model.archive_requests(work, 730) == pytest.approx((puts, gets))
+    # Its gateway endpoint costs nothing
+    assert line(lines, "VPC gateway endpoint (S3)") == 0
+    # Storage grows with the events, the requests do not
+    more = cost_model.monthly_cost(prices, 10 * events)
+    assert line(more, "S3 archive (Parquet)") - line(lines, "S3 archive (Parquet)") == (
+        pytest.approx(9 * gb * s3["gb_month"])
+    )
+
+
+def test_the_archive_adds_its_lines_and_nothing_else(prices: dict[str, Any]) -> None:
+    for events in (1e6, 1e8, 1e9):
+        with_archive = cost_model.monthly_cost(prices, events)
+        without = cost_model.monthly_cost(_with(prices, archive=False), events)
+        assert line(without, "S3 archive (Parquet)") == 0
+        assert line(without, "VPC gateway endpoint (S3)") == 0
+        assert cost_model.total(with_archive) - cost_model.total(without) == pytest.approx(
+            line(with_archive, "S3 archive (Parquet)")
+            + line(with_archive, "VPC gateway endpoint (S3)")
+        )
+    # The designs from before the archive are priced without it
+    for scenario in ("previous", "previous-as-modelled"):
+        assert cost_model.workload_for(prices, scenario)["archive"] is False
+        assert line(cost_model.monthly_cost(prices, 1e8, scenario), "S3 archive (Parquet)") == 0
 
 
 def test_a_scenario_may_carry_its_own_sizing(prices: dict[str, Any]) -> None:
@@ -285,6 +332,7 @@ def test_each_scenario_changes_only_its_overrides(prices: dict[str, Any]) -> Non
     assert default["functions"]["ingest"]["memory_mb"] == 512
     assert default["database_proxy"] is names.DATABASE_PROXY
     assert default["endpoint_azs"] == names.ENDPOINT_AZS
+    assert default["archive"] is access.uses_archive(WIRING)
     assert prices["sizing"][0]["database"] == "db." + names.DATABASE_INSTANCE_TYPE
     assert prices["sizing"][0]["cache"] == names.REDIS_NODE_TYPE
 

@@ -141,12 +141,20 @@ def test_no_nat_and_no_internet_gateway_when_no_function_needs_them() -> None:
 
 
 def test_vpc_endpoints_for_the_apis_the_functions_call(synth: Synthesized) -> None:
-    services = {
-        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
-        for e in synth.of_type("AWS::EC2::VPCEndpoint").values()
-    }
+    def services(endpoint_type: str) -> set[str]:
+        return {
+            e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+            for e in synth.vpc_endpoints(endpoint_type).values()
+        }
+
     expected = {".secretsmanager"} | ({".kinesis-streams"} if synth.wiring.streams else set())
-    assert services == expected
+    assert services("Interface") == expected
+    # S3 (the archive) through a gateway endpoint, when a function in the VPC uses the archive
+    archive_in_vpc = any(
+        access.in_vpc(fn) and access.archive_access(fn) != "none" for fn in synth.wiring.functions
+    )
+    assert services("Gateway") == ({".s3"} if archive_in_vpc else set())
+    assert len(synth.of_type("AWS::EC2::VPCEndpoint")) == len(expected) + archive_in_vpc
 
 
 @pytest.mark.parametrize("variant", ["real", "proxied"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pulse_infra import access, names
-from tests.infrastructure.synthesized import Synthesized
+from tests.infrastructure.synthesized import Synthesized, ref_id
 
 KINESIS_READ = {"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:SubscribeToShard"}
 KINESIS_WRITE = {"kinesis:PutRecord", "kinesis:PutRecords"}
@@ -88,3 +88,41 @@ def test_only_database_functions_can_read_the_database_secret(synth: Synthesized
     for fn in synth.wiring.functions:
         may_read = SECRET_READ in synth.actions_on(fn.name, secret_ref["Ref"])
         assert may_read == fn.needs_database, fn.name
+
+
+ARCHIVE_READ = {"s3:GetObject"}
+ARCHIVE_WRITE = {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
+ARCHIVE_LIST = {"s3:ListBucket"}
+
+
+def _archive_bucket(synth: Synthesized) -> str:
+    return ref_id(synth.outputs[names.OUTPUT_ARCHIVE_BUCKET]["Value"])
+
+
+def test_each_function_may_do_to_the_archive_what_its_wiring_says_and_no_more(
+    synth: Synthesized,
+) -> None:
+    bucket = _archive_bucket(synth)
+    for fn in synth.wiring.functions:
+        mode = access.archive_access(fn)
+        on_bucket = synth.actions_on(fn.name, bucket)
+        on_objects = synth.actions_on_objects(fn.name, bucket)
+        s3_anywhere = {a for a in synth.actions(fn.name) if a.startswith("s3:")}
+        # every S3 action a role has is on the archive's bucket or its objects
+        assert s3_anywhere == on_bucket | on_objects, fn.name
+        if mode == "none":
+            assert not s3_anywhere, fn.name
+        elif mode == "read":
+            assert on_bucket == ARCHIVE_LIST, fn.name
+            assert on_objects == ARCHIVE_READ, fn.name
+        else:
+            assert on_bucket == ARCHIVE_LIST, fn.name
+            assert on_objects == ARCHIVE_READ | ARCHIVE_WRITE, fn.name
+
+
+def test_the_api_reads_the_archive_and_cannot_write_or_delete_in_it(real: Synthesized) -> None:
+    bucket = _archive_bucket(real)
+    # The API reads (filtered reports with DuckDB), the rollup writes
+    assert ARCHIVE_READ <= real.actions_on_objects("api", bucket)
+    assert not ARCHIVE_WRITE & real.actions("api")
+    assert ARCHIVE_WRITE <= real.actions_on_objects("rollup", bucket)

@@ -75,3 +75,20 @@ def test_everything_else_is_unchanged(real: Synthesized, local: Synthesized) -> 
 def test_the_local_variant_passes_cdk_nag(local: Synthesized) -> None:
     report = AwsSolutionsChecks(verbose=True).validate_scope(local.app)
     assert not report.violations, [v.rule_name for v in report.violations]
+
+
+def test_the_local_variant_has_the_archive_as_aws_has(
+    real: Synthesized, local: Synthesized
+) -> None:
+    # The same bucket, gateway endpoint, output and per-function archive settings
+    for synth in (real, local):
+        assert names.OUTPUT_ARCHIVE_BUCKET in synth.outputs
+        assert len(synth.vpc_endpoints("Gateway")) == 1
+    for fn in local.wiring.functions:
+        (_, aws), (_, ours) = real.functions[fn.name], local.functions[fn.name]
+        assert aws.get("EphemeralStorage") == ours.get("EphemeralStorage"), fn.name
+        archive_settings = [
+            {k for k in p["Environment"]["Variables"] if k.startswith("PULSE_ARCHIVE_")}
+            for p in (aws, ours)
+        ]
+        assert archive_settings[0] == archive_settings[1], fn.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pulse_infra import names
+from pulse_infra import access, names
 from tests.infrastructure.synthesized import Synthesized, ref_id
 
 
@@ -21,6 +21,7 @@ def test_outputs_have_their_stable_names(synth: Synthesized) -> None:
         *(names.secret_output(s.name) for s in wiring.secrets),
         *(names.function_output(f.name) for f in wiring.functions),
         *((names.OUTPUT_WEBSOCKET_URL,) if wiring.websocket_routes else ()),
+        *((names.OUTPUT_ARCHIVE_BUCKET,) if access.uses_archive(wiring) else ()),
         *(
             (names.OUTPUT_INGEST_URL,)
             if any(f.name == names.INGEST_FUNCTION and f.function_url for f in wiring.functions)

@@ -104,6 +104,31 @@ def test_an_invocation_past_the_timeout_is_stopped_with_its_environment() -> Non
         fn.shutdown()
 
 
+def test_a_functions_own_variables_reach_its_environments_and_no_other_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the runtime's variables, and a function with a variable of its own (as the local
+    # runtime gives the archive's directory to the archive's functions only)
+    monkeypatch.setenv("PULSE_PROBE_SHARED", "everyone")
+    monkeypatch.delenv("PULSE_ARCHIVE_DIR", raising=False)
+    spec = Function(name="t", handler="tests.lambda_handlers.environ", description="")
+    own = LocalFunction(
+        spec, "us-east-1", concurrency=1, environment={"PULSE_ARCHIVE_DIR": "/archive"}
+    )
+    other = LocalFunction(spec, "us-east-1", concurrency=1)
+    try:
+        # Then its environments see it, another function's do not, and the runtime keeps
+        # its own environment as it was; both see the runtime's variables
+        assert own.invoke({"name": "PULSE_ARCHIVE_DIR"})["value"] == "/archive"
+        assert other.invoke({"name": "PULSE_ARCHIVE_DIR"})["value"] is None
+        assert "PULSE_ARCHIVE_DIR" not in os.environ
+        for fn in (own, other):
+            assert fn.invoke({"name": "PULSE_PROBE_SHARED"})["value"] == "everyone"
+    finally:
+        own.shutdown()
+        other.shutdown()
+
+
 def test_shutdown_stops_every_environment() -> None:
     fn = _function("tests.lambda_handlers.count", concurrency=2)
     fn.invoke({})

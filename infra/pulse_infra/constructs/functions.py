@@ -3,14 +3,15 @@
 A role starts empty and gets exactly: writing its own log group; the ENI permissions if the
 function runs in the VPC; reading the database secret if ``needs_database``; reading the secrets
 ``access.secrets_read_by`` names; putting records on the streams ``access.streams_written_by``
-names. Reading a stream is granted by its event source mapping (``constructs.stream_triggers``).
+names; reading (or also writing) the archive's files as ``access.archive_access`` says. Reading a
+stream is granted by its event source mapping (``constructs.stream_triggers``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -20,6 +21,7 @@ from constructs import Construct
 
 from pulse.wiring import Function, Wiring
 from pulse_infra import access, names
+from pulse_infra.constructs.archive import Archive
 from pulse_infra.constructs.network import Network
 from pulse_infra.nag import acknowledge
 
@@ -44,13 +46,16 @@ class Functions(Construct):
         redis_url: str,
         secrets: dict[str, secretsmanager.Secret],
         streams: dict[str, kinesis.Stream],
+        archive: Archive | None = None,
     ) -> None:
         """``database_secret``: the secret holding the password of ``database_url``'s user
-        (RDS); ``None`` when the URL carries it (the LocalStack variant's compose Postgres)."""
+        (RDS); ``None`` when the URL carries it (the LocalStack variant's compose Postgres).
+        ``archive``: the columnar archive's bucket, required when a function uses it."""
         super().__init__(scope, construct_id)
         self._database_url = database_url
         self._database_secret = database_secret
         self._redis_url = redis_url
+        self._archive = archive
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         self.urls: dict[str, lambda_.FunctionUrl] = {}
@@ -111,6 +116,18 @@ class Functions(Construct):
         for stream_name in access.streams_written_by(wiring, spec):
             environment[names.stream_setting(stream_name)] = streams[stream_name].stream_name
             streams[stream_name].grant_write(role)
+        archive_options: dict[str, Any] = {}
+        archive_access = access.archive_access(spec)
+        if archive_access != "none":
+            if self._archive is None:
+                raise ValueError(f"function {spec.name!r} uses the archive, and there is none")
+            environment[names.ARCHIVE_BUCKET_SETTING] = self._archive.bucket.bucket_name
+            environment[names.ARCHIVE_CACHE_MB_SETTING] = str(names.ARCHIVE_CACHE_MB)
+            self._archive.grant(role, archive_access)
+            # /tmp holds the cache of day files it fetched (docs/deploy.md, "Archive").
+            archive_options["ephemeral_storage_size"] = Size.mebibytes(
+                names.ARCHIVE_EPHEMERAL_STORAGE_MB
+            )
 
         vpc_options: dict[str, Any] = {}
         if access.in_vpc(spec):
@@ -155,6 +172,7 @@ class Functions(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel[names.APPLICATION_LOG_LEVEL],
             reserved_concurrent_executions=spec.reserved_concurrency,
             **vpc_options,
+            **archive_options,
         )
         acknowledge(
             function,

@@ -29,6 +29,11 @@ they reach it is ``names.CONTEXT_PUSH_EGRESS`` (``-c pulse:pushEgress=...``):
   route is not wanted.
 
 Postgres, Redis and every other function stay in the isolated subnets either way.
+
+S3 (the columnar archive's bucket, ``constructs.archive``) is reached through a **gateway**
+endpoint: no hourly or per-GB charge, no network interface, just a route to S3's prefix list in
+the route tables of the subnets the archive's readers and writers run in. It exists only when a
+function in the VPC uses the archive; the archive construct limits its policy to that bucket.
 """
 
 from __future__ import annotations
@@ -184,6 +189,26 @@ class Network(Construct):
             )
             for label, service in services
         ]
+
+        # The archive's functions reach S3 through a gateway endpoint (free) on the route tables
+        # of the subnets they run in; no NAT, no interface endpoint.
+        archive_subnets = {
+            id(selection): selection
+            for selection in (
+                self.subnets_for(fn)
+                for fn in wiring.functions
+                if access.in_vpc(fn) and access.archive_access(fn) != "none"
+            )
+        }
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = (
+            self.vpc.add_gateway_endpoint(
+                "S3Endpoint",
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=list(archive_subnets.values()),
+            )
+            if archive_subnets
+            else None
+        )
 
     def subnets_for(self, fn: Function) -> ec2.SubnetSelection:
         """Where a function in the VPC runs: the egress subnets if it needs the internet."""
