@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,19 +53,42 @@ def csv_rows(path: Path, columns: Sequence[str] | None = None, *, value: bool = 
     )
 
 
-def write_parquet(csv_path: Path, parquet_path: Path) -> int:
-    """The CSV file's rows as a Parquet file (zstd), in their order; returns how many."""
+# Properties set on at least this share of a day's events (at most PROP_COLUMNS of them, the
+# most set first) are also written as columns of their own.
+PROP_COLUMN_SHARE = 0.01
+PROP_COLUMNS = 16
+
+
+def write_parquet(csv_path: Path, parquet_path: Path) -> tuple[int, list[str]]:
+    """The CSV file's rows as a Parquet file (zstd), in their order, with the day's most set
+    properties also as columns ``p0``, ``p1``, …; returns how many rows, and those properties
+    in column order."""
     cur = cursor()
-    cur.execute(
-        f"COPY ({csv_rows(csv_path)}) TO {literal(str(parquet_path))} "
-        "(FORMAT parquet, COMPRESSION zstd)"
-    )
-    row: Any = cur.execute(
-        f"SELECT count(*) FROM read_parquet({literal(str(parquet_path))})"
-    ).fetchone()
-    return int(row[0])
+    table = f"day_{uuid.uuid4().hex}"
+    cur.execute(f"CREATE TEMP TABLE {table} AS {csv_rows(csv_path)}")
+    try:
+        row: Any = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+        events = int(row[0])
+        keys = [
+            str(k)
+            for (k,) in cur.execute(
+                f"SELECT k FROM (SELECT unnest(map_keys(props)) AS k FROM {table}) "
+                "GROUP BY k HAVING count(*) >= ? ORDER BY count(*) DESC, k LIMIT ?",
+                [max(1, PROP_COLUMN_SHARE * events), PROP_COLUMNS],
+            ).fetchall()
+        ]
+        shredded = "".join(f", props[{literal(k)}] AS p{i}" for i, k in enumerate(keys))
+        cur.execute(
+            f"COPY (SELECT *{shredded} FROM {table}) TO {literal(str(parquet_path))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    return events, keys
 
 
 def parquet_rows(paths: list[Path]) -> str:
     """SQL for the rows of these archive files."""
-    return f"SELECT * FROM read_parquet([{', '.join(literal(str(p)) for p in paths)}])"
+    # union_by_name: the files of several days may have different property columns.
+    files = ", ".join(literal(str(p)) for p in paths)
+    return f"SELECT * FROM read_parquet([{files}], union_by_name = true)"

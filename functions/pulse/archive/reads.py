@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -42,11 +42,17 @@ def _midnight(d: date) -> datetime:
 
 
 @dataclass(frozen=True)
+class File:
+    path: Path  # a local copy
+    prop_columns: tuple[str, ...]  # the properties it also has as columns p0, p1, …
+
+
+@dataclass(frozen=True)
 class Sources:
-    # The archived days' files (local copies): those lying wholly in one interval, by its index
-    # (their events need no look at their time), and the others.
-    whole: dict[int, list[Path]]
-    cut: list[Path]
+    # The archived days' files: those lying wholly in one interval, by its index (their events
+    # need no look at their time), and the others.
+    whole: dict[int, list[File]]
+    cut: list[File]
     raw: list[tuple[datetime, datetime]]  # the rest of the intervals: read from Postgres
 
 
@@ -75,33 +81,59 @@ def _sources(
                 else:
                     raw.append((t, piece_end))
             t = piece_end
-    whole: dict[int, list[Path]] = {}
-    cut: list[Path] = []
+    whole: dict[int, list[File]] = {}
+    cut: list[File] = []
     for d in days:
         lo, hi = _midnight(d.day), _midnight(d.day) + _DAY
         meets = [(i, a, b) for i, a, b in ivs if a < hi and b > lo]
+        if not meets:
+            continue
+        file = File(store.local_path(d.object), d.prop_columns)
         if len(meets) == 1 and meets[0][1] <= lo and meets[0][2] >= hi:
-            whole.setdefault(meets[0][0], []).append(store.local_path(d.object))
-        elif meets:
-            cut.append(store.local_path(d.object))
+            whole.setdefault(meets[0][0], []).append(file)
+        else:
+            cut.append(file)
     if not whole and not cut:
         return None
     return Sources(whole, cut, raw)
 
 
-def _duck_match(match: Match) -> tuple[str, list[str]]:
-    """The filters as DuckDB SQL over an archived event, and its parameters."""
-    terms, params = [], []
+# A value an event is broken down by: a column of the archive, or a property.
+Value = tuple[Literal["column", "prop"], str]
+
+
+def _prop(key: str, prop_columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """A property's value in a file: its own column when the file has one, else the map's."""
+    if key in prop_columns:
+        return f"ev.p{list(prop_columns).index(key)}", []
+    return "ev.props[?]", [key]
+
+
+def _duck_match(match: Match, prop_columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """The filters as DuckDB SQL over an archived event of a file with these property
+    columns, and its parameters."""
+    terms: list[str] = []
+    params: list[Any] = []
     for field, value in match.terms:
         if field.startswith(PROPERTY_PREFIX):
-            terms.append("props[?] = ?")
-            params += [field[len(PROPERTY_PREFIX) :], value]
+            expr, more = _prop(field[len(PROPERTY_PREFIX) :], prop_columns)
+            terms.append(f"{expr} = ?")
+            params += [*more, value]
         else:
             if field != "event" and field not in QUEUE_COLUMNS:
                 raise ValueError(f"no archived column for the filter {field!r}")
-            terms.append(f'"{field}" = ?')
+            terms.append(f'ev."{field}" = ?')
             params.append(value)
     return " AND ".join(terms) or "true", params
+
+
+def _layouts(files: Sequence[File], keys: Sequence[str]) -> dict[tuple[int, ...], list[File]]:
+    """The files grouped by where they keep ``keys`` (the column of each, or -1: the map)."""
+    groups: dict[tuple[int, ...], list[File]] = {}
+    for f in files:
+        at = tuple(f.prop_columns.index(k) if k in f.prop_columns else -1 for k in keys)
+        groups.setdefault(at, []).append(f)
+    return groups
 
 
 @contextmanager
@@ -116,15 +148,15 @@ def _events(
     duck_where: str = "true",
     args: dict[str, Any] | None = None,
     duck_params: Sequence[Any] = (),
-    value: tuple[str, str, Sequence[Any]] | None = None,
+    value: Value | None = None,
 ) -> Iterator[tuple[str, list[Any]] | None]:
     """``WITH x AS (…)``: the ``columns`` (names of ``pulse.data.archive.COLUMNS``) and the
     interval's ``idx`` of the events of the intervals that match ``match`` and the extra
     conditions (``pg_where`` over an event ``e`` for Postgres, ``duck_where`` over an archived
-    event for DuckDB); and its parameters. None: read Postgres alone. Only the columns asked
-    for are read, from the files and from Postgres. ``value``: one more column ``v``, (SQL over
-    an event ``e`` for Postgres, SQL over an archived event for DuckDB, the latter's
-    parameters), e.g. a property's value, worked out where the event is read."""
+    event ``ev`` for DuckDB); and its parameters. None: read Postgres alone. Only the columns
+    asked for are read, from the files and from Postgres. ``value``: one more column ``v``, a
+    column's or a property's value, worked out where the event is read (Postgres sends the
+    value, not the properties; a file gives its column for the property if it has one)."""
     from pulse.archive import duck
 
     src = _sources(conn, project_id, ivs)
@@ -134,27 +166,46 @@ def _events(
     wanted = [c for c in sql.NAMES if c in columns]
     with_ts = ["ts", *(c for c in wanted if c != "ts")]
     cols = ", ".join([*(f"ev.{c}" for c in wanted), *(["ev.v"] if value else [])])
-    file_cols = ", ".join([*(f"ev.{c}" for c in wanted), *([f"{value[1]} AS v"] if value else [])])
-    value_params = list(value[2]) if value else []
+    keys = [f[len(PROPERTY_PREFIX) :] for f, _ in match.terms if f.startswith(PROPERTY_PREFIX)]
+    if value is not None and value[0] == "prop":
+        keys.append(value[1])
+    pg_args = {**match.args(), **(args or {})}
+    pg_value = None
+    if value is not None:
+        if value[0] == "prop":
+            pg_value, pg_args["archive_vk"] = "e.properties->>%(archive_vk)s", value[1]
+        else:
+            pg_value = sql.COLUMN_SQL[value[1]]
     values = ", ".join(f"({i}, {_us(a)}, {_us(b)})" for i, a, b in ivs if a < b)
+
+    def read(files: Sequence[File], lead: str, join: str) -> list[tuple[str, list[Any]]]:
+        out = []
+        for _, group in sorted(_layouts(files, keys).items()):
+            layout = group[0].prop_columns
+            where, params = _duck_match(match, layout)
+            value_sql, value_params = "", list[Any]()
+            if value is not None:
+                expr, value_params = (
+                    _prop(value[1], layout) if value[0] == "prop" else (f'ev."{value[1]}"', [])
+                )
+                value_sql = f", {expr} AS v"
+            file_cols = ", ".join(f"ev.{c}" for c in wanted)
+            out.append(
+                (
+                    f"SELECT {lead}, {file_cols}{value_sql} "
+                    f"FROM ({duck.parquet_rows([f.path for f in group])}) ev {join}"
+                    f"WHERE ({where}) AND ({duck_where})",
+                    [*value_params, *params, *duck_params],
+                )
+            )
+        return out
+
     with tempfile.TemporaryDirectory(prefix="pulse-report-") as tmp:
-        where, filter_params = _duck_match(match)
-        condition = f"({where}) AND ({duck_where})"
-        part_params = [*filter_params, *duck_params]
-        parts: list[str] = []
-        params: list[Any] = []
+        parts: list[tuple[str, list[Any]]] = []
         for idx, files in sorted(src.whole.items()):
-            parts.append(
-                f"SELECT {idx} AS idx, {file_cols} FROM ({duck.parquet_rows(files)}) ev "
-                f"WHERE {condition}"
-            )
-            params += value_params + part_params
+            parts += read(files, f"{idx} AS idx", "")
         if src.cut:
-            parts.append(
-                f"SELECT iv.idx, {file_cols} FROM ({duck.parquet_rows(src.cut)}) ev "
-                f"JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b WHERE {condition}"
-            )
-            params += value_params + part_params
+            parts += read(src.cut, "iv.idx", "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b ")
         if src.raw:
             csv_path = Path(tmp) / "raw.csv"
             with csv_path.open("wb") as out:
@@ -163,20 +214,24 @@ def _events(
                     project_id=project_id,
                     ranges=src.raw,
                     where=f"{match.sql} AND {pg_where}",
-                    args={**match.args(), **(args or {})},
+                    args=pg_args,
                     columns=with_ts,
-                    value=value[0] if value else None,
+                    value=pg_value,
                 ):
                     out.write(chunk)
             if csv_path.stat().st_size:
                 parts.append(
-                    f"SELECT iv.idx, {cols} "
-                    f"FROM ({duck.csv_rows(csv_path, with_ts, value=value is not None)}) ev "
-                    "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b"
+                    (
+                        f"SELECT iv.idx, {cols} "
+                        f"FROM ({duck.csv_rows(csv_path, with_ts, value=value is not None)}) ev "
+                        "JOIN iv ON ev.ts >= iv.a AND ev.ts < iv.b",
+                        [],
+                    )
                 )
         yield (
-            f"WITH iv(idx, a, b) AS (VALUES {values}), x AS ({' UNION ALL '.join(parts)}) ",
-            params,
+            f"WITH iv(idx, a, b) AS (VALUES {values}), "
+            f"x AS ({' UNION ALL '.join(q for q, _ in parts)}) ",
+            [p for _, ps in parts for p in ps],
         )
 
 
@@ -289,9 +344,7 @@ def breakdown(
         pg_where=pg_where,
         args={"ak": prop},
         duck_where=where,
-        value=(sql.COLUMN_SQL[column], f'ev."{column}"', [])
-        if column is not None
-        else ("e.properties->>%(ak)s", "ev.props[?]", [prop]),
+        value=("column", column) if column is not None else ("prop", str(prop)),
     ) as read:
         if read is None:
             return None

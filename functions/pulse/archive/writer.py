@@ -51,7 +51,7 @@ def write_day(store: Store, project_id: UUID, day: date) -> str | None:
         if csv_path.stat().st_size == 0:
             sql.record_day(conn, project_id=project_id, day=day, object_key=None, events=0, size=0)
             return "empty"
-        events = duck.write_parquet(csv_path, parquet_path)
+        events, prop_columns = duck.write_parquet(csv_path, parquet_path)
         key = object_key(project_id, day)
         store.put(key, parquet_path)
         sql.record_day(
@@ -61,6 +61,7 @@ def write_day(store: Store, project_id: UUID, day: date) -> str | None:
             object_key=key,
             events=events,
             size=parquet_path.stat().st_size,
+            prop_columns=prop_columns,
         )
     return "written"
 

@@ -83,6 +83,7 @@ def copy_events(
 class ArchivedDay:
     day: date
     object: str
+    prop_columns: tuple[str, ...] = ()  # the properties kept as columns p0, p1, …
 
 
 def readable_days(
@@ -91,14 +92,14 @@ def readable_days(
     """The archived days from ``first`` to ``last`` (inclusive) that a report may read: none of
     their hours is dirty (a late event, a rebuild), so their file holds all their events."""
     rows = conn.execute(
-        "SELECT a.day, a.object FROM archived_days a WHERE a.project_id = %(p)s "
+        "SELECT a.day, a.object, a.prop_columns FROM archived_days a WHERE a.project_id = %(p)s "
         "AND a.day >= %(first)s AND a.day <= %(last)s AND NOT EXISTS (SELECT 1 FROM "
         "rollup_dirty_hours d WHERE d.project_id = a.project_id "
         "AND d.hour >= a.day::timestamp AT TIME ZONE 'UTC' "
         "AND d.hour < (a.day + 1)::timestamp AT TIME ZONE 'UTC') ORDER BY a.day",
         {"p": project_id, "first": first, "last": last},
     ).fetchall()
-    return [ArchivedDay(r["day"], r["object"]) for r in rows]
+    return [ArchivedDay(r["day"], r["object"], tuple(r["prop_columns"])) for r in rows]
 
 
 def touched(conn: psycopg.Connection[Any], *, project_id: UUID, days: Sequence[date]) -> None:
@@ -149,6 +150,7 @@ def record_day(
     object_key: str | None,
     events: int,
     size: int,
+    prop_columns: Sequence[str] = (),
 ) -> None:
     """The day is archived as ``object_key`` (None: it has no events, nothing to read); it no
     longer waits. A file it replaces becomes an orphan (trigger of migration 0017)."""
@@ -159,11 +161,19 @@ def record_day(
         )
     else:
         conn.execute(
-            "INSERT INTO archived_days (project_id, day, object, events, bytes) "
-            "VALUES (%(p)s, %(d)s, %(o)s, %(n)s, %(b)s) ON CONFLICT (project_id, day) DO UPDATE "
-            "SET object = excluded.object, events = excluded.events, bytes = excluded.bytes, "
-            "written_at = now()",
-            {"p": project_id, "d": day, "o": object_key, "n": events, "b": size},
+            "INSERT INTO archived_days (project_id, day, object, events, bytes, prop_columns) "
+            "VALUES (%(p)s, %(d)s, %(o)s, %(n)s, %(b)s, %(c)s) "
+            "ON CONFLICT (project_id, day) DO UPDATE SET object = excluded.object, "
+            "events = excluded.events, bytes = excluded.bytes, "
+            "prop_columns = excluded.prop_columns, written_at = now()",
+            {
+                "p": project_id,
+                "d": day,
+                "o": object_key,
+                "n": events,
+                "b": size,
+                "c": list(prop_columns),
+            },
         )
     conn.execute(
         "DELETE FROM archive_pending WHERE project_id = %(p)s AND day = %(d)s",
