@@ -177,6 +177,20 @@ def record_fit(records: list[bytes]) -> tuple[float, float]:
     return intercept, slope
 
 
+def archive_bytes(conn: Any) -> dict[str, Any]:
+    """The columnar archive's files (pulse.archive; on in the benchmarks): bytes an archived
+    event (the closed days the rollup archived; not in Postgres, so not in the figures above)."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(events), 0), coalesce(sum(bytes), 0) FROM archived_days"
+    ).fetchone()
+    days, events, size = (int(v) for v in row)
+    return {
+        "archived_days": days,
+        "archived_events": events,
+        "archive_bytes_per_event": size / events if events else None,
+    }
+
+
 def measure(events: int) -> dict[str, Any]:
     """Bytes per stored event: the events partitions (heap, TOAST, each index) and each other
     table that grows with the events, after VACUUM ANALYZE."""
@@ -186,6 +200,7 @@ def measure(events: int) -> dict[str, Any]:
 
     with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        archive = archive_bytes(conn)
         stored = conn.execute("SELECT count(*) FROM events").fetchone()
         assert stored is not None
         if int(stored[0]) != events:
@@ -251,6 +266,7 @@ def measure(events: int) -> dict[str, Any]:
         "derived_bytes_per_event": sum(derived.values()),
         "queue_bytes_per_event_not_counted": queues,
         "stored_bytes_per_event": events_total * per + sum(derived.values()),
+        **archive,
     }
 
 
@@ -312,6 +328,11 @@ def main() -> int:
     for name, value in result["queue_bytes_per_event_not_counted"].items():
         print(f"  not counted, emptied by each rollup run: {name}: {value:.1f}")
     print(f"in all: {result['stored_bytes_per_event']:.0f} bytes an event")
+    if result["archive_bytes_per_event"] is not None:
+        print(
+            f"columnar archive: {result['archive_bytes_per_event']:.1f} bytes an event "
+            f"({result['archived_events']:,} events of {result['archived_days']} closed days)"
+        )
     return 0
 
 
