@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,29 +61,28 @@ PROP_COLUMNS = 16
 def write_parquet(csv_path: Path, parquet_path: Path) -> tuple[int, list[str]]:
     """The CSV file's rows as a Parquet file (zstd), in their order, with the day's most set
     properties also as columns ``p0``, ``p1``, …; returns how many rows, and those properties
-    in column order."""
+    in column order. Two passes over the file, each streamed (a day of millions of events is
+    never held in memory): the properties' counts, then the copy."""
     cur = cursor()
-    table = f"day_{uuid.uuid4().hex}"
-    cur.execute(f"CREATE TEMP TABLE {table} AS {csv_rows(csv_path)}")
-    try:
-        row: Any = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
-        events = int(row[0])
-        keys = [
-            str(k)
-            for (k,) in cur.execute(
-                f"SELECT k FROM (SELECT unnest(map_keys(props)) AS k FROM {table}) "
-                "GROUP BY k HAVING count(*) >= ? ORDER BY count(*) DESC, k LIMIT ?",
-                [max(1, PROP_COLUMN_SHARE * events), PROP_COLUMNS],
-            ).fetchall()
-        ]
-        shredded = "".join(f", props[{literal(k)}] AS p{i}" for i, k in enumerate(keys))
-        cur.execute(
-            f"COPY (SELECT *{shredded} FROM {table}) TO {literal(str(parquet_path))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
-    finally:
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-    return events, keys
+    rows = csv_rows(csv_path)
+    total: Any = cur.execute(f"SELECT count(*) FROM ({rows})").fetchone()
+    keys = [
+        str(k)
+        for (k,) in cur.execute(
+            f"SELECT k FROM (SELECT unnest(map_keys(props)) AS k FROM ({rows})) "
+            "GROUP BY k HAVING count(*) >= ? ORDER BY count(*) DESC, k LIMIT ?",
+            [max(1, PROP_COLUMN_SHARE * int(total[0])), PROP_COLUMNS],
+        ).fetchall()
+    ]
+    shredded = "".join(f", props[{literal(k)}] AS p{i}" for i, k in enumerate(keys))
+    cur.execute(
+        f"COPY (SELECT *{shredded} FROM ({rows})) TO {literal(str(parquet_path))} "
+        "(FORMAT parquet, COMPRESSION zstd)"
+    )
+    written: Any = cur.execute(
+        f"SELECT count(*) FROM read_parquet({literal(str(parquet_path))})"
+    ).fetchone()
+    return int(written[0]), keys
 
 
 def parquet_rows(paths: list[Path]) -> str:
