@@ -266,3 +266,42 @@ def without_archive_answers(answers: Any, monkeypatch) -> Any:
     with monkeypatch.context() as m:
         m.setattr(reads, "get_store", lambda: None)
         return answers()
+
+
+def test_files_gone_from_the_directory_are_written_again(project, monkeypatch) -> None:
+    write_events(_rows(project, random.Random(10), START, 400))
+    rollup.run(now=NOW)
+    first = archived(project)
+    store = get_store()
+    assert store is not None
+    store.local_path(first[date(2026, 2, 27)]).unlink()  # the directory cleaned by hand
+    # Until the writer runs, a report that meets the missing file reads Postgres instead.
+    assert reports(project) == without_archive(project, monkeypatch)
+    done = writer.run(now=NOW)
+    assert done["missing_rewritten"] >= 1
+    second = archived(project)
+    assert second[date(2026, 2, 27)] != first[date(2026, 2, 27)]
+    assert store.local_path(second[date(2026, 2, 27)]).is_file()
+    assert second[date(2026, 2, 26)] == first[date(2026, 2, 26)]
+    assert reports(project) == without_archive(project, monkeypatch)
+
+
+def test_a_deleted_projects_files_are_deleted(api, new_user) -> None:
+    user = new_user()
+    token = user["access_token"]
+    project = api("POST", "/api/v1/projects", token=token, body={"name": "Gone"}).json()["id"]
+    write_events(_rows(project, random.Random(12), START, 200))
+    rollup.run(now=NOW)
+    files = archived(project)
+    assert files
+    store = get_store()
+    assert store is not None
+    assert api("DELETE", f"/api/v1/projects/{project}", token=token).status == 204
+    with connection() as conn:
+        conn.execute(
+            "UPDATE archive_orphans SET orphaned_at = now() - interval '1 hour' "
+            "WHERE object = ANY(%s)",
+            (list(files.values()),),
+        )
+    writer.run(now=NOW)
+    assert not any(store.local_path(key).exists() for key in files.values())

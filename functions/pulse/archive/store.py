@@ -24,6 +24,10 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it is not there."""
 
+    def missing(self, keys: list[str]) -> list[str]:
+        """Those of ``keys`` known to be gone (a directory removed by hand); a store that cannot
+        tell cheaply says none."""
+
 
 class DirectoryStore:
     def __init__(self, root: Path) -> None:
@@ -45,6 +49,9 @@ class DirectoryStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def missing(self, keys: list[str]) -> list[str]:
+        return [k for k in keys if not self._path(k).is_file()]
 
 
 class S3Store:
@@ -85,6 +92,9 @@ class S3Store:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
         (self.cache / key).unlink(missing_ok=True)
+
+    def missing(self, keys: list[str]) -> list[str]:
+        return []  # a request per key: the bucket's objects are deleted by the writer alone
 
     def _evict(self, keep: Path) -> None:
         with self._lock:

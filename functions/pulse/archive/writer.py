@@ -72,6 +72,16 @@ def run(*, now: datetime, time_left_ms: Callable[[], int] | None = None) -> dict
     if store is None:
         return {}
     done = {"archived_days": 0, "empty_days": 0, "orphans_deleted": 0}
+    # Files gone from under the archive (a local directory removed by hand): their days are
+    # read from Postgres again, and written again below.
+    gone = store.missing(sql.all_objects())
+    if gone:
+        logger.warning(
+            "archive files are missing; their days will be written again",
+            extra={"files": len(gone)},
+        )
+        sql.forget_objects(gone)
+        done["missing_rewritten"] = len(gone)
     before = (now - SETTLE).astimezone(UTC).date()
     skipped: set[tuple[UUID, date]] = set()
     while True:

@@ -195,3 +195,20 @@ def old_orphans(*, grace: timedelta, limit: int) -> list[str]:
 def forget_orphans(objects: Sequence[str]) -> None:
     with connection() as conn:
         conn.execute("DELETE FROM archive_orphans WHERE object = ANY(%s)", (list(objects),))
+
+
+def all_objects() -> list[str]:
+    with connection() as conn:
+        rows = conn.execute("SELECT object FROM archived_days").fetchall()
+    return [str(r["object"]) for r in rows]
+
+
+def forget_objects(objects: Sequence[str]) -> None:
+    """These files are gone: their days are read from Postgres and wait to be written again."""
+    with connection() as conn:
+        conn.execute(
+            "INSERT INTO archive_pending (project_id, day) SELECT project_id, day "
+            "FROM archived_days WHERE object = ANY(%(o)s) ON CONFLICT DO NOTHING",
+            {"o": list(objects)},
+        )
+        conn.execute("DELETE FROM archived_days WHERE object = ANY(%(o)s)", {"o": list(objects)})
