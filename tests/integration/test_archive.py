@@ -305,3 +305,29 @@ def test_a_deleted_projects_files_are_deleted(api, new_user) -> None:
         )
     writer.run(now=NOW)
     assert not any(store.local_path(key).exists() for key in files.values())
+
+
+def test_a_day_that_cannot_be_written_does_not_hold_up_the_others(project, monkeypatch) -> None:
+    write_events(_rows(project, random.Random(13), START, 400))
+    from pulse.archive import duck
+
+    write = duck.write_parquet
+
+    def fails_for_the_26th(csv_path: Path, parquet_path: Path) -> Any:
+        with open(csv_path, encoding="utf-8") as f:
+            first = f.readline()
+        if '"' + str(_us_of(datetime(2026, 2, 26, tzinfo=UTC)))[:5] in first:
+            raise OSError("the store is full")
+        return write(csv_path, parquet_path)
+
+    monkeypatch.setattr(duck, "write_parquet", fails_for_the_26th)
+    with pytest.raises(writer.ArchiveWriteError, match="1 day"):
+        rollup.run(now=NOW)
+    assert sorted(archived(project)) == [date(2026, 2, d) for d in (25, 27, 28)]
+    monkeypatch.setattr(duck, "write_parquet", write)
+    assert rollup.run(now=NOW)["archived_days"] >= 1  # it stayed pending
+    assert date(2026, 2, 26) in archived(project)
+
+
+def _us_of(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

@@ -84,6 +84,7 @@ def run(*, now: datetime, time_left_ms: Callable[[], int] | None = None) -> dict
         done["missing_rewritten"] = len(gone)
     before = (now - SETTLE).astimezone(UTC).date()
     skipped: set[tuple[UUID, date]] = set()
+    failed: list[tuple[UUID, date]] = []
     while True:
         ready = [d for d in sql.ready_days(before=before, limit=DAYS_PER_READ) if d not in skipped]
         if not ready:
@@ -91,7 +92,15 @@ def run(*, now: datetime, time_left_ms: Callable[[], int] | None = None) -> dict
         for project_id, day in ready:
             if time_left_ms is not None and time_left_ms() < SAFETY_MS:
                 return done
-            outcome = write_day(store, project_id, day)
+            try:
+                outcome = write_day(store, project_id, day)
+            except Exception:
+                # One day that cannot be written (the store down, a file it cannot take) keeps
+                # neither the other days nor the orphans' deletion waiting; the run fails at
+                # the end, so that the function's errors alarm says so.
+                logger.exception("a day could not be archived", extra={"day": day.isoformat()})
+                failed.append((project_id, day))
+                outcome = None
             if outcome is None:
                 skipped.add((project_id, day))
             else:
@@ -103,4 +112,13 @@ def run(*, now: datetime, time_left_ms: Callable[[], int] | None = None) -> dict
         sql.forget_orphans(orphans)
         done["orphans_deleted"] = len(orphans)
     logger.info("archive written", extra=done)
+    if failed:
+        raise ArchiveWriteError(
+            f"{len(failed)} day(s) could not be archived, the first {failed[0][1]} of project "
+            f"{failed[0][0]}; they stay pending and are read from Postgres meanwhile"
+        )
     return done
+
+
+class ArchiveWriteError(RuntimeError):
+    """Days that could not be archived this run (each logged with its cause)."""
