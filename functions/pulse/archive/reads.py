@@ -1,5 +1,5 @@
 """Reports that read every matching event of their range (filtered reports, property and
-filtered breakdowns) read the archived days of the range from their Parquet files with DuckDB,
+filtered breakdowns, funnels) read the archived days of the range from their Parquet files with DuckDB,
 and only the rest (today, days not archived yet, days with late events) from the events table;
 both halves meet in DuckDB, which counts them as one set of events.
 
