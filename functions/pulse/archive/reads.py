@@ -1,7 +1,7 @@
 """Reports that read every matching event of their range (filtered reports, property and
-filtered breakdowns, funnels) read the archived days of the range from their Parquet files with DuckDB,
-and only the rest (today, days not archived yet, days with late events) from the events table;
-both halves meet in DuckDB, which counts them as one set of events.
+filtered breakdowns, funnels) read the archived days of the range from their Parquet files with
+DuckDB, and only the rest (today, days not archived yet, days with late events) from the events
+table; both halves meet in DuckDB, which counts them as one set of events.
 
 Every function returns None when no archived day overlaps the range, or a file cannot be read:
 the caller then reads Postgres alone, as it does without an archive. The list of archived days

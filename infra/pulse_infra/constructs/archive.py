@@ -25,6 +25,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from pulse_infra import access, names
+from pulse_infra.buckets import private_bucket
 from pulse_infra.constructs.network import Network
 from pulse_infra.nag import acknowledge
 
@@ -38,14 +39,9 @@ LIST_ACTIONS = ("s3:ListBucket",)
 class Archive(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, network: Network) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=False,
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(

@@ -37,6 +37,7 @@ from constructs import Construct
 from pulse import edge
 from pulse.wiring import API_PREFIX
 from pulse_infra import names, site_assets
+from pulse_infra.buckets import private_bucket
 from pulse_infra.constructs.http_api import HttpApi
 from pulse_infra.constructs.websocket_api import WebSocketApi
 from pulse_infra.nag import acknowledge
@@ -102,16 +103,8 @@ class Hosting(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=False,
-            removal_policy=RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
+        self.bucket = private_bucket(
+            self, "Bucket", removal_policy=RemovalPolicy.DESTROY, auto_delete_objects=True
         )
         acknowledge(
             self.bucket,
