@@ -5,8 +5,10 @@ The environment is set at import time, before anything reads ``pulse.settings``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
 
@@ -39,3 +41,5 @@ os.environ.update(
         "PULSE_ARCHIVE_CACHE_DIR": tempfile.mkdtemp(prefix="pulse-test-archive-cache-"),
     }
 )
+for _directory in (os.environ["PULSE_ARCHIVE_DIR"], os.environ["PULSE_ARCHIVE_CACHE_DIR"]):
+    atexit.register(shutil.rmtree, _directory, ignore_errors=True)
