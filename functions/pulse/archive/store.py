@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,9 +25,9 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it is not there."""
 
-    def missing(self, keys: list[str]) -> list[str]:
-        """Those of ``keys`` known to be gone (a directory removed by hand); a store that cannot
-        tell cheaply says none."""
+    def missing(self, keys: Callable[[], list[str]]) -> list[str]:
+        """Those of the keys ``keys()`` lists known to be gone (a directory removed by hand); a
+        store that cannot tell cheaply says none, without asking for the keys."""
 
 
 class DirectoryStore:
@@ -50,8 +51,8 @@ class DirectoryStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def missing(self, keys: list[str]) -> list[str]:
-        return [k for k in keys if not self._path(k).is_file()]
+    def missing(self, keys: Callable[[], list[str]]) -> list[str]:
+        return [k for k in keys() if not self._path(k).is_file()]
 
 
 class S3Store:
@@ -93,7 +94,7 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=key)
         (self.cache / key).unlink(missing_ok=True)
 
-    def missing(self, keys: list[str]) -> list[str]:
+    def missing(self, keys: Callable[[], list[str]]) -> list[str]:
         return []  # a request per key: the bucket's objects are deleted by the writer alone
 
     def _evict(self, keep: Path) -> None:

@@ -74,7 +74,7 @@ def run(*, now: datetime, time_left_ms: Callable[[], int] | None = None) -> dict
     done = {"archived_days": 0, "empty_days": 0, "orphans_deleted": 0}
     # Files gone from under the archive (a local directory removed by hand): their days are
     # read from Postgres again, and written again below.
-    gone = store.missing(sql.all_objects())
+    gone = store.missing(sql.all_objects)
     if gone:
         logger.warning(
             "archive files are missing; their days will be written again",
