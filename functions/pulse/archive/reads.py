@@ -33,8 +33,13 @@ _DAY = timedelta(days=1)
 Interval = tuple[int, datetime, datetime]  # (bucket index, start, end)
 
 
+def _micros(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
 def _us(t: datetime) -> int:
-    return (t - _EPOCH) // timedelta(microseconds=1)
+    """A time as the archive keeps it: microseconds since the epoch."""
+    return _micros(t - _EPOCH)
 
 
 def _midnight(d: date) -> datetime:
@@ -165,7 +170,8 @@ def _events(
         return
     wanted = [c for c in sql.NAMES if c in columns]
     with_ts = ["ts", *(c for c in wanted if c != "ts")]
-    cols = ", ".join([*(f"ev.{c}" for c in wanted), *(["ev.v"] if value else [])])
+    file_cols = ", ".join(f"ev.{c}" for c in wanted)
+    cols = file_cols + (", ev.v" if value else "")
     keys = [f[len(PROPERTY_PREFIX) :] for f, _ in match.terms if f.startswith(PROPERTY_PREFIX)]
     if value is not None and value[0] == "prop":
         keys.append(value[1])
@@ -189,7 +195,6 @@ def _events(
                     _prop(value[1], layout) if value[0] == "prop" else (f'ev."{value[1]}"', [])
                 )
                 value_sql = f", {expr} AS v"
-            file_cols = ", ".join(f"ev.{c}" for c in wanted)
             out.append(
                 (
                     f"SELECT {lead}, {file_cols}{value_sql} "
@@ -422,7 +427,7 @@ def funnel_counts(
             ctes.append(
                 f"f{k} AS (SELECT a, t1, t, (t - tp) / 1000000.0 AS d FROM ("
                 f" SELECT f.a, f.t1, f.t AS tp, min(m.t) AS t FROM f{k - 1} f"
-                f" JOIN m ON m.a = f.a AND m.s{k} AND m.t > f.t AND m.t <= f.t1 + {_us_of(window)}"
+                f" JOIN m ON m.a = f.a AND m.s{k} AND m.t > f.t AND m.t <= f.t1 + {_micros(window)}"
                 " GROUP BY f.a, f.t1, f.t))"
             )
         selects = " UNION ALL ".join(
@@ -437,7 +442,3 @@ def funnel_counts(
         return None
     got = {int(k): (int(n), None if median is None else float(median)) for k, n, median in rows}
     return [got[k] for k in range(len(steps))]
-
-
-def _us_of(span: timedelta) -> int:
-    return span // timedelta(microseconds=1)

@@ -79,6 +79,16 @@ def copy_events(
         yield from (bytes(chunk) for chunk in copy)
 
 
+def _clean(project: str, day: str) -> str:
+    """SQL true when no hour of the UTC ``day`` (a date) of ``project`` is dirty: everything in
+    it is rolled up (``project`` and ``day``: SQL over the caller's row or parameters)."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM rollup_dirty_hours d WHERE d.project_id = {project} "
+        f"AND d.hour >= {day}::timestamp AT TIME ZONE 'UTC' "
+        f"AND d.hour < ({day} + 1)::timestamp AT TIME ZONE 'UTC')"
+    )
+
+
 @dataclass(frozen=True)
 class ArchivedDay:
     day: date
@@ -93,10 +103,8 @@ def readable_days(
     their hours is dirty (a late event, a rebuild), so their file holds all their events."""
     rows = conn.execute(
         "SELECT a.day, a.object, a.prop_columns FROM archived_days a WHERE a.project_id = %(p)s "
-        "AND a.day >= %(first)s AND a.day <= %(last)s AND NOT EXISTS (SELECT 1 FROM "
-        "rollup_dirty_hours d WHERE d.project_id = a.project_id "
-        "AND d.hour >= a.day::timestamp AT TIME ZONE 'UTC' "
-        "AND d.hour < (a.day + 1)::timestamp AT TIME ZONE 'UTC') ORDER BY a.day",
+        f"AND a.day >= %(first)s AND a.day <= %(last)s AND {_clean('a.project_id', 'a.day')} "
+        "ORDER BY a.day",
         {"p": project_id, "first": first, "last": last},
     ).fetchall()
     return [ArchivedDay(r["day"], r["object"], tuple(r["prop_columns"])) for r in rows]
@@ -123,10 +131,7 @@ def ready_days(*, before: date, limit: int) -> list[tuple[UUID, date]]:
     with connection() as conn:
         rows = conn.execute(
             "SELECT w.project_id, w.day FROM archive_pending w WHERE w.day < %(b)s "
-            "AND NOT EXISTS (SELECT 1 FROM rollup_dirty_hours d WHERE d.project_id = w.project_id "
-            "AND d.hour >= w.day::timestamp AT TIME ZONE 'UTC' "
-            "AND d.hour < (w.day + 1)::timestamp AT TIME ZONE 'UTC') "
-            "ORDER BY w.day, w.project_id LIMIT %(n)s",
+            f"AND {_clean('w.project_id', 'w.day')} ORDER BY w.day, w.project_id LIMIT %(n)s",
             {"b": before, "n": limit},
         ).fetchall()
     return [(r["project_id"], r["day"]) for r in rows]  # type: ignore[misc]
@@ -134,9 +139,7 @@ def ready_days(*, before: date, limit: int) -> list[tuple[UUID, date]]:
 
 def day_is_clean(conn: psycopg.Connection[Any], *, project_id: UUID, day: date) -> bool:
     row = conn.execute(
-        "SELECT NOT EXISTS (SELECT 1 FROM rollup_dirty_hours d WHERE d.project_id = %(p)s "
-        "AND d.hour >= %(d)s::timestamp AT TIME ZONE 'UTC' "
-        "AND d.hour < (%(d)s::date + 1)::timestamp AT TIME ZONE 'UTC') AS clean",
+        f"SELECT {_clean('%(p)s', '%(d)s::date')} AS clean",
         {"p": project_id, "d": day},
     ).fetchone()
     return bool(row and row["clean"])
